@@ -1,0 +1,5 @@
+"""``python -m smtpwizard``."""
+
+from smtpwizard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,391 @@
+"""Command line: argument parsing, exit codes, headless output (text or --json).
+
+Never imports Textual: only ``smtpwizard`` with no command starts the TUI, through a
+lazy import. Core modules are imported inside each command so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from smtpwizard import __version__
+from smtpwizard.core.errors import WizardError
+from smtpwizard.core.exit_codes import ExitCode, exit_code_table
+
+if TYPE_CHECKING:
+    from smtpwizard.core.apply import ApplyResult
+    from smtpwizard.core.consequences import Consequence
+    from smtpwizard.core.diagnose import Diagnosis
+    from smtpwizard.core.probe import ProbeReport, StageResult
+
+DESCRIPTION = """\
+Set up, test and export outgoing email (SMTP) for self-hosted apps.
+
+Run with no command to start the interactive wizard. For scripts and CI:
+  smtpwizard --from-yaml FILE --yes     validate, live-test, store the password in the
+                                        OS keyring and write the config (same as 'apply')
+  smtpwizard test                       re-test the written config
+"""
+
+EPILOG = f"""\
+exit codes (sysexits.h):
+{exit_code_table()}
+
+The config file defaults to $XDG_CONFIG_HOME/smtpwizard/config.yaml. Passwords are kept
+in the OS keyring only; no option takes a password on the command line.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"smtpwizard: error: {message}\n")
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one machine-readable JSON report on stdout")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    group.add_argument("-v", "--verbose", action="store_true", help="also print the (redacted) SMTP transcript")
+
+
+def _add_config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file (default: %(default)s)", default=None)
+
+
+def _add_apply_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="accept the consequences of the change without asking")
+    parser.add_argument("--dry-run", action="store_true", help="validate and test, but store and write nothing")
+    parser.add_argument("--skip-test", action="store_true", help="write without the live test (marked unverified)")
+    parser.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="smtpwizard",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"smtpwizard {__version__}")
+    parser.add_argument("--from-yaml", metavar="FILE", type=Path, help="headless apply of FILE (see 'apply')")
+    _add_config_flag(parser)
+    _add_apply_flags(parser)
+    _add_output_flags(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    apply = commands.add_parser("apply", help="validate, test, store the password and write the config")
+    apply.add_argument("file", type=Path, metavar="FILE", help="headless input YAML (see examples/)")
+    _add_config_flag(apply)
+    _add_apply_flags(apply)
+    _add_output_flags(apply)
+
+    test = commands.add_parser("test", help="re-test a written config")
+    _add_config_flag(test)
+    test.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
+    _add_output_flags(test)
+
+    providers = commands.add_parser("providers", help="list the provider presets")
+    providers.add_argument("--json", action="store_true", help="print JSON")
+
+    forget = commands.add_parser("forget", help="delete a stored password from the keyring")
+    _add_config_flag(forget)
+    forget.add_argument("--json", action="store_true", help="print JSON")
+
+    return parser
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+class Output:
+    """Where text goes: progress and results to stdout, warnings and errors to stderr."""
+
+    def __init__(self, json_mode: bool, quiet: bool, verbose: bool, out: IO[str], err: IO[str]) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet or json_mode
+        self.verbose = verbose and not json_mode
+        self.out = out
+        self.err = err
+
+    def line(self, text: str = "") -> None:
+        if not self.quiet:
+            print(text, file=self.out, flush=True)
+
+    def warn(self, text: str) -> None:
+        if not self.json_mode:
+            print(f"warning: {text}", file=self.err, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"smtpwizard: error: {text}", file=self.err, flush=True)
+
+    def json(self, data: dict[str, Any]) -> None:
+        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.out, flush=True)
+
+    def stage(self, result: StageResult) -> None:
+        if result.status == "running":
+            return
+        mark = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}[result.status]
+        ms = f"{result.elapsed_s * 1000:6.0f} ms" if result.status != "skipped" else "         "
+        self.line(f"  {mark} {result.stage.label:<30} {ms}  {result.detail}".rstrip())
+
+
+def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
+    if not consequences:
+        return
+    out.line("Before you apply these settings:")
+    for c in consequences:
+        out.line(f"  [{c.severity}] {c.what}")
+        out.line(f"      affects: {c.who}")
+        out.line(f"      do this: {c.action}")
+    out.line()
+
+
+def _render_diagnosis(out: Output, diagnosis: Diagnosis) -> None:
+    out.line()
+    out.line(f"Diagnosis: {diagnosis.title}")
+    out.line(f"  {diagnosis.explanation}")
+    for detail in diagnosis.details:
+        out.line(f"    {detail}")
+    out.line(f"  Fix: {diagnosis.fix}")
+    change = diagnosis.change_summary()
+    if change:
+        out.line(f"  Change in the file: {change}")
+
+
+def _render_report(out: Output, report: ProbeReport) -> None:
+    if out.verbose and report.transcript:
+        out.line()
+        out.line("Transcript (secrets redacted):")
+        for line in report.transcript:
+            out.line(f"  {line}")
+
+
+def _error_json(exc: WizardError) -> dict[str, Any]:
+    return {"ok": False, "exit_code": int(exc.exit_code), "error": str(exc)}
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    from smtpwizard.core.files import default_config_path
+
+    path: Path | None = args.config
+    return path.expanduser() if path is not None else default_config_path()
+
+
+def _ask(consequences: list[Consequence], out: Output) -> bool:
+    if not sys.stdin.isatty() or out.json_mode:
+        return False
+    _render_consequences(out, consequences)
+    answer = input("Apply these settings? Type 'yes' to continue: ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _read_stdin() -> str:
+    return sys.stdin.read(16 * 1024)
+
+
+def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
+    from smtpwizard.core.apply import ApplyOptions, apply, prepare
+    from smtpwizard.core.secrets import KeyringStore
+
+    store = KeyringStore()
+    document, secret, warnings = prepare(file, store, read_stdin=_read_stdin)
+    config = document.config
+    for warning in warnings:
+        out.warn(warning)
+    smtp = config.smtp
+    who = f" as {smtp.username}" if smtp.wants_auth else ""
+    out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
+    options = ApplyOptions(
+        yes=args.yes, dry_run=args.dry_run, skip_test=args.skip_test, send_test_to=args.send_test_to
+    )
+    config_path = _config_path(args)
+    result = asyncio.run(
+        apply(
+            document,
+            secret,
+            store,
+            config_path,
+            options,
+            warnings=warnings,
+            acknowledge=lambda found: _ask(found, out),
+            on_stage=out.stage,
+        )
+    )
+    return _finish_apply(result, out, already_shown=len(warnings))
+
+
+def _finish_apply(result: ApplyResult, out: Output, already_shown: int) -> int:
+    from smtpwizard.core.config import config_to_dict
+
+    for warning in result.warnings[already_shown:]:
+        out.warn(warning)
+    if result.report is not None:
+        _render_report(out, result.report)
+    if result.diagnosis is not None:
+        _render_diagnosis(out, result.diagnosis)
+        out.line("Nothing was written and the keyring was not changed.")
+    elif result.outcome == "dry_run":
+        out.line("Dry run: the test passed; nothing was stored or written.")
+    elif result.outcome == "written":
+        out.line(f"Wrote {result.written_to}" + (f" (previous version kept as {result.backup})" if result.backup else ""))
+        if result.secret_ref is not None:
+            out.line(f"Password stored in the OS keyring ({result.secret_ref.service}/{result.secret_ref.account})")
+    if out.json_mode:
+        out.json(
+            {
+                "ok": result.exit_code == ExitCode.OK,
+                "outcome": result.outcome,
+                "exit_code": int(result.exit_code),
+                "config_path": str(result.written_to) if result.written_to else None,
+                "backup_path": str(result.backup) if result.backup else None,
+                "config": config_to_dict(result.config),
+                "warnings": result.warnings,
+                "consequences": [c.to_dict() for c in result.consequences],
+                "report": result.report.to_dict() if result.report else None,
+                "diagnosis": result.diagnosis.to_dict() if result.diagnosis else None,
+            }
+        )
+    return int(result.exit_code)
+
+
+def cmd_test(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.apply import retest
+    from smtpwizard.core.config import read_document_file
+    from smtpwizard.core.secrets import KeyringStore
+
+    path = _config_path(args)
+    config = read_document_file(path, "config").config
+    for warning in config.warnings:
+        out.warn(warning)
+    out.line(f"Testing {config.smtp.host} port {config.smtp.port} ({config.smtp.security}) from {path}")
+    report, diagnosis = asyncio.run(
+        retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage)
+    )
+    _render_report(out, report)
+    if diagnosis is not None:
+        _render_diagnosis(out, diagnosis)
+    else:
+        out.line("The test passed.")
+    if out.json_mode:
+        out.json(
+            {
+                "ok": diagnosis is None,
+                "exit_code": int(diagnosis.exit_code) if diagnosis else 0,
+                "config_path": str(path),
+                "report": report.to_dict(),
+                "diagnosis": diagnosis.to_dict() if diagnosis else None,
+            }
+        )
+    return int(diagnosis.exit_code) if diagnosis else 0
+
+
+def cmd_providers(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.providers import GROUPS, load_providers
+
+    providers = load_providers()
+    if args.json:
+        out.json(
+            {
+                "providers": [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "group": p.group,
+                        "summary": p.summary,
+                        "hosts": [{"host": h.host, "region": h.region, "note": h.note} for h in p.hosts],
+                        "ports": [{"port": o.port, "security": o.security} for o in p.ports],
+                        "recommended": {"port": p.recommended_port, "security": p.recommended_security},
+                        "username": {"default": p.username_default, "hint": p.username_hint},
+                        "password_hint": p.password_hint,
+                        "auth": list(p.auth_mechanisms),
+                        "gotchas": list(p.gotchas),
+                        "docs": p.docs,
+                    }
+                    for p in providers
+                ]
+            }
+        )
+        return 0
+    for group, title in GROUPS.items():
+        out.line(f"{title}:")
+        for p in (p for p in providers if p.group == group):
+            host = p.default_host or "(you enter it)"
+            if p.has_regions:
+                host += f" (+{len(p.hosts) - 1} regions)"
+            out.line(f"  {p.id:<24} {p.name:<36} {host}:{p.recommended_port} {p.recommended_security}")
+        out.line()
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.config import read_document_file
+    from smtpwizard.core.secrets import KeyringStore
+
+    path = _config_path(args)
+    config = read_document_file(path, "config").config
+    ref = config.smtp.password
+    if ref is None:
+        out.line(f"{path} refers to no stored password; nothing to forget.")
+        deleted = False
+    else:
+        deleted = KeyringStore().delete(ref)
+        out.line(
+            f"Deleted the password {ref.service}/{ref.account} from the keyring."
+            if deleted
+            else f"The keyring holds no password {ref.service}/{ref.account}; nothing to forget."
+        )
+        if deleted:
+            out.line(f"{path} still points to it: run the wizard or 'smtpwizard apply' to store a new one.")
+    if out.json_mode:
+        out.json({"ok": True, "deleted": deleted, "config_path": str(path)})
+    return 0
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from smtpwizard.ui.app import run_wizard  # the only place textual is pulled in
+
+    return run_wizard(config_path=args.config)
+
+
+def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str] | None = None) -> int:
+    """Entry point of the ``smtpwizard`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    json_mode = bool(getattr(args, "json", False))
+    output = Output(
+        json_mode, bool(getattr(args, "quiet", False)), bool(getattr(args, "verbose", False)), out or sys.stdout, err or sys.stderr
+    )
+    try:
+        if args.command == "apply":
+            return cmd_apply(args, args.file, output)
+        if args.from_yaml is not None:
+            return cmd_apply(args, args.from_yaml, output)
+        if args.command == "test":
+            return cmd_test(args, output)
+        if args.command == "providers":
+            return cmd_providers(args, output)
+        if args.command == "forget":
+            return cmd_forget(args, output)
+        return _run_tui(args)
+    except WizardError as exc:
+        output.error(str(exc))
+        if json_mode:
+            output.json(_error_json(exc))
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted; nothing was written")
+        return int(ExitCode.INTERRUPTED)
+
+
+def main_entry() -> NoReturn:
+    """Console-script wrapper: exit with main()'s code."""
+    raise SystemExit(main())

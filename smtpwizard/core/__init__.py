@@ -1,0 +1,1 @@
+"""The UI-free core of smtpwizard. Nothing here imports Textual."""

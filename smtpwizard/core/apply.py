@@ -1,0 +1,291 @@
+"""The headless pipeline: load -> validate -> secret -> consequences -> live test -> store -> write.
+
+Nothing is stored or written unless the live test passed (or was explicitly skipped). The
+password goes to the keyring only after the test, and is rolled back if the config cannot
+be written, so a config never points to a secret that is not there and a failed run
+leaves the old config and keyring entry as they were.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from smtpwizard.core.config import (
+    Document,
+    EnvSource,
+    FileSource,
+    InlineSource,
+    KeyringSource,
+    PasswordSource,
+    StdinSource,
+    dump_config,
+    read_document_file,
+)
+from smtpwizard.core.consequences import Consequence, consequences_for
+from smtpwizard.core.diagnose import Diagnosis, diagnose
+from smtpwizard.core.errors import FieldError, InputMissing, NotAcknowledged, SecretStoreError
+from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.files import atomic_write, locked
+from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback, run_probe
+from smtpwizard.core.secrets import SecretStore
+from smtpwizard.core.settings import (
+    KEYRING_SERVICE,
+    Config,
+    Secret,
+    SecretRef,
+    Verification,
+    keyring_account,
+    validate_email,
+)
+
+MAX_SECRET_BYTES = 4096
+
+Outcome = Literal["written", "dry_run", "failed"]
+
+
+@dataclass
+class ApplyResult:
+    outcome: Outcome
+    config: Config
+    warnings: list[str] = field(default_factory=list)
+    consequences: list[Consequence] = field(default_factory=list)
+    report: ProbeReport | None = None
+    diagnosis: Diagnosis | None = None
+    written_to: Path | None = None
+    backup: Path | None = None
+    secret_ref: SecretRef | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.diagnosis is not None:
+            return self.diagnosis.exit_code
+        return ExitCode.OK
+
+
+def _clean_secret(raw: str, where: str) -> Secret:
+    value = raw.rstrip("\r\n")  # files and pipes end in a newline the provider never issued
+    if not value:
+        raise FieldError("smtp.password", f"{where} is empty", "put the password there, without anything else")
+    if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
+        raise FieldError("smtp.password", f"{where} is larger than {MAX_SECRET_BYTES} bytes", "check it holds only the password")
+    if "\n" in value or "\r" in value:
+        raise FieldError("smtp.password", f"{where} has more than one line", "keep only the password on one line")
+    return Secret(value)
+
+
+def resolve_secret(
+    source: PasswordSource | None,
+    store: SecretStore,
+    *,
+    env: Mapping[str, str],
+    read_stdin: Callable[[], str],
+) -> Secret | None:
+    """The password named by a headless input's ``smtp.password``."""
+    if source is None:
+        return None
+    if isinstance(source, InlineSource):
+        return source.secret
+    if isinstance(source, EnvSource):
+        if source.name not in env:
+            raise InputMissing(
+                f"smtp.password: environment variable {source.name} is not set; export it before running smtpwizard"
+            )
+        return _clean_secret(env[source.name], f"environment variable {source.name}")
+    if isinstance(source, FileSource):
+        path = Path(source.path).expanduser()
+        try:
+            raw = path.read_bytes()[: MAX_SECRET_BYTES * 2]
+        except FileNotFoundError:
+            raise InputMissing(f"smtp.password: file {path} does not exist; check the path") from None
+        except OSError as exc:
+            raise InputMissing(f"smtp.password: cannot read {path} ({exc.strerror}); check its permissions") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FieldError("smtp.password", f"file {path} is not UTF-8 text", "save the password as UTF-8") from None
+        return _clean_secret(text, f"file {path}")
+    if isinstance(source, StdinSource):
+        return _clean_secret(read_stdin(), "standard input")
+    assert isinstance(source, KeyringSource)
+    secret = store.get(source.ref)
+    if secret is None:
+        raise SecretStoreError(
+            f"smtp.password: the keyring has no entry {source.ref.service}/{source.ref.account}; "
+            "give the password another way (env:, file:, stdin:) to store it"
+        )
+    return secret
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    yes: bool = False
+    dry_run: bool = False
+    skip_test: bool = False
+    send_test_to: str | None = None
+    probe_options: ProbeOptions | None = None
+
+
+def prepare(
+    input_path: Path,
+    store: SecretStore,
+    *,
+    env: Mapping[str, str] | None = None,
+    read_stdin: Callable[[], str] = lambda: "",
+) -> tuple[Document, Secret | None, list[str]]:
+    """Load and validate a headless input and fetch its password. Raises WizardError."""
+    document = read_document_file(input_path, "input")
+    warnings = list(document.warnings)
+    source = document.password_source
+    if source is not None and not isinstance(source, KeyringSource):
+        store.require_usable()  # fail before any network work if the secret cannot be kept
+    secret = resolve_secret(source, store, env=os.environ if env is None else env, read_stdin=read_stdin)
+    if isinstance(source, InlineSource):
+        warnings.append(
+            f"smtp.password: {input_path} holds the password in plain text; it is stored only in the keyring, "
+            "but remove it from that file (use env:, file: or stdin:)"
+        )
+    return document, secret, warnings
+
+
+async def apply(
+    document: Document,
+    secret: Secret | None,
+    store: SecretStore,
+    config_path: Path,
+    options: ApplyOptions,
+    *,
+    warnings: list[str] | None = None,
+    acknowledge: Callable[[list[Consequence]], bool] | None = None,
+    on_stage: StageCallback | None = None,
+) -> ApplyResult:
+    """Test the settings and, if the test passes, store the secret and write the config.
+
+    Raises NotAcknowledged when consequences exist and neither ``options.yes`` nor
+    ``acknowledge`` accepts them; WizardError subclasses for keyring and write failures.
+    """
+    config = document.config
+    result = ApplyResult("failed", config, list(warnings or document.warnings))
+    result.consequences = consequences_for(config.target, config.provider)
+    test_to = options.send_test_to
+    if test_to is not None:
+        test_to = validate_email(test_to, "--send-test-to")
+
+    if not options.dry_run and result.consequences and not options.yes:
+        if acknowledge is None or not acknowledge(result.consequences):
+            raise NotAcknowledged(
+                "consequences not acknowledged; read them above and run again with --yes to accept them"
+            )
+
+    if options.skip_test:
+        result.warnings.append("--skip-test: the settings were NOT tested; the config is marked unverified")
+        verification = Verification(status="skipped", at=_now())
+    else:
+        report = await run_probe(
+            config.smtp,
+            secret,
+            sender=config.sender,
+            test_to=test_to,
+            options=options.probe_options,
+            on_stage=on_stage,
+        )
+        result.report = report
+        if not report.ok:
+            result.diagnosis = diagnose(report, config.smtp, config.provider)
+            return result
+        verification = Verification(
+            status="passed",
+            at=report.started_at,
+            tls_version=report.tls.version if report.tls else None,
+            auth_mechanism=report.auth_used,
+            server_banner=report.banner,
+            test_message_to=report.test_message_to,
+        )
+
+    if options.dry_run:
+        result.outcome = "dry_run"
+        return result
+
+    ref = _secret_ref(document, config, secret)
+    final = replace(config, smtp=replace(config.smtp, password=ref), verified=verification)
+    result.config = final
+    result.secret_ref = ref
+    with locked(config_path):
+        restore = _store_secret(store, ref, secret, document.password_source)
+        try:
+            result.backup = atomic_write(config_path, dump_config(final))
+        except BaseException:
+            restore()
+            raise
+    result.outcome = "written"
+    result.written_to = config_path
+    return result
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _secret_ref(document: Document, config: Config, secret: Secret | None) -> SecretRef | None:
+    if secret is None:
+        return None
+    if isinstance(document.password_source, KeyringSource):
+        return document.password_source.ref
+    smtp = config.smtp
+    return SecretRef(KEYRING_SERVICE, keyring_account(config.profile, smtp.username, smtp.host, smtp.port))
+
+
+def _store_secret(
+    store: SecretStore, ref: SecretRef | None, secret: Secret | None, source: PasswordSource | None
+) -> Callable[[], None]:
+    """Store the secret and return how to undo it."""
+    if ref is None or secret is None or isinstance(source, KeyringSource):
+        return lambda: None
+    previous = store.get(ref)
+    store.put(ref, secret)
+    if store.get(ref) != secret:
+        _undo(store, ref, previous)
+        raise SecretStoreError(
+            f"keyring: {store.backend().name} accepted the password but did not return it; "
+            "choose a working backend with PYTHON_KEYRING_BACKEND"
+        )
+    return lambda: _undo(store, ref, previous)
+
+
+def _undo(store: SecretStore, ref: SecretRef, previous: Secret | None) -> None:
+    try:
+        if previous is None:
+            store.delete(ref)
+        else:
+            store.put(ref, previous)
+    except SecretStoreError:
+        pass  # the original error is the one worth reporting
+
+
+async def retest(
+    config: Config,
+    store: SecretStore,
+    *,
+    send_test_to: str | None = None,
+    probe_options: ProbeOptions | None = None,
+    on_stage: StageCallback | None = None,
+) -> tuple[ProbeReport, Diagnosis | None]:
+    """Run the live test of a written config, with its password from the keyring."""
+    secret = None
+    if config.smtp.password is not None:
+        secret = store.get(config.smtp.password)
+        if secret is None:
+            ref = config.smtp.password
+            raise SecretStoreError(
+                f"keyring: no password stored for {ref.service}/{ref.account}; run 'smtpwizard apply' "
+                "(or the wizard) again to store it"
+            )
+    test_to = validate_email(send_test_to, "--send-test-to") if send_test_to else None
+    report = await run_probe(
+        config.smtp, secret, sender=config.sender, test_to=test_to, options=probe_options, on_stage=on_stage
+    )
+    return report, diagnose(report, config.smtp, config.provider)

@@ -1,0 +1,230 @@
+"""What changing mail settings does, per target app and per provider.
+
+The one home of these warnings: the TUI's consequences step and the headless apply both
+show them, and the user acknowledges them (``--yes`` headless) before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["danger", "warning", "info"]
+SEVERITY_ORDER: dict[Severity, int] = {"danger": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Consequence:
+    id: str
+    severity: Severity
+    who: str  # who is affected, in the user's words
+    what: str  # what happens
+    action: str  # what to do before applying
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "severity": self.severity, "who": self.who, "what": self.what, "action": self.action}
+
+
+ALWAYS: tuple[Consequence, ...] = (
+    Consequence(
+        "provider_lockout",
+        "warning",
+        "the mail account",
+        "Providers lock or throttle accounts after repeated failed logins; an app retrying with a wrong password "
+        "can trigger it within minutes.",
+        "Let the live test pass here before you put the settings into the app. smtpwizard logs in once per test and never retries by itself.",
+    ),
+    Consequence(
+        "spf_dkim",
+        "info",
+        "everyone receiving mail from the app",
+        "Mail from a domain without SPF and DKIM records for this provider lands in spam or is rejected.",
+        "Add the provider's SPF and DKIM records to the From domain's DNS.",
+    ),
+)
+
+BY_TARGET: dict[str, tuple[Consequence, ...]] = {
+    "forem": (
+        Consequence(
+            "forem_logout",
+            "danger",
+            "every user of the Forem instance, including admins",
+            "Forem's admin documentation warns that once SMTP settings are saved, all users are logged out and must "
+            "confirm their email address to log in again; only the first user (ID 1) is exempt. Accounts that never "
+            "confirmed their email cannot log in until they do.",
+            "Make sure the first user's account is a super admin and its mailbox is reachable, and that this live test "
+            "delivers a test message, before saving.",
+        ),
+        Consequence(
+            "forem_no_implicit_tls",
+            "info",
+            "the Forem admin",
+            "Forem has no TLS setting: it uses STARTTLS when the server offers it, so implicit TLS (port 465) cannot be used.",
+            "Use port 587 or 2525 with STARTTLS.",
+        ),
+    ),
+    "posthog": (
+        Consequence(
+            "posthog_restart",
+            "warning",
+            "the PostHog admin",
+            "Settings given through environment variables only take effect after both the web server and the worker "
+            "(Celery, which sends the mail) are restarted. A value saved in Instance settings overrides the environment.",
+            "Restart web and worker after changing the environment, and clear any EMAIL_* value saved in /instance/settings.",
+        ),
+    ),
+    "sourcegraph": (
+        Consequence(
+            "sourcegraph_verification",
+            "warning",
+            "users signing up with builtin authentication",
+            "With email configured, new email addresses must be verified, and password resets depend on mail arriving.",
+            "Send a test email from Sourcegraph after saving (GraphQL sendTestEmail) to confirm delivery.",
+        ),
+    ),
+    "mattermost": (
+        Consequence(
+            "mattermost_verification",
+            "warning",
+            "users resetting passwords or verifying addresses",
+            "Password reset, email verification and notification emails all depend on these settings.",
+            "Use System Console > Environment > SMTP > Test Connection after saving. Values set through "
+            "MM_EMAILSETTINGS_* cannot be edited in the System Console.",
+        ),
+    ),
+    "mastodon": (
+        Consequence(
+            "mastodon_restart",
+            "warning",
+            "the Mastodon admin",
+            "Mail is sent by Sidekiq: changes in .env.production take effect after restarting both mastodon-web and mastodon-sidekiq.",
+            "Restart both services after editing .env.production.",
+        ),
+    ),
+    "discourse": (
+        Consequence(
+            "discourse_rebuild",
+            "warning",
+            "everyone using the forum",
+            "Changing app.yml requires './launcher rebuild app', which takes the forum offline for several minutes. "
+            "Without working mail, new users cannot activate accounts and admins cannot log in by email.",
+            "Plan the rebuild at a quiet time; keep a working admin login.",
+        ),
+    ),
+    "gitlab": (
+        Consequence(
+            "gitlab_reconfigure",
+            "warning",
+            "everyone using GitLab",
+            "'gitlab-ctl reconfigure' restarts Puma and Sidekiq. Password resets, notifications and sign-up confirmations depend on mail.",
+            "Run reconfigure at a quiet time, then send a test with Notify.test_email in 'gitlab-rails console'.",
+        ),
+    ),
+    "django": (
+        Consequence(
+            "django_restart",
+            "info",
+            "the site's users",
+            "Password-reset mails and error reports to ADMINS use these settings after the app server restarts.",
+            "Restart the app server (and any worker that sends mail).",
+        ),
+    ),
+    "selfmx": (
+        Consequence(
+            "selfmx_unverified",
+            "warning",
+            "the SelfMX admin",
+            "The SMTP_* variables come from an early SelfMX documentation page; current SelfMX sends through the SES API.",
+            "Check your SelfMX version's documentation before relying on these variables.",
+        ),
+    ),
+}
+
+BY_PROVIDER: dict[str, tuple[Consequence, ...]] = {
+    "microsoft365": (
+        Consequence(
+            "m365_smtp_auth",
+            "warning",
+            "the Microsoft 365 mailbox",
+            "SMTP AUTH is disabled by default and is enabled per mailbox; Security Defaults turn it off. Microsoft is "
+            "retiring basic authentication for SMTP AUTH (disabled by default from the end of 2026).",
+            "Ask an admin to enable Authenticated SMTP for this mailbox; plan a move to OAuth2 or a relay.",
+        ),
+    ),
+    "gmail": (
+        Consequence(
+            "gmail_app_password",
+            "warning",
+            "the Google account",
+            "Gmail needs an App Password, which exists only with 2-Step Verification on, and is revoked whenever the account password changes.",
+            "Turn on 2-Step Verification, create an App Password, and update it here after any password change.",
+        ),
+        Consequence(
+            "gmail_limits",
+            "info",
+            "the app's users",
+            "Personal Gmail accounts have low daily sending limits, shared with your own mail.",
+            "For anything beyond a handful of users, use a transactional provider.",
+        ),
+    ),
+    "amazon_ses": (
+        Consequence(
+            "ses_sandbox",
+            "warning",
+            "everyone the app mails",
+            "New SES accounts are in the sandbox: mail only reaches verified addresses, at most 200 a day.",
+            "Request production access for this region before going live.",
+        ),
+    ),
+    "postmark": (
+        Consequence(
+            "postmark_approval",
+            "warning",
+            "everyone the app mails",
+            "Until Postmark approves the account, mail only reaches addresses on your verified domain.",
+            "Request approval in Postmark before going live.",
+        ),
+    ),
+    "resend": (
+        Consequence(
+            "resend_domain",
+            "info",
+            "everyone the app mails",
+            "Without a verified domain, Resend only delivers to your own address.",
+            "Verify the From domain in Resend.",
+        ),
+    ),
+    "sendgrid": (
+        Consequence(
+            "free_tier_caps",
+            "info",
+            "everyone the app mails",
+            "Free tiers cap daily sends; mail beyond the cap is refused until the next day.",
+            "Check the plan's daily limit against the app's expected volume.",
+        ),
+    ),
+    "brevo": (
+        Consequence(
+            "free_tier_caps",
+            "info",
+            "everyone the app mails",
+            "Brevo's free plan caps daily sends; mail beyond the cap is refused until the next day.",
+            "Check the plan's daily limit against the app's expected volume.",
+        ),
+    ),
+    "outlook_com": (
+        Consequence(
+            "outlook_oauth_only",
+            "danger",
+            "the app's mail",
+            "Outlook.com refuses passwords over SMTP (OAuth2 only since September 2024); a password-based setup will fail.",
+            "Use a transactional provider instead.",
+        ),
+    ),
+}
+
+
+def consequences_for(target: str | None, provider: str | None) -> list[Consequence]:
+    """The consequences of applying mail settings for this app and provider, gravest first."""
+    found = list(BY_TARGET.get(target or "", ())) + list(BY_PROVIDER.get(provider or "", ())) + list(ALWAYS)
+    return sorted(found, key=lambda c: SEVERITY_ORDER[c.severity])

@@ -1,0 +1,562 @@
+"""The diagnosis catalog: a failed live test becomes plain words and a concrete fix.
+
+This is the one home of every failure message; the TUI and the CLI render the same
+:class:`Diagnosis` objects. Where a fix is a settings change, ``settings_change`` holds it
+so a front end can offer to apply it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.probe import Failure, ProbeReport, Stage
+from smtpwizard.core.providers import Provider, get_provider, provider_for_host
+from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings, is_loopback
+
+LOCKOUT_NOTE = (
+    "smtpwizard tried once and will not retry by itself: repeated failed logins can lock the account."
+)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    code: str
+    title: str
+    explanation: str
+    fix: str
+    exit_code: ExitCode
+    settings_change: dict[str, Any] | None = None
+    details: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "exit_code": int(self.exit_code),
+            "settings_change": self.settings_change,
+            "details": list(self.details),
+        }
+
+    def change_summary(self) -> str | None:
+        """The settings change in words, e.g. 'security: tls, port: 465'."""
+        if not self.settings_change:
+            return None
+        return ", ".join(f"{key}: {value}" for key, value in self.settings_change.items())
+
+
+@dataclass(frozen=True)
+class _Context:
+    settings: SmtpSettings
+    failure: Failure
+    provider: Provider | None
+    report: ProbeReport
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.host} port {self.settings.port}"
+
+    @property
+    def reply(self) -> str:
+        if self.failure.code is not None:
+            return f"The server said: {self.failure.code} {self.failure.message}"
+        return f"Error: {self.failure.message}"
+
+    def alternative_port(self, security: str, avoid: tuple[int, ...] = ()) -> int | None:
+        """A port of the provider (or the common one) that uses ``security``."""
+        if self.provider is not None:
+            for option in self.provider.ports:
+                if option.security == security and option.port != self.settings.port and option.port not in avoid:
+                    return option.port
+            return None
+        default = {"tls": 465, "starttls": 587}.get(security)
+        return None if default == self.settings.port or default in avoid else default
+
+
+def _provider_for(settings: SmtpSettings, provider_id: str | None) -> Provider | None:
+    if provider_id and provider_id != "custom":
+        try:
+            return get_provider(provider_id)
+        except KeyError:
+            pass
+    return provider_for_host(settings.host)
+
+
+def _dns(c: _Context) -> Diagnosis:
+    fix = "Check the spelling of the host name."
+    change = None
+    if c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
+        fix += f" {c.provider.name}'s server is {c.provider.default_host}."
+        change = {"host": c.provider.default_host}
+    else:
+        fix += " If it is right, check this machine's DNS (try: getent hosts " + c.settings.host + ")."
+    return Diagnosis(
+        "dns",
+        "The server's name could not be found",
+        f"DNS has no address for {c.settings.host}. {c.reply}",
+        fix,
+        ExitCode.UNAVAILABLE,
+        change,
+    )
+
+
+def _refused(c: _Context) -> Diagnosis:
+    explanation = f"{c.where} answered, but nothing accepts mail on that port."
+    fix = "Check the port number."
+    change = None
+    if is_loopback(c.settings.host):
+        fix = (
+            "Start the local mail server, or check its port. Inside a container, 127.0.0.1 is the container "
+            "itself: use the host's address (e.g. host.docker.internal or the bridge IP) or the relay's service name."
+        )
+    elif c.provider is not None and c.settings.port != c.provider.recommended_port:
+        fix = f"{c.provider.name} listens on port {c.provider.recommended_port} ({c.provider.recommended_security})."
+        change = {"port": c.provider.recommended_port, "security": c.provider.recommended_security}
+    return Diagnosis("refused", "Connection refused", explanation, fix, ExitCode.UNAVAILABLE, change)
+
+
+def _connect_timeout(c: _Context) -> Diagnosis:
+    port = c.settings.port
+    explanation = (
+        f"No answer from {c.where}: the connection attempt was silently dropped. "
+        "This is what a firewall does. Many hosting providers block outgoing mail ports: "
+        "DigitalOcean, AWS, Azure and Google Cloud block or throttle port 25, and Hetzner blocks 25 and 465 on new accounts."
+    )
+    alternative = c.alternative_port("starttls", avoid=(25, 465))
+    change = None
+    if alternative is not None:
+        fix = f"Try port {alternative} with STARTTLS, which hosting providers rarely block."
+        change = {"port": alternative, "security": "starttls"}
+        if alternative == 587 and (c.provider is None or c.provider.security_for_port(2525)):
+            fix += " If that is blocked too, try 2525."
+    else:
+        fix = "Ask your hosting provider whether outgoing port " + str(port) + " is blocked, or use another port."
+    return Diagnosis("connect_timeout", "The port did not answer (probably blocked)", explanation, fix, ExitCode.UNAVAILABLE, change)
+
+
+def _unreachable(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "unreachable",
+        "The server cannot be reached from this machine",
+        f"The network refused the route to {c.where}. {c.reply}",
+        "Check this machine's network connection and firewall, or whether it has IPv6 only for an IPv4 host.",
+        ExitCode.UNAVAILABLE,
+    )
+
+
+def _banner_timeout(c: _Context) -> Diagnosis:
+    if c.settings.security != "tls":
+        implicit = c.settings.port in IMPLICIT_TLS_PORTS or (
+            c.provider is not None and c.provider.security_for_port(c.settings.port) == "tls"
+        )
+        explanation = (
+            f"{c.where} accepted the connection but said nothing. A server that expects TLS from the first byte "
+            "(implicit TLS, often called SSL) waits silently for a TLS handshake, exactly like this."
+        )
+        if implicit:
+            explanation = f"Port {c.settings.port} expects implicit TLS, but smtpwizard spoke plain text first. " + explanation
+        return Diagnosis(
+            "banner_timeout",
+            "No greeting: this port probably expects implicit TLS",
+            explanation,
+            "Switch security to tls (implicit TLS) for this port.",
+            ExitCode.PROTOCOL,
+            {"security": "tls"},
+        )
+    return Diagnosis(
+        "banner_timeout",
+        "The server said nothing after connecting",
+        f"The TLS connection to {c.where} was made, but no SMTP greeting followed. Some servers delay the greeting "
+        "on purpose for unknown clients.",
+        "Try again later, or try the provider's other port.",
+        ExitCode.TEMP_FAIL,
+    )
+
+
+def _banner_rejected(c: _Context) -> Diagnosis:
+    temporary = c.failure.code is not None and 400 <= c.failure.code < 500
+    return Diagnosis(
+        "banner_rejected",
+        "The server refused the connection" + (" for now" if temporary else ""),
+        f"{c.reply}. Servers do this when they are overloaded, or when your IP address is on a blocklist "
+        "or not allowed to send through them.",
+        "Try again later." if temporary else "Check that this server accepts mail from your IP address (ask its administrator or the provider).",
+        ExitCode.TEMP_FAIL if temporary else ExitCode.NO_PERMISSION,
+    )
+
+
+def _tls_wrong_version(c: _Context) -> Diagnosis:
+    alternative = 587 if c.settings.port == 465 else None
+    fix = "Switch security to starttls: this port starts in plain text and upgrades with STARTTLS."
+    return Diagnosis(
+        "tls_wrong_version",
+        "This port does not speak implicit TLS",
+        f"smtpwizard started a TLS handshake on {c.where}, but the server answered in plain text "
+        "(\"wrong version number\"). Ports such as 587 and 25 start unencrypted and upgrade with STARTTLS.",
+        fix,
+        ExitCode.PROTOCOL,
+        {"security": "starttls"} if alternative is None else {"security": "starttls"},
+    )
+
+
+def _tls_handshake(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_handshake",
+        "The TLS handshake failed",
+        f"{c.reply}. The server and this machine could not agree on a secure connection; old servers that only "
+        "offer TLS 1.0/1.1 or weak ciphers cause this.",
+        "Ask the server's administrator to enable TLS 1.2 or newer, or use the provider's other port.",
+        ExitCode.PROTOCOL,
+    )
+
+
+def _tls_timeout(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_timeout",
+        "The TLS handshake did not finish",
+        f"{c.where} stopped answering during the TLS handshake. A firewall that inspects mail traffic, or a "
+        "mismatch between STARTTLS and implicit TLS, can cause this.",
+        "Check the security mode for this port (465: tls; 587: starttls), or try again later.",
+        ExitCode.TEMP_FAIL,
+    )
+
+
+def _cert_details(c: _Context) -> tuple[str, ...]:
+    cert = c.failure.certificate
+    if cert is None:
+        return ()
+    lines = [f"Subject: {cert.subject}", f"Issuer: {cert.issuer}", f"Valid: {cert.not_before} to {cert.not_after}"]
+    if cert.sans:
+        lines.append("Names on the certificate: " + ", ".join(cert.sans))
+    return tuple(lines)
+
+
+def _cert(c: _Context) -> Diagnosis:
+    kind = c.failure.kind
+    details = _cert_details(c)
+    cert = c.failure.certificate
+    change = None
+    if kind == "cert_hostname":
+        title = "The certificate is for a different name"
+        explanation = (
+            f"The server's certificate does not name {c.settings.host}. This happens when connecting by IP address "
+            "or through an alias (CNAME) of the real host."
+        )
+        names = [n for n in (cert.sans if cert else ()) if not n.startswith("*")]
+        if names:
+            fix = f"Connect using a name on the certificate, e.g. {names[0]}."
+            change = {"host": names[0]}
+        else:
+            fix = "Connect using the host name the certificate was issued for."
+    elif kind == "cert_expired":
+        title = "The server's certificate has expired"
+        explanation = "The certificate's validity period has ended, so the connection cannot be trusted."
+        fix = "Ask the server's administrator to renew the certificate. Also check this machine's clock."
+    elif kind == "cert_not_yet_valid":
+        title = "The server's certificate is not valid yet"
+        explanation = "The certificate's validity starts in the future: usually this machine's clock is wrong."
+        fix = "Check this machine's date and time (timedatectl), then test again."
+    else:
+        title = "The server's certificate is not trusted"
+        self_signed = kind == "cert_self_signed"
+        explanation = (
+            "The certificate is self-signed" if self_signed else "The certificate was issued by an authority this machine does not trust"
+        ) + ", so smtpwizard cannot tell the real server from an impostor."
+        fix = (
+            "Get the CA certificate (or the server's own certificate) from the server's administrator and set "
+            "ca_file to its path. Only if you fully trust the network, set verify_certificate: false."
+        )
+        if c.provider is not None and c.provider.id == "proton_bridge":
+            fix = "Export Bridge's certificate from its settings and set ca_file to it."
+    return Diagnosis(kind, title, explanation + f" ({c.failure.message})", fix, ExitCode.PROTOCOL, change, details)
+
+
+def _ehlo_rejected(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "ehlo_rejected",
+        "The server rejected the greeting (EHLO)",
+        f"{c.reply}. Some servers, such as Google's relay, require a real host name in EHLO.",
+        "Set helo_domain to your server's public host name, e.g. mail.example.com.",
+        ExitCode.PROTOCOL,
+    )
+
+
+def _starttls_missing(c: _Context) -> Diagnosis:
+    alternative = c.alternative_port("tls")
+    change: dict[str, Any] | None = None
+    if alternative is not None:
+        fix = f"Use implicit TLS on port {alternative}."
+        change = {"port": alternative, "security": "tls"}
+    else:
+        fix = "Use the server's implicit-TLS port (usually 465) with security: tls."
+    if is_loopback(c.settings.host):
+        fix += " For a local relay on this machine without TLS, set security: none."
+    return Diagnosis(
+        "starttls_missing",
+        "The server does not offer STARTTLS",
+        f"{c.where} did not list STARTTLS, so the connection could only continue unencrypted. smtpwizard stopped "
+        "instead of sending anything in plain text. (A firewall that strips STARTTLS causes the same.)",
+        fix,
+        ExitCode.UNAVAILABLE,
+        change,
+    )
+
+
+def _starttls_refused(c: _Context) -> Diagnosis:
+    temporary = c.failure.code is not None and 400 <= c.failure.code < 500
+    return Diagnosis(
+        "starttls_refused",
+        "The server refused to start TLS",
+        f"{c.reply}.",
+        "Try again later." if temporary else "Use the server's implicit-TLS port (465, security: tls), or ask its administrator.",
+        ExitCode.TEMP_FAIL if temporary else ExitCode.PROTOCOL,
+    )
+
+
+def _insecure_auth(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "insecure_auth",
+        "Password not sent over an unencrypted connection",
+        "The connection is not encrypted, so anyone on the network could read the password.",
+        "Use security: starttls or tls. Only for a relay on this machine or a network you control, set allow_insecure_auth: true.",
+        ExitCode.CONFIG,
+        {"security": "starttls"},
+    )
+
+
+def _auth_missing(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "auth_missing",
+        "The server does not offer a login",
+        f"{c.where} did not list AUTH, so there is no way to send the username and password. Relays that "
+        "accept mail by your IP address behave like this.",
+        "If this relay accepts mail from your server's IP address, remove the username (auth: none). "
+        "Otherwise check you are using the submission port (587 or 465), not port 25.",
+        ExitCode.UNAVAILABLE,
+        {"auth": "none"},
+    )
+
+
+def _auth_no_common_mechanism(c: _Context) -> Diagnosis:
+    offered = c.report.auth_offered
+    if any(m in ("XOAUTH2", "OAUTHBEARER") for m in offered) and not any(m in ("PLAIN", "LOGIN", "CRAM-MD5") for m in offered):
+        return Diagnosis(
+            "auth_oauth_only",
+            "This server only accepts OAuth2 logins",
+            f"{c.where} offers only {', '.join(offered)}: passwords are not accepted at all "
+            "(Outlook.com, for example, has refused passwords since September 2024).",
+            "Use a transactional provider (e.g. SendGrid, Postmark, Amazon SES) or a provider that still accepts app passwords.",
+            ExitCode.UNAVAILABLE,
+        )
+    change = None
+    for mechanism in ("PLAIN", "LOGIN", "CRAM-MD5"):
+        if mechanism in offered:
+            change = {"auth": "auto"}
+            break
+    return Diagnosis(
+        "auth_no_common_mechanism",
+        "No common login method",
+        f"The server offers {', '.join(offered)}, but the settings ask for {c.settings.auth.upper()}.",
+        "Set auth: auto to let smtpwizard pick the strongest method both sides support.",
+        ExitCode.UNAVAILABLE,
+        change,
+    )
+
+
+_AUTH_HINTS: dict[str, str] = {
+    "gmail": "Google refuses your normal password over SMTP. Turn on 2-Step Verification and use a 16-character App Password.",
+    "google_workspace_relay": "Use the full address of a Workspace user and its (App) password, and make sure the relay allows SMTP AUTH.",
+    "microsoft365": "If the server said 5.7.139 or 'SmtpClientAuthentication is disabled', an admin must enable Authenticated SMTP for this mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false) or turn off Security Defaults.",
+    "outlook_com": "Outlook.com no longer accepts passwords over SMTP; it needs OAuth2.",
+    "amazon_ses": "SES needs SMTP credentials from SES > SMTP settings, not your IAM access key and secret. They only work in the region they were created in.",
+    "sendgrid": "The username must be the word apikey and the password an API key with Mail Send permission.",
+    "postmark": "Use the Server API Token as both username and password (not the Account API token).",
+    "sparkpost": "The username must be SMTP_Injection and the password an API key with 'Send via SMTP' permission from the same region.",
+    "mailgun": "Use the domain's SMTP login (e.g. postmaster@mg.example.com) and its SMTP password, in the region where the domain lives.",
+    "resend": "The username must be resend and the password an API key (re_...).",
+    "brevo": "Use the SMTP login and an SMTP key from Settings > SMTP & API; the API key does not work here.",
+    "mailjet": "Use the API key as username and the secret key as password.",
+    "zoho": "Use the host of your account's data centre; with 2FA on, use an Application-Specific Password.",
+    "fastmail": "Fastmail needs an app password; your normal password never works for SMTP.",
+    "icloud": "Use an app-specific password from appleid.apple.com; your Apple ID password is refused.",
+    "yahoo": "Yahoo needs an app password; your normal password is refused.",
+    "proton_bridge": "Use the password Bridge shows, not your Proton password.",
+}
+
+
+def _auth_rejected(c: _Context) -> Diagnosis:
+    code = c.failure.code or 0
+    message = c.failure.message.lower()
+    if code == 530 or "starttls" in message and code >= 500:
+        return Diagnosis(
+            "auth_needs_tls",
+            "The server wants encryption before login",
+            f"{c.reply}.",
+            "Switch security to starttls (or tls on port 465).",
+            ExitCode.NO_PERMISSION,
+            {"security": "starttls"},
+        )
+    if 400 <= code < 500:
+        return Diagnosis(
+            "auth_temporary",
+            "Login temporarily unavailable",
+            f"{c.reply}. The server could not check the password right now.",
+            "Try again in a few minutes. " + LOCKOUT_NOTE,
+            ExitCode.TEMP_FAIL,
+        )
+    change: dict[str, Any] | None = None
+    provider_id = c.provider.id if c.provider else None
+    hint = _AUTH_HINTS.get(provider_id or "", "Check the username and password; many providers need an app password or an API key instead of your login password.")
+    if code == 534 or "application-specific password" in message:
+        hint = _AUTH_HINTS["gmail"]
+    elif "5.7.139" in message or "smtpclientauthentication" in message:
+        hint = _AUTH_HINTS["microsoft365"]
+    elif "5.7.30" in message or "basic authentication is not supported" in message:
+        hint = "Microsoft has turned off password login (basic authentication) for this tenant; it needs OAuth2 or a relay."
+    if c.provider is not None and c.provider.username_default and c.settings.username != c.provider.username_default:
+        hint = f"For {c.provider.name} the username must be {c.provider.username_default}. " + hint
+        change = {"username": c.provider.username_default}
+    return Diagnosis(
+        "auth_rejected",
+        "The server refused the username or password",
+        f"{c.reply}. " + LOCKOUT_NOTE,
+        hint,
+        ExitCode.NO_PERMISSION,
+        change,
+    )
+
+
+_SENDER_HINTS: dict[str, str] = {
+    "amazon_ses": "Verify the From address or its domain in SES for this region. In the SES sandbox, the recipient must be verified too; request production access to send to anyone.",
+    "sendgrid": "The From address must match a verified Sender Identity or an authenticated domain in SendGrid.",
+    "microsoft365": "The From address must be the mailbox you log in with, or one it has Send As rights on.",
+    "mailgun": "Send From an address on the Mailgun domain these credentials belong to.",
+    "sparkpost": "The From domain must be a verified sending domain in SparkPost.",
+    "postmark": "The From address must be a confirmed Sender Signature or on a verified domain in Postmark.",
+    "resend": "The From address must be on a domain verified in Resend.",
+    "gmail": "Gmail only sends From your own address or an alias configured under 'Send mail as'.",
+}
+
+
+def _envelope(c: _Context) -> Diagnosis:
+    code = c.failure.code or 0
+    stage = c.failure.stage
+    who = {Stage.MAIL: "sender", Stage.RCPT: "recipient", Stage.DATA: "message"}.get(stage, "message")
+    if 400 <= code < 500:
+        return Diagnosis(
+            f"{who}_temporary",
+            f"The server deferred the {who} for now",
+            f"{c.reply}. A 4xx reply means 'try again later': greylisting, rate limits or a busy server.",
+            "Wait a few minutes and test again. If it persists, check the provider's sending limits.",
+            ExitCode.TEMP_FAIL,
+        )
+    if code == 530 or "authentication required" in c.failure.message.lower():
+        return Diagnosis(
+            "auth_required",
+            "The server requires a login",
+            f"{c.reply}. This server does not accept mail without logging in.",
+            "Set the username and password the provider gave you.",
+            ExitCode.NO_PERMISSION,
+        )
+    provider_id = c.provider.id if c.provider else ""
+    if stage == Stage.RCPT:
+        title = "The server refused the test recipient"
+        fix = (
+            "If the server says relaying is denied, log in first (set username and password). "
+            + _SENDER_HINTS.get(provider_id, "Check the recipient address for typos.")
+        )
+    elif stage == Stage.MAIL:
+        title = "The server refused the sender address"
+        fix = _SENDER_HINTS.get(provider_id, "Use a From address on a domain this account may send for, and make sure the domain is verified with the provider.")
+    else:
+        title = "The server rejected the test message"
+        fix = _SENDER_HINTS.get(provider_id, "Check that the From domain is verified with the provider and has SPF and DKIM records.")
+    return Diagnosis(f"{who}_refused", title, f"{c.reply}.", fix, ExitCode.NO_PERMISSION)
+
+
+def _disconnected(c: _Context) -> Diagnosis:
+    during = c.failure.stage.label.lower()
+    explanation = f"{c.where} closed the connection during {during}."
+    if c.failure.stage == Stage.AUTH:
+        explanation += " Servers do this after too many failed logins, or when your IP address is blocked. " + LOCKOUT_NOTE
+    fix = "Test again in a few minutes; if it repeats, check the provider's dashboard for blocks or limits."
+    return Diagnosis("disconnected", "The server hung up", explanation, fix, ExitCode.PROTOCOL)
+
+
+def _timeout(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "timeout",
+        "The server stopped answering",
+        f"No answer from {c.where} during {c.failure.stage.label.lower()} before the timeout ({c.settings.timeout_s:g} s).",
+        "Try again later, or raise timeout_s if this server is known to be slow.",
+        ExitCode.TEMP_FAIL,
+    )
+
+
+def _protocol(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "protocol",
+        "The server did not follow the SMTP protocol",
+        f"{c.reply}. The answer from {c.where} was not what an SMTP server sends. Is this port really a mail server?",
+        "Check the host and port; ask the server's administrator if they are right.",
+        ExitCode.PROTOCOL,
+    )
+
+
+_CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
+    "dns": _dns,
+    "refused": _refused,
+    "connect_timeout": _connect_timeout,
+    "unreachable": _unreachable,
+    "banner_timeout": _banner_timeout,
+    "banner_rejected": _banner_rejected,
+    "tls_wrong_version": _tls_wrong_version,
+    "tls_handshake": _tls_handshake,
+    "tls_timeout": _tls_timeout,
+    "cert_untrusted": _cert,
+    "cert_self_signed": _cert,
+    "cert_hostname": _cert,
+    "cert_expired": _cert,
+    "cert_not_yet_valid": _cert,
+    "ehlo_rejected": _ehlo_rejected,
+    "starttls_missing": _starttls_missing,
+    "starttls_refused": _starttls_refused,
+    "insecure_auth": _insecure_auth,
+    "auth_missing": _auth_missing,
+    "auth_no_common_mechanism": _auth_no_common_mechanism,
+    "auth_rejected": _auth_rejected,
+    "sender_refused": _envelope,
+    "recipient_refused": _envelope,
+    "data_refused": _envelope,
+    "disconnected": _disconnected,
+    "timeout": _timeout,
+    "protocol": _protocol,
+}
+
+
+def diagnose(report: ProbeReport, settings: SmtpSettings, provider_id: str | None = None) -> Diagnosis | None:
+    """The diagnosis of a failed report, or None when the test passed."""
+    failure = report.failure
+    if failure is None:
+        return None
+    context = _Context(settings, failure, _provider_for(settings, provider_id), report)
+    if failure.code == 421:
+        return Diagnosis(
+            "service_unavailable",
+            "The server is closing the connection for now",
+            f"{context.reply}. 421 means the service is temporarily unavailable (busy, rate-limited, or in maintenance).",
+            "Try again in a few minutes.",
+            ExitCode.TEMP_FAIL,
+        )
+    return _CATALOG[failure.kind](context)
+
+
+def apply_change(settings: SmtpSettings, diagnosis: Diagnosis) -> SmtpSettings:
+    """The settings with the diagnosis' fix applied (unchanged when it has none)."""
+    if not diagnosis.settings_change:
+        return settings
+    return settings.with_changes(**diagnosis.settings_change)

@@ -1,0 +1,59 @@
+"""The errors the core raises. Each renders as one line naming the problem and the fix."""
+
+from __future__ import annotations
+
+from smtpwizard.core.exit_codes import ExitCode
+
+
+class WizardError(Exception):
+    """Base of every expected failure; ``str()`` is the one line shown to the user."""
+
+    exit_code: ExitCode = ExitCode.SOFTWARE
+
+
+class FieldError(WizardError):
+    """A value in a config or input document is wrong."""
+
+    exit_code = ExitCode.DATA_ERROR
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{field}: {problem}; {fix}")
+
+
+class InputMissing(WizardError):
+    """An input file or secret source does not exist."""
+
+    exit_code = ExitCode.NO_INPUT
+
+
+class WriteFailed(WizardError):
+    """A file could not be written; the old one is untouched."""
+
+    exit_code = ExitCode.CANT_CREATE
+
+
+class LockBusy(WizardError):
+    """Another smtpwizard run is writing the same config."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class SecretStoreError(WizardError):
+    """The keyring cannot be used, or an entry is missing."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class NotAcknowledged(WizardError):
+    """The consequences of the change were not acknowledged."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class ExportError(WizardError):
+    """A setting cannot be expressed in the target app's configuration."""
+
+    exit_code = ExitCode.DATA_ERROR

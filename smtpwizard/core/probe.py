@@ -1,0 +1,841 @@
+"""The live test: resolve, connect, greeting, EHLO, STARTTLS/TLS, certificate, AUTH,
+optional test message, QUIT. Every stage is timed; a failure stops the test and is
+recorded as a :class:`Failure` for :mod:`smtpwizard.core.diagnose`.
+
+Rules kept here: STARTTLS is required when asked for (never a silent plaintext
+fallback); credentials never cross an unencrypted connection unless the settings allow
+it; AUTH is attempted at most once per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from enum import StrEnum
+from typing import Any, Literal
+
+import aiosmtplib
+from aiosmtplib import errors as smtp_errors
+
+from smtpwizard.core.settings import Secret, Sender, SmtpSettings
+
+
+class Stage(StrEnum):
+    RESOLVE = "resolve"
+    CONNECT = "connect"
+    TLS = "tls"
+    BANNER = "banner"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    EHLO_TLS = "ehlo_tls"
+    AUTH = "auth"
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"
+    QUIT = "quit"
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self]
+
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.RESOLVE: "Resolve host name",
+    Stage.CONNECT: "Connect",
+    Stage.TLS: "TLS handshake and certificate",
+    Stage.BANNER: "Server greeting",
+    Stage.EHLO: "EHLO",
+    Stage.STARTTLS: "STARTTLS",
+    Stage.EHLO_TLS: "EHLO over TLS",
+    Stage.AUTH: "Log in (AUTH)",
+    Stage.MAIL: "Sender (MAIL FROM)",
+    Stage.RCPT: "Recipient (RCPT TO)",
+    Stage.DATA: "Test message (DATA)",
+    Stage.QUIT: "Quit",
+}
+
+Status = Literal["running", "ok", "failed", "skipped"]
+
+# What went wrong, in a closed vocabulary the diagnosis catalog is keyed on.
+FailureKind = Literal[
+    "dns",
+    "refused",
+    "connect_timeout",
+    "unreachable",
+    "banner_timeout",
+    "banner_rejected",
+    "tls_wrong_version",
+    "tls_handshake",
+    "tls_timeout",
+    "cert_untrusted",
+    "cert_self_signed",
+    "cert_hostname",
+    "cert_expired",
+    "cert_not_yet_valid",
+    "ehlo_rejected",
+    "starttls_missing",
+    "starttls_refused",
+    "insecure_auth",
+    "auth_missing",
+    "auth_no_common_mechanism",
+    "auth_rejected",
+    "sender_refused",
+    "recipient_refused",
+    "data_refused",
+    "disconnected",
+    "timeout",
+    "protocol",
+]
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """Timeouts of the stages that have an answer sooner than the overall timeout."""
+
+    resolve_timeout_s: float = 5.0
+    connect_timeout_s: float = 3.0
+    banner_timeout_s: float = 3.0
+    quit_timeout_s: float = 1.0
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    status: Status
+    elapsed_s: float = 0.0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    sans: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    version: str
+    cipher: str
+    certificate: CertificateInfo | None
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Failure:
+    stage: Stage
+    kind: FailureKind
+    message: str
+    code: int | None = None
+    certificate: CertificateInfo | None = None
+
+
+@dataclass
+class ProbeReport:
+    host: str
+    port: int
+    security: str
+    stages: list[StageResult] = field(default_factory=list)
+    failure: Failure | None = None
+    address: str | None = None
+    banner: str | None = None
+    capabilities: dict[str, str] = field(default_factory=dict)
+    auth_offered: tuple[str, ...] = ()
+    auth_used: str | None = None
+    tls: TlsInfo | None = None
+    test_message_to: str | None = None
+    message_id: str | None = None
+    transcript: list[str] = field(default_factory=list)
+    started_at: str = ""
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and bool(self.stages)
+
+    def stage(self, stage: Stage) -> StageResult | None:
+        for result in self.stages:
+            if result.stage == stage:
+                return result
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``; holds no secret (the transcript is redacted)."""
+        failure = None
+        if self.failure is not None:
+            failure = {
+                "stage": self.failure.stage.value,
+                "kind": self.failure.kind,
+                "code": self.failure.code,
+                "message": self.failure.message,
+            }
+        tls = None
+        if self.tls is not None:
+            cert = self.tls.certificate
+            tls = {
+                "version": self.tls.version,
+                "cipher": self.tls.cipher,
+                "verified": self.tls.verified,
+                "certificate": None if cert is None else cert.__dict__ | {"sans": list(cert.sans)},
+            }
+        return {
+            "ok": self.ok,
+            "host": self.host,
+            "port": self.port,
+            "security": self.security,
+            "address": self.address,
+            "started_at": self.started_at,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "stages": [
+                {"stage": r.stage.value, "status": r.status, "elapsed_s": round(r.elapsed_s, 3), "detail": r.detail}
+                for r in self.stages
+            ],
+            "failure": failure,
+            "banner": self.banner,
+            "capabilities": self.capabilities,
+            "auth_offered": list(self.auth_offered),
+            "auth_used": self.auth_used,
+            "tls": tls,
+            "test_message_to": self.test_message_to,
+            "message_id": self.message_id,
+            "transcript": self.transcript,
+        }
+
+
+StageCallback = Callable[[StageResult], None]
+
+# Preference of `auth: auto`, strongest first: CRAM-MD5 never sends the password itself.
+AUTH_PREFERENCE = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+class _Stop(Exception):
+    """Internal: a stage failed; the report already holds the failure."""
+
+
+class _Probe:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        password: Secret | None,
+        sender: Sender | None,
+        test_to: str | None,
+        options: ProbeOptions,
+        on_stage: StageCallback | None,
+    ) -> None:
+        self.settings = settings
+        self.password = password
+        self.sender = sender
+        self.test_to = test_to
+        self.options = options
+        self.on_stage = on_stage
+        self.report = ProbeReport(host=settings.host, port=settings.port, security=settings.security)
+        self.deadline = 0.0
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.sock: socket.socket | None = None
+        self._secrets: list[str] = []
+        if password is not None:
+            self._secrets = _secret_forms(settings.username or "", password.reveal())
+
+    # --- bookkeeping ----------------------------------------------------------------
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def budget(self, stage_limit: float | None = None) -> float:
+        left = self.remaining()
+        if left <= 0:
+            raise TimeoutError
+        return min(left, stage_limit) if stage_limit else left
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "********")
+        return text
+
+    def log(self, direction: str, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.report.transcript.append(f"{direction}: {self.redact(line)}")
+
+    def log_reply(self, reply: aiosmtplib.SMTPResponse) -> None:
+        lines = reply.message.splitlines() or [""]
+        for i, line in enumerate(lines):
+            sep = " " if i == len(lines) - 1 else "-"
+            self.log("S", f"{reply.code}{sep}{line}")
+
+    def begin(self, stage: Stage) -> StageResult:
+        result = StageResult(stage, "running")
+        self.report.stages.append(result)
+        if self.on_stage:
+            self.on_stage(result)
+        return result
+
+    def end(self, result: StageResult, started: float, status: Status, detail: str = "") -> None:
+        result.status = status
+        result.elapsed_s = time.monotonic() - started
+        result.detail = self.redact(detail)
+        if self.on_stage:
+            self.on_stage(result)
+
+    def skip(self, stage: Stage, detail: str) -> None:
+        result = StageResult(stage, "skipped", 0.0, detail)
+        self.report.stages.append(result)
+        if self.on_stage:
+            self.on_stage(result)
+
+    def fail(
+        self,
+        result: StageResult,
+        started: float,
+        kind: FailureKind,
+        message: str,
+        code: int | None = None,
+        certificate: CertificateInfo | None = None,
+    ) -> _Stop:
+        message = self.redact(message.strip())
+        self.end(result, started, "failed", message)
+        self.report.failure = Failure(result.stage, kind, message, code, certificate)
+        return _Stop()
+
+    # --- the stages ------------------------------------------------------------------
+
+    async def run(self) -> ProbeReport:
+        started = time.monotonic()
+        self.deadline = started + self.settings.timeout_s
+        self.report.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            addresses = await self.resolve()
+            await self.connect(addresses)
+            await self.greet()
+            if self.settings.security == "starttls":
+                await self.starttls()
+            elif self.settings.security == "none":
+                self.skip(Stage.STARTTLS, "security is none: the connection stays unencrypted")
+            await self.authenticate()
+            if self.sender is not None:
+                await self.envelope()
+            await self.quit()
+        except _Stop:
+            pass
+        finally:
+            self.close()
+            self.report.elapsed_s = time.monotonic() - started
+        return self.report
+
+    async def resolve(self) -> list[tuple[Any, ...]]:
+        result = self.begin(Stage.RESOLVE)
+        t0 = time.monotonic()
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(self.settings.host, self.settings.port, type=socket.SOCK_STREAM),
+                self.budget(self.options.resolve_timeout_s),
+            )
+        except socket.gaierror as exc:
+            raise self.fail(result, t0, "dns", f"{self.settings.host}: {exc.strerror}") from None
+        except TimeoutError:
+            raise self.fail(result, t0, "dns", f"no DNS answer for {self.settings.host} in time") from None
+        shown = sorted({info[4][0] for info in infos})
+        self.end(result, t0, "ok", ", ".join(shown[:4]))
+        return list(infos)
+
+    async def connect(self, infos: list[tuple[Any, ...]]) -> None:
+        result = self.begin(Stage.CONNECT)
+        t0 = time.monotonic()
+        loop = asyncio.get_running_loop()
+        last_kind: FailureKind = "unreachable"
+        last_message = ""
+        for family, type_, proto, _canon, sockaddr in infos:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(loop.sock_connect(sock, sockaddr), self.budget(self.options.connect_timeout_s))
+            except ConnectionRefusedError:
+                sock.close()
+                last_kind, last_message = "refused", f"{sockaddr[0]} port {self.settings.port} refused the connection"
+                continue
+            except TimeoutError:
+                sock.close()
+                last_kind = "connect_timeout"
+                last_message = f"no answer from {sockaddr[0]} port {self.settings.port} within {self.options.connect_timeout_s:g} s"
+                if self.remaining() <= 0:
+                    break
+                continue
+            except OSError as exc:
+                sock.close()
+                last_kind, last_message = "unreachable", f"{sockaddr[0]}: {exc.strerror or exc}"
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            self.report.address = str(sockaddr[0])
+            self.end(result, t0, "ok", f"{sockaddr[0]} port {self.settings.port}")
+            return
+        raise self.fail(result, t0, last_kind, last_message)
+
+    def tls_context(self) -> ssl.SSLContext:
+        if not self.settings.verify_certificate:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        return ssl.create_default_context(cafile=self.settings.ca_file)
+
+    async def greet(self) -> None:
+        implicit = self.settings.security == "tls"
+        assert self.sock is not None
+        self.smtp = aiosmtplib.SMTP(
+            hostname=self.settings.host,  # with sock=, used only for SNI and certificate checks
+            use_tls=implicit,
+            start_tls=False,
+            tls_context=self.tls_context() if implicit else None,
+            local_hostname=self.settings.helo_domain or "localhost",
+            timeout=self.settings.timeout_s,
+            sock=self.sock,
+        )
+        self.sock = None  # aiosmtplib owns it now
+        tls_result = self.begin(Stage.TLS) if implicit else None
+        banner_result = None if implicit else self.begin(Stage.BANNER)
+        t0 = time.monotonic()
+        limit = self.options.banner_timeout_s + (self.options.connect_timeout_s if implicit else 0)
+        try:
+            reply = await self.smtp.connect(timeout=self.budget(limit))
+        except smtp_errors.SMTPConnectTimeoutError:
+            if implicit and self.smtp.transport is None:
+                assert tls_result is not None
+                raise self.fail(
+                    tls_result,
+                    t0,
+                    "tls_timeout",
+                    f"the TLS handshake did not complete within {limit:g} s",
+                ) from None
+            stage_result = banner_result or self._tls_done_then_banner(tls_result, t0)
+            raise self.fail(
+                stage_result,
+                t0,
+                "banner_timeout",
+                f"connected, but the server sent no greeting within {self.options.banner_timeout_s:g} s",
+            ) from None
+        except smtp_errors.SMTPConnectResponseError as exc:
+            stage_result = banner_result or self._tls_done_then_banner(tls_result, t0)
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(stage_result, t0, "banner_rejected", exc.message, exc.code) from None
+        except smtp_errors.SMTPConnectError as exc:
+            cause = exc.__cause__
+            if implicit and isinstance(cause, ssl.SSLError):
+                assert tls_result is not None
+                raise await self._tls_failure(tls_result, t0, cause) from None
+            stage_result = banner_result or self._tls_done_then_banner(tls_result, t0)
+            raise self.fail(stage_result, t0, "disconnected", "the server closed the connection before greeting") from None
+        except TimeoutError:
+            stage_result = banner_result or tls_result
+            assert stage_result is not None
+            raise self.fail(stage_result, t0, "timeout", "the overall timeout ran out") from None
+        if implicit:
+            assert tls_result is not None
+            self._record_tls(tls_result, t0)
+            banner_result = self.begin(Stage.BANNER)
+        assert banner_result is not None
+        self.report.banner = reply.message.splitlines()[0] if reply.message else ""
+        self.log_reply(reply)
+        self.end(banner_result, t0, "ok", self.report.banner)
+        await self.ehlo(Stage.EHLO_TLS if implicit else Stage.EHLO)
+
+    def _tls_done_then_banner(self, tls_result: StageResult | None, t0: float) -> StageResult:
+        """After implicit TLS, a greeting problem belongs to the banner stage."""
+        if tls_result is not None:
+            self._record_tls(tls_result, t0)
+        return self.begin(Stage.BANNER)
+
+    def _record_tls(self, result: StageResult, t0: float) -> None:
+        assert self.smtp is not None
+        ssl_object = self.smtp.get_transport_info("ssl_object")
+        if ssl_object is None:
+            self.end(result, t0, "ok", "")
+            return
+        cert = _certificate_from_ssl(ssl_object)
+        cipher = ssl_object.cipher()
+        info = TlsInfo(
+            version=ssl_object.version() or "",
+            cipher=cipher[0] if cipher else "",
+            certificate=cert,
+            verified=self.settings.verify_certificate,
+        )
+        self.report.tls = info
+        detail = f"{info.version}, {info.cipher}"
+        if cert is not None:
+            detail += f"; certificate for {cert.subject}, valid until {cert.not_after}"
+        if not self.settings.verify_certificate:
+            detail += "; certificate NOT verified (verify_certificate: false)"
+        self.end(result, t0, "ok", detail)
+
+    async def _tls_failure(self, result: StageResult, t0: float, exc: ssl.SSLError) -> _Stop:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            kind = _cert_failure_kind(exc)
+            cert = await self._fetch_certificate()
+            return self.fail(result, t0, kind, exc.verify_message or str(exc), certificate=cert)
+        reason = (exc.reason or "").upper()
+        if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"):
+            return self.fail(result, t0, "tls_wrong_version", f"TLS handshake failed: {exc.reason}")
+        return self.fail(result, t0, "tls_handshake", f"TLS handshake failed: {exc.reason or exc}")
+
+    async def ehlo(self, stage: Stage) -> None:
+        assert self.smtp is not None
+        result = self.begin(stage)
+        t0 = time.monotonic()
+        helo_name = self.settings.helo_domain or "localhost"
+        self.log("C", f"EHLO {helo_name}")
+        try:
+            reply = await self.smtp.ehlo(timeout=self.budget())
+        except smtp_errors.SMTPHeloError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "ehlo_rejected", exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection after EHLO") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to EHLO before the timeout") from None
+        except smtp_errors.SMTPResponseException as exc:
+            raise self.fail(result, t0, "protocol", f"unexpected reply to EHLO: {exc.code} {exc.message}", exc.code) from None
+        self.log_reply(reply)
+        self.report.capabilities = dict(self.smtp.esmtp_extensions)
+        self.report.auth_offered = tuple(m.upper() for m in self.smtp.server_auth_methods)
+        names = sorted(k.upper() for k in self.smtp.esmtp_extensions)
+        self.end(result, t0, "ok", ", ".join(names) if names else "no extensions")
+
+    async def starttls(self) -> None:
+        assert self.smtp is not None
+        result = self.begin(Stage.STARTTLS)
+        t0 = time.monotonic()
+        if not self.smtp.supports_extension("starttls"):
+            raise self.fail(
+                result,
+                t0,
+                "starttls_missing",
+                "the server does not offer STARTTLS; the test stops rather than continue unencrypted",
+            )
+        self.log("C", "STARTTLS")
+        tls_result: StageResult | None = None
+        try:
+            # aiosmtplib sends STARTTLS and does the handshake in one call; split the timing.
+            reply = await self.smtp.starttls(tls_context=self.tls_context(), timeout=self.budget())
+        except smtp_errors.SMTPResponseException as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "starttls_refused", exc.message, exc.code) from None
+        except ssl.SSLError as exc:
+            self.end(result, t0, "ok", "220 ready to start TLS")
+            tls_result = self.begin(Stage.TLS)
+            raise await self._tls_failure(tls_result, time.monotonic(), exc) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError) as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ssl.SSLError):
+                self.end(result, t0, "ok", "220 ready to start TLS")
+                tls_result = self.begin(Stage.TLS)
+                raise await self._tls_failure(tls_result, time.monotonic(), cause) from None
+            raise self.fail(result, t0, "disconnected", "the server closed the connection during STARTTLS") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "tls_timeout", "STARTTLS did not complete before the timeout") from None
+        except smtp_errors.SMTPException as exc:
+            raise self.fail(result, t0, "protocol", str(exc)) from None
+        self.log_reply(reply)
+        self.end(result, t0, "ok", f"{reply.code} {reply.message}")
+        tls_result = self.begin(Stage.TLS)
+        self._record_tls(tls_result, time.monotonic())
+        await self.ehlo(Stage.EHLO_TLS)
+
+    def _choose_mechanism(self) -> str | None:
+        offered = self.report.auth_offered
+        if self.settings.auth != "auto":
+            wanted = self.settings.auth.upper()
+            return wanted if wanted in offered else None
+        return next((m for m in AUTH_PREFERENCE if m in offered), None)
+
+    async def authenticate(self) -> None:
+        assert self.smtp is not None
+        if not self.settings.wants_auth:
+            self.skip(Stage.AUTH, "no username set: the server must accept mail without login")
+            return
+        result = self.begin(Stage.AUTH)
+        t0 = time.monotonic()
+        encrypted = self.smtp.get_transport_info("sslcontext") is not None
+        if not encrypted and not self.settings.allow_insecure_auth:
+            raise self.fail(
+                result,
+                t0,
+                "insecure_auth",
+                "the connection is not encrypted, so the password was not sent",
+            )
+        if not self.report.auth_offered:
+            raise self.fail(result, t0, "auth_missing", "the server does not offer AUTH on this connection")
+        mechanism = self._choose_mechanism()
+        if mechanism is None:
+            wanted = "PLAIN, LOGIN or CRAM-MD5" if self.settings.auth == "auto" else self.settings.auth.upper()
+            raise self.fail(
+                result,
+                t0,
+                "auth_no_common_mechanism",
+                f"the server offers {', '.join(self.report.auth_offered)}; smtpwizard needs {wanted}",
+            )
+        username = self.settings.username or ""
+        password = self.password.reveal() if self.password else ""
+        self.log("C", f"AUTH {mechanism} ********")
+        method = {
+            "PLAIN": self.smtp.auth_plain,
+            "LOGIN": self.smtp.auth_login,
+            "CRAM-MD5": self.smtp.auth_crammd5,
+        }[mechanism]
+        try:
+            reply = await method(username, password, timeout=self.budget())
+        except smtp_errors.SMTPAuthenticationError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection during login") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to AUTH before the timeout") from None
+        except smtp_errors.SMTPResponseException as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
+        self.log_reply(reply)
+        self.report.auth_used = mechanism
+        self.end(result, t0, "ok", f"{mechanism} accepted")
+
+    async def envelope(self) -> None:
+        assert self.smtp is not None and self.sender is not None
+        await self._command(Stage.MAIL, "sender_refused", f"MAIL FROM:<{self.sender.address}>")
+        if self.test_to is None:
+            self.skip(Stage.RCPT, "no test recipient given")
+            self.skip(Stage.DATA, "no test recipient given")
+            await self._command(None, "protocol", "RSET")
+            return
+        self.report.test_message_to = self.test_to
+        await self._command(Stage.RCPT, "recipient_refused", f"RCPT TO:<{self.test_to}>")
+        result = self.begin(Stage.DATA)
+        t0 = time.monotonic()
+        message, message_id = _test_message(self.sender, self.test_to, self.settings)
+        self.log("C", "DATA")
+        try:
+            reply = await self.smtp.data(message, timeout=self.budget())
+        except smtp_errors.SMTPDataError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            kind: FailureKind = "data_refused"
+            raise self.fail(result, t0, kind, exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection during DATA") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to DATA before the timeout") from None
+        self.log("C", f"<message {message_id}>")
+        self.log_reply(reply)
+        self.report.message_id = message_id
+        self.end(result, t0, "ok", f"accepted: {reply.message}")
+
+    async def _command(self, stage: Stage | None, kind: FailureKind, command: str) -> None:
+        assert self.smtp is not None
+        result = self.begin(stage) if stage else None
+        t0 = time.monotonic()
+        self.log("C", command)
+        try:
+            reply = await self.smtp.execute_command(command.encode("utf-8"), timeout=self.budget())
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            if result is None:
+                return
+            raise self.fail(result, t0, "disconnected", f"the server closed the connection after {command.split()[0]}") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            if result is None:
+                return
+            raise self.fail(result, t0, "timeout", f"no answer to {command.split(':')[0]} before the timeout") from None
+        self.log_reply(reply)
+        if result is None:
+            return
+        if not 200 <= reply.code < 300:
+            raise self.fail(result, t0, kind, reply.message, reply.code)
+        self.end(result, t0, "ok", f"{reply.code} {reply.message}")
+
+    async def quit(self) -> None:
+        assert self.smtp is not None
+        result = self.begin(Stage.QUIT)
+        t0 = time.monotonic()
+        self.log("C", "QUIT")
+        try:
+            # QUIT's answer changes nothing; do not wait long for it.
+            reply = await self.smtp.quit(timeout=min(self.options.quit_timeout_s, max(self.remaining(), 0.1)))
+            self.log_reply(reply)
+            self.end(result, t0, "ok", f"{reply.code} {reply.message}")
+        except (smtp_errors.SMTPException, ConnectionError, TimeoutError):
+            self.end(result, t0, "ok", "closed without waiting for the reply")
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    async def _fetch_certificate(self) -> CertificateInfo | None:
+        """Fetch the server certificate without verifying it, only to show it in a diagnosis."""
+        if self.remaining() <= 0.2:
+            return None
+        try:
+            return await asyncio.wait_for(
+                fetch_certificate(self.settings, self.report.address or self.settings.host, self.options),
+                min(self.remaining(), self.options.connect_timeout_s + self.options.banner_timeout_s),
+            )
+        except (OSError, TimeoutError, smtp_errors.SMTPException, ssl.SSLError):
+            return None
+
+
+async def fetch_certificate(settings: SmtpSettings, address: str, options: ProbeOptions) -> CertificateInfo | None:
+    """Connect (STARTTLS or implicit TLS) with verification off and return the peer certificate.
+
+    Sends no credentials and no mail.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    implicit = settings.security == "tls"
+    smtp = aiosmtplib.SMTP(
+        hostname=address,
+        port=settings.port,
+        use_tls=implicit,
+        start_tls=False,
+        tls_context=context,
+        local_hostname=settings.helo_domain or "localhost",
+        timeout=options.banner_timeout_s + options.connect_timeout_s,
+    )
+    try:
+        await smtp.connect()
+        if not implicit:
+            await smtp.ehlo()
+            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        ssl_object = smtp.get_transport_info("ssl_object")
+        return None if ssl_object is None else _certificate_from_ssl(ssl_object)
+    finally:
+        smtp.close()
+
+
+def _secret_forms(username: str, password: str) -> list[str]:
+    """The password and the encodings in which it could show up on the wire."""
+    forms = {password}
+    for raw in (password, f"\0{username}\0{password}", f"{username}\0{password}"):
+        forms.add(base64.b64encode(raw.encode("utf-8")).decode("ascii"))
+    return sorted((f for f in forms if len(f) >= 3), key=len, reverse=True)
+
+
+def _cert_failure_kind(exc: ssl.SSLCertVerificationError) -> FailureKind:
+    code = exc.verify_code
+    message = (exc.verify_message or "").lower()
+    if code == 62 or "hostname mismatch" in message or "ip address mismatch" in message:
+        return "cert_hostname"
+    if code == 10 or "expired" in message:
+        return "cert_expired"
+    if code == 9 or "not yet valid" in message:
+        return "cert_not_yet_valid"
+    if code in (18, 19) or "self-signed" in message or "self signed" in message:
+        return "cert_self_signed"
+    return "cert_untrusted"
+
+
+def _name(parts: Any) -> str:
+    flat = {key: value for rdn in parts for key, value in rdn}
+    for key in ("commonName", "organizationName"):
+        if key in flat:
+            return str(flat[key])
+    return ", ".join(f"{k}={v}" for k, v in flat.items())
+
+
+def _certificate_from_ssl(ssl_object: ssl.SSLObject) -> CertificateInfo | None:
+    peer = ssl_object.getpeercert()
+    if peer:
+        return CertificateInfo(
+            subject=_name(peer.get("subject", ())),
+            issuer=_name(peer.get("issuer", ())),
+            not_before=str(peer.get("notBefore", "")),
+            not_after=str(peer.get("notAfter", "")),
+            sans=tuple(str(value) for _kind, value in peer.get("subjectAltName", ())),
+        )
+    der = ssl_object.getpeercert(binary_form=True)
+    return None if der is None else _decode_der(der)
+
+
+def _decode_der(der: bytes) -> CertificateInfo | None:
+    """Decode a certificate that was not verified (so Python's ssl will not show it)."""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+    except ImportError:  # pragma: no cover - cryptography comes with keyring on Linux
+        return None
+
+    def name(value: x509.Name) -> str:
+        for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+            attrs = value.get_attributes_for_oid(oid)
+            if attrs:
+                return str(attrs[0].value)
+        return value.rfc4514_string()
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+    try:
+        san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        sans = tuple(str(v) for v in san_ext.value.get_values_for_type(x509.DNSName)) + tuple(
+            str(v) for v in san_ext.value.get_values_for_type(x509.IPAddress)
+        )
+    except x509.ExtensionNotFound:
+        sans = ()
+    fmt = "%b %d %H:%M:%S %Y GMT"
+    return CertificateInfo(
+        subject=name(cert.subject),
+        issuer=name(cert.issuer),
+        not_before=cert.not_valid_before_utc.strftime(fmt),
+        not_after=cert.not_valid_after_utc.strftime(fmt),
+        sans=sans,
+    )
+
+
+def _test_message(sender: Sender, to: str, settings: SmtpSettings) -> tuple[bytes, str]:
+    domain = sender.address.rpartition("@")[2] or "localhost"
+    message_id = make_msgid(idstring="smtpwizard", domain=domain)
+    msg = EmailMessage()
+    msg["From"] = sender.formatted()
+    msg["To"] = to
+    if sender.reply_to:
+        msg["Reply-To"] = sender.reply_to
+    msg["Subject"] = "smtpwizard test message"
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = message_id
+    msg.set_content(
+        "This is a test message sent by smtpwizard.\n\n"
+        f"Server: {settings.host} port {settings.port} ({settings.security})\n"
+        f"From: {sender.address}\n\n"
+        "If it reached you, the settings work. If it landed in spam, check the SPF and DKIM\n"
+        "records of the sender's domain at your provider.\n"
+    )
+    return msg.as_bytes(), message_id
+
+
+async def run_probe(
+    settings: SmtpSettings,
+    password: Secret | None,
+    *,
+    sender: Sender | None = None,
+    test_to: str | None = None,
+    options: ProbeOptions | None = None,
+    on_stage: StageCallback | None = None,
+) -> ProbeReport:
+    """Run the live test once and return its report; never raises for server behaviour.
+
+    Cancelling the task closes the connection. AUTH is attempted at most once.
+    """
+    probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage)
+    return await probe.run()

@@ -1,0 +1,270 @@
+"""The settings model (schema v1) and the validation of single values.
+
+Every validator raises :class:`FieldError` naming the field path, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from smtpwizard.core.errors import FieldError
+
+Security = Literal["starttls", "tls", "none"]
+AuthChoice = Literal["auto", "plain", "login", "cram-md5", "none"]
+
+SECURITY_MODES: tuple[Security, ...] = ("starttls", "tls", "none")
+AUTH_CHOICES: tuple[AuthChoice, ...] = ("auto", "plain", "login", "cram-md5", "none")
+SECURITY_LABELS: dict[Security, str] = {
+    "starttls": "STARTTLS",
+    "tls": "implicit TLS (SSL)",
+    "none": "no encryption",
+}
+
+# Ports whose security mode is fixed by convention (RFC 8314 and common practice).
+IMPLICIT_TLS_PORTS = frozenset({465, 2465, 8465, 443})
+STARTTLS_PORTS = frozenset({587, 2587, 25, 2525, 8025, 1025})
+
+MIN_TIMEOUT_S = 1.0
+MAX_TIMEOUT_S = 300.0
+DEFAULT_TIMEOUT_S = 15.0
+KEYRING_SERVICE = "smtpwizard"
+
+
+class Secret:
+    """A password or API key. Never shows its value in ``str``, ``repr`` or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; only for the keyring and the SMTP AUTH command."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where in the OS keyring a password lives."""
+
+    service: str
+    account: str
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security = "starttls"
+    verify_certificate: bool = True
+    ca_file: str | None = None
+    auth: AuthChoice = "auto"
+    username: str | None = None
+    password: SecretRef | None = None
+    helo_domain: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    allow_insecure_auth: bool = False
+
+    @property
+    def wants_auth(self) -> bool:
+        return self.auth != "none" and bool(self.username)
+
+    def with_changes(self, **changes: object) -> SmtpSettings:
+        """A copy with some fields changed (used to apply a diagnosis' fix)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    name: str | None = None
+    reply_to: str | None = None
+
+    def formatted(self) -> str:
+        from email.utils import formataddr
+
+        return formataddr((self.name or "", self.address))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the last live test proved; ``status`` is ``passed`` or ``skipped``."""
+
+    status: Literal["passed", "skipped"]
+    at: str
+    tls_version: str | None = None
+    auth_mechanism: str | None = None
+    server_banner: str | None = None
+    test_message_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    smtp: SmtpSettings
+    sender: Sender
+    version: int = 1
+    profile: str = "default"
+    target: str | None = None
+    provider: str = "custom"
+    verified: Verification | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+def keyring_account(profile: str, username: str | None, host: str, port: int) -> str:
+    """The keyring account name for a profile's password: ``profile/user@host:port``."""
+    return f"{profile}/{username or ''}@{host}:{port}"
+
+
+# --- validators of single values -------------------------------------------------------
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+_LOCAL_PART = re.compile(rf"^{_ATEXT}(\.{_ATEXT})*$")
+
+
+def validate_hostname(value: str, field_path: str) -> str:
+    """A DNS name (IDN allowed) or an IP address; returns it stripped and lower-cased."""
+    host = value.strip()
+    if not host:
+        raise FieldError(field_path, "is empty", "give the SMTP server's host name, e.g. smtp.example.com")
+    if "://" in host:
+        raise FieldError(
+            field_path,
+            f"'{host}' is a URL, not a host name",
+            "give only the host name, e.g. smtp.example.com, and set port and security separately",
+        )
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if host.count(":") == 1 and host.rsplit(":", 1)[1].isdigit():
+        raise FieldError(
+            field_path,
+            f"'{host}' contains a port",
+            "put only the host name here and the port in smtp.port",
+        )
+    name = host.rstrip(".").lower()
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FieldError(
+            field_path, f"'{host}' is not a valid host name", "use letters, digits, hyphens and dots only"
+        ) from None
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise FieldError(
+            field_path,
+            f"'{host}' is not a valid host name",
+            "use letters, digits, hyphens and dots only, e.g. smtp.example.com",
+        )
+    return name
+
+
+def validate_port(value: object, field_path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(field_path, f"{value!r} is not a whole number", "use a port such as 587 or 465")
+    if not 1 <= value <= 65535:
+        raise FieldError(field_path, f"{value} is out of range", "use a port from 1 to 65535, usually 587 or 465")
+    return value
+
+
+def validate_email(value: str, field_path: str) -> str:
+    """An addr-spec (``local@domain``); IDN domains and UTF-8 local parts are allowed."""
+    address = value.strip()
+    if "<" in address or ">" in address:
+        raise FieldError(
+            field_path,
+            f"'{address}' includes a display name or brackets",
+            "give only the address here; put the display name in sender.name",
+        )
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise FieldError(field_path, f"'{address}' is not an email address", "use the form name@example.com")
+    if len(local) > 64 or not _LOCAL_PART.match(local):
+        raise FieldError(
+            field_path,
+            f"'{address}' has an invalid part before the @",
+            "remove spaces and special characters such as , ; ( ) or double dots",
+        )
+    try:
+        validate_hostname(domain, field_path)
+    except FieldError:
+        raise FieldError(
+            field_path, f"'{address}' has an invalid domain", "use a domain such as example.com after the @"
+        ) from None
+    if "." not in domain and domain != "localhost":
+        raise FieldError(field_path, f"'{address}' has no top-level domain", "use a full domain such as example.com")
+    return address
+
+
+def validate_timeout(value: object, field_path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(field_path, f"{value!r} is not a number", "give seconds, e.g. 15")
+    if not MIN_TIMEOUT_S <= float(value) <= MAX_TIMEOUT_S:
+        raise FieldError(
+            field_path,
+            f"{value} is out of range",
+            f"use from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g} seconds; 15 suits most servers",
+        )
+    return float(value)
+
+
+def validate_profile(value: str, field_path: str) -> str:
+    if not _PROFILE.match(value):
+        raise FieldError(
+            field_path,
+            f"'{value}' is not a valid profile name",
+            "use letters, digits, '.', '_' or '-' (up to 64), e.g. default or staging",
+        )
+    return value
+
+
+def security_port_warnings(security: Security, port: int) -> list[str]:
+    """Combinations that are almost surely wrong, as warnings (the user may know better)."""
+    if security == "starttls" and port in IMPLICIT_TLS_PORTS:
+        return [
+            f"smtp.security: STARTTLS on port {port} rarely works: port {port} normally expects "
+            "implicit TLS; use security: tls, or port 587 for STARTTLS"
+        ]
+    if security == "tls" and port in STARTTLS_PORTS:
+        return [
+            f"smtp.security: implicit TLS on port {port} rarely works: port {port} normally starts "
+            "in plain text; use security: starttls, or port 465 for implicit TLS"
+        ]
+    return []
+
+
+def suggested_security(port: int) -> Security | None:
+    """The security mode a port conventionally uses, or None when it is not known."""
+    if port in IMPLICIT_TLS_PORTS:
+        return "tls"
+    if port in STARTTLS_PORTS:
+        return "starttls"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

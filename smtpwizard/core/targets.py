@@ -1,0 +1,33 @@
+"""The apps smtpwizard configures mail for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    name: str
+    where: str  # where the app reads its mail settings, in the user's words
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("posthog", "PostHog", "environment of the web and worker containers, or Helm values.yaml"),
+    Target("forem", "Forem", "Admin > Customization > Config, or SMTP_* environment defaults"),
+    Target("sourcegraph", "Sourcegraph", "site configuration (email.address, email.smtp)"),
+    Target("mattermost", "Mattermost", "config.json EmailSettings, or MM_EMAILSETTINGS_* environment"),
+    Target("selfmx", "SelfMX", "SMTP_* environment variables"),
+    Target("mastodon", "Mastodon", ".env.production"),
+    Target("discourse", "Discourse", "containers/app.yml env section"),
+    Target("gitlab", "GitLab", "/etc/gitlab/gitlab.rb"),
+    Target("django", "Django", "settings.py or the environment"),
+)
+TARGET_IDS: tuple[str, ...] = tuple(t.id for t in TARGETS)
+
+
+def get_target(target_id: str) -> Target:
+    for target in TARGETS:
+        if target.id == target_id:
+            return target
+    raise KeyError(target_id)

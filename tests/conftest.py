@@ -1,0 +1,106 @@
+"""Shared fixtures: certificates (trustme), an in-memory keyring backend, the test secret."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+import trustme
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+# A password holding every character that breaks config formats; unique enough to grep for.
+TEST_SECRET = "Zx9'q\"$HOME #not-a-comment \\n sp@ce=ünï-7f3a91"
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-memory keyring backend for unit tests (the real Secret Service has its own test)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such entry")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA(organization_name="smtpwizard test CA")
+
+
+@pytest.fixture(scope="session")
+def other_ca() -> trustme.CA:
+    return trustme.CA(organization_name="Untrusted CA")
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="session")
+def good_tls(ca: trustme.CA) -> ssl.SSLContext:
+    return server_context(ca.issue_cert("127.0.0.1", "localhost", common_name="localhost"))
+
+
+@pytest.fixture(scope="session")
+def wrong_host_tls(ca: trustme.CA) -> ssl.SSLContext:
+    return server_context(ca.issue_cert("mail.elsewhere.test", common_name="mail.elsewhere.test"))
+
+
+@pytest.fixture(scope="session")
+def untrusted_tls(other_ca: trustme.CA) -> ssl.SSLContext:
+    return server_context(other_ca.issue_cert("127.0.0.1", "localhost", common_name="localhost"))
+
+
+@pytest.fixture(scope="session")
+def expired_tls(ca: trustme.CA) -> ssl.SSLContext:
+    now = dt.datetime.now(dt.UTC)
+    cert = ca.issue_cert(
+        "127.0.0.1",
+        "localhost",
+        common_name="localhost",
+        not_before=now - dt.timedelta(days=60),
+        not_after=now - dt.timedelta(days=1),
+    )
+    return server_context(cert)
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
