@@ -11,16 +11,22 @@ class WizardError(Exception):
     exit_code: ExitCode = ExitCode.SOFTWARE
 
 
+def one_line(text: str, limit: int = 160) -> str:
+    """``text`` with control characters escaped and shortened, safe to echo in a one-line error."""
+    escaped = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
+
+
 class FieldError(WizardError):
-    """A value in a config or input document is wrong."""
+    """A value in a config or input document is wrong. Echoed input is escaped to one line."""
 
     exit_code = ExitCode.DATA_ERROR
 
     def __init__(self, field: str, problem: str, fix: str) -> None:
-        self.field = field
-        self.problem = problem
+        self.field = one_line(field, 80)
+        self.problem = one_line(problem)
         self.fix = fix
-        super().__init__(f"{field}: {problem}; {fix}")
+        super().__init__(f"{self.field}: {self.problem}; {fix}")
 
 
 class InputMissing(WizardError):
