@@ -166,6 +166,8 @@ def load_yaml(data: bytes, source: str = "input") -> object:
         raise FieldError(source, f"is not valid YAML ({exc})", "fix the syntax") from None
     except RecursionError:
         raise FieldError(source, "is nested too deeply", "follow the documented layout") from None
+    if not docs or docs == [None]:
+        raise FieldError(source, "is empty", "start from a file in examples/, or run smtpwizard to create one")
     if len(docs) != 1:
         raise FieldError(
             source,
