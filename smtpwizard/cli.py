@@ -183,7 +183,6 @@ def _config_path(args: argparse.Namespace) -> Path:
 def _ask(consequences: list[Consequence], out: Output) -> bool:
     if not sys.stdin.isatty() or out.json_mode:
         return False
-    _render_consequences(out, consequences)
     answer = input("Apply these settings? Type 'yes' to continue: ")
     return answer.strip().lower() in ("y", "yes")
 
@@ -194,6 +193,7 @@ def _read_stdin() -> str:
 
 def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     from smtpwizard.core.apply import ApplyOptions, apply, prepare
+    from smtpwizard.core.consequences import consequences_for
     from smtpwizard.core.secrets import KeyringStore
 
     store = KeyringStore()
@@ -201,12 +201,12 @@ def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     config = document.config
     for warning in warnings:
         out.warn(warning)
+    if not args.dry_run:
+        _render_consequences(out, consequences_for(config.target, config.provider))
     smtp = config.smtp
     who = f" as {smtp.username}" if smtp.wants_auth else ""
     out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
-    options = ApplyOptions(
-        yes=args.yes, dry_run=args.dry_run, skip_test=args.skip_test, send_test_to=args.send_test_to
-    )
+    options = ApplyOptions(yes=args.yes, dry_run=args.dry_run, skip_test=args.skip_test, send_test_to=args.send_test_to)
     config_path = _config_path(args)
     result = asyncio.run(
         apply(
@@ -236,7 +236,9 @@ def _finish_apply(result: ApplyResult, out: Output, already_shown: int) -> int:
     elif result.outcome == "dry_run":
         out.line("Dry run: the test passed; nothing was stored or written.")
     elif result.outcome == "written":
-        out.line(f"Wrote {result.written_to}" + (f" (previous version kept as {result.backup})" if result.backup else ""))
+        out.line(
+            f"Wrote {result.written_to}" + (f" (previous version kept as {result.backup})" if result.backup else "")
+        )
         if result.secret_ref is not None:
             out.line(f"Password stored in the OS keyring ({result.secret_ref.service}/{result.secret_ref.account})")
     if out.json_mode:
@@ -267,9 +269,7 @@ def cmd_test(args: argparse.Namespace, out: Output) -> int:
     for warning in config.warnings:
         out.warn(warning)
     out.line(f"Testing {config.smtp.host} port {config.smtp.port} ({config.smtp.security}) from {path}")
-    report, diagnosis = asyncio.run(
-        retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage)
-    )
+    report, diagnosis = asyncio.run(retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage))
     _render_report(out, report)
     if diagnosis is not None:
         _render_diagnosis(out, diagnosis)
@@ -362,7 +362,11 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
     args = parser.parse_args(argv)
     json_mode = bool(getattr(args, "json", False))
     output = Output(
-        json_mode, bool(getattr(args, "quiet", False)), bool(getattr(args, "verbose", False)), out or sys.stdout, err or sys.stderr
+        json_mode,
+        bool(getattr(args, "quiet", False)),
+        bool(getattr(args, "verbose", False)),
+        out or sys.stdout,
+        err or sys.stderr,
     )
     try:
         if args.command == "apply":

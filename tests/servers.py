@@ -35,20 +35,24 @@ class Handler:
         self.mail_reply = mail_reply
         self.rcpt_reply = rcpt_reply
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.mail_reply:
             return self.mail_reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.mailbox.messages.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -67,9 +71,12 @@ def make_authenticator(password: str, mailbox: Mailbox) -> Callable[..., AuthRes
 class ServerThread:
     """An asyncio server on 127.0.0.1, port chosen by the OS, in a thread of its own."""
 
-    def __init__(self, factory: Callable[[], asyncio.Protocol] | None = None,
-                 stream_handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]] | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], asyncio.Protocol] | None = None,
+        stream_handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.factory = factory
         self.stream_handler = stream_handler
         self.ssl_context = ssl_context

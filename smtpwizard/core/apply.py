@@ -72,7 +72,9 @@ def _clean_secret(raw: str, where: str) -> Secret:
     if not value:
         raise FieldError("smtp.password", f"{where} is empty", "put the password there, without anything else")
     if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
-        raise FieldError("smtp.password", f"{where} is larger than {MAX_SECRET_BYTES} bytes", "check it holds only the password")
+        raise FieldError(
+            "smtp.password", f"{where} is larger than {MAX_SECRET_BYTES} bytes", "check it holds only the password"
+        )
     if "\n" in value or "\r" in value:
         raise FieldError("smtp.password", f"{where} has more than one line", "keep only the password on one line")
     return Secret(value)
@@ -175,11 +177,9 @@ async def apply(
     if test_to is not None:
         test_to = validate_email(test_to, "--send-test-to")
 
-    if not options.dry_run and result.consequences and not options.yes:
-        if acknowledge is None or not acknowledge(result.consequences):
-            raise NotAcknowledged(
-                "consequences not acknowledged; read them above and run again with --yes to accept them"
-            )
+    acknowledged = options.yes or options.dry_run or not result.consequences
+    if not acknowledged and (acknowledge is None or not acknowledge(result.consequences)):
+        raise NotAcknowledged("consequences not acknowledged; read them above and run again with --yes to accept them")
 
     if options.skip_test:
         result.warnings.append("--skip-test: the settings were NOT tested; the config is marked unverified")

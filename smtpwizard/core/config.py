@@ -107,15 +107,17 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if isinstance(key, list | dict):
                 raise FieldError(_line(key_node), "a mapping key is a list or mapping", "use plain text keys")
             if key in seen:
-                raise FieldError(
-                    _line(key_node), f"duplicate key '{key}'", "keep only one of the two entries"
-                )
+                raise FieldError(_line(key_node), f"duplicate key '{key}'", "keep only one of the two entries")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _event_line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
 
 
 def _line(node: yaml.Node) -> str:
@@ -143,7 +145,7 @@ def load_yaml(data: bytes, source: str = "input") -> object:
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise FieldError(
                     source,
-                    f"uses a YAML anchor or alias (line {event.start_mark.line + 1})",
+                    f"uses a YAML anchor or alias (line {_event_line(event)})",
                     "write each value out in full; smtpwizard files do not allow & and *",
                 )
             if isinstance(event, yaml.CollectionStartEvent):
@@ -151,12 +153,12 @@ def load_yaml(data: bytes, source: str = "input") -> object:
                 if depth > MAX_DEPTH:
                     raise FieldError(
                         source,
-                        f"is nested more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})",
+                        f"is nested more than {MAX_DEPTH} levels deep (line {_event_line(event)})",
                         "follow the documented layout (see README, 'Config file')",
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        docs = list(yaml.load_all(text, Loader=_StrictLoader))  # noqa: S506 - _StrictLoader is a SafeLoader
+        docs = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -235,7 +237,9 @@ def _text(value: object, path: str, *, required: bool = False, example: str = ""
     if not isinstance(value, str):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        raise FieldError(path, f"is {_kind(value)}, expected text", f"give text{', e.g. ' + example if example else ''}")
+        raise FieldError(
+            path, f"is {_kind(value)}, expected text", f"give text{', e.g. ' + example if example else ''}"
+        )
     if any(ord(ch) < 32 for ch in value):
         raise FieldError(path, "contains a control character or line break", "remove it")
     return value

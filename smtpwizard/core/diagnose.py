@@ -16,9 +16,7 @@ from smtpwizard.core.probe import Failure, ProbeReport, Stage
 from smtpwizard.core.providers import Provider, get_provider, provider_for_host
 from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings, is_loopback
 
-LOCKOUT_NOTE = (
-    "smtpwizard tried once and will not retry by itself: repeated failed logins can lock the account."
-)
+LOCKOUT_NOTE = "smtpwizard tried once and will not retry by itself: repeated failed logins can lock the account."
 
 
 @dataclass(frozen=True)
@@ -135,7 +133,9 @@ def _connect_timeout(c: _Context) -> Diagnosis:
             fix += " If that is blocked too, try 2525."
     else:
         fix = "Ask your hosting provider whether outgoing port " + str(port) + " is blocked, or use another port."
-    return Diagnosis("connect_timeout", "The port did not answer (probably blocked)", explanation, fix, ExitCode.UNAVAILABLE, change)
+    return Diagnosis(
+        "connect_timeout", "The port did not answer (probably blocked)", explanation, fix, ExitCode.UNAVAILABLE, change
+    )
 
 
 def _unreachable(c: _Context) -> Diagnosis:
@@ -158,7 +158,9 @@ def _banner_timeout(c: _Context) -> Diagnosis:
             "(implicit TLS, often called SSL) waits silently for a TLS handshake, exactly like this."
         )
         if implicit:
-            explanation = f"Port {c.settings.port} expects implicit TLS, but smtpwizard spoke plain text first. " + explanation
+            explanation = (
+                f"Port {c.settings.port} expects implicit TLS, but smtpwizard spoke plain text first. " + explanation
+            )
         return Diagnosis(
             "banner_timeout",
             "No greeting: this port probably expects implicit TLS",
@@ -184,22 +186,23 @@ def _banner_rejected(c: _Context) -> Diagnosis:
         "The server refused the connection" + (" for now" if temporary else ""),
         f"{c.reply}. Servers do this when they are overloaded, or when your IP address is on a blocklist "
         "or not allowed to send through them.",
-        "Try again later." if temporary else "Check that this server accepts mail from your IP address (ask its administrator or the provider).",
+        "Try again later."
+        if temporary
+        else "Check that this server accepts mail from your IP address (ask its administrator or the provider).",
         ExitCode.TEMP_FAIL if temporary else ExitCode.NO_PERMISSION,
     )
 
 
 def _tls_wrong_version(c: _Context) -> Diagnosis:
-    alternative = 587 if c.settings.port == 465 else None
     fix = "Switch security to starttls: this port starts in plain text and upgrades with STARTTLS."
     return Diagnosis(
         "tls_wrong_version",
         "This port does not speak implicit TLS",
         f"smtpwizard started a TLS handshake on {c.where}, but the server answered in plain text "
-        "(\"wrong version number\"). Ports such as 587 and 25 start unencrypted and upgrade with STARTTLS.",
+        '("wrong version number"). Ports such as 587 and 25 start unencrypted and upgrade with STARTTLS.',
         fix,
         ExitCode.PROTOCOL,
-        {"security": "starttls"} if alternative is None else {"security": "starttls"},
+        {"security": "starttls"},
     )
 
 
@@ -264,7 +267,9 @@ def _cert(c: _Context) -> Diagnosis:
         title = "The server's certificate is not trusted"
         self_signed = kind == "cert_self_signed"
         explanation = (
-            "The certificate is self-signed" if self_signed else "The certificate was issued by an authority this machine does not trust"
+            "The certificate is self-signed"
+            if self_signed
+            else "The certificate was issued by an authority this machine does not trust"
         ) + ", so smtpwizard cannot tell the real server from an impostor."
         fix = (
             "Get the CA certificate (or the server's own certificate) from the server's administrator and set "
@@ -312,7 +317,9 @@ def _starttls_refused(c: _Context) -> Diagnosis:
         "starttls_refused",
         "The server refused to start TLS",
         f"{c.reply}.",
-        "Try again later." if temporary else "Use the server's implicit-TLS port (465, security: tls), or ask its administrator.",
+        "Try again later."
+        if temporary
+        else "Use the server's implicit-TLS port (465, security: tls), or ask its administrator.",
         ExitCode.TEMP_FAIL if temporary else ExitCode.PROTOCOL,
     )
 
@@ -343,7 +350,9 @@ def _auth_missing(c: _Context) -> Diagnosis:
 
 def _auth_no_common_mechanism(c: _Context) -> Diagnosis:
     offered = c.report.auth_offered
-    if any(m in ("XOAUTH2", "OAUTHBEARER") for m in offered) and not any(m in ("PLAIN", "LOGIN", "CRAM-MD5") for m in offered):
+    if any(m in ("XOAUTH2", "OAUTHBEARER") for m in offered) and not any(
+        m in ("PLAIN", "LOGIN", "CRAM-MD5") for m in offered
+    ):
         return Diagnosis(
             "auth_oauth_only",
             "This server only accepts OAuth2 logins",
@@ -391,7 +400,7 @@ _AUTH_HINTS: dict[str, str] = {
 def _auth_rejected(c: _Context) -> Diagnosis:
     code = c.failure.code or 0
     message = c.failure.message.lower()
-    if code == 530 or "starttls" in message and code >= 500:
+    if code == 530 or ("starttls" in message and code >= 500):
         return Diagnosis(
             "auth_needs_tls",
             "The server wants encryption before login",
@@ -410,7 +419,10 @@ def _auth_rejected(c: _Context) -> Diagnosis:
         )
     change: dict[str, Any] | None = None
     provider_id = c.provider.id if c.provider else None
-    hint = _AUTH_HINTS.get(provider_id or "", "Check the username and password; many providers need an app password or an API key instead of your login password.")
+    hint = _AUTH_HINTS.get(
+        provider_id or "",
+        "Check the username and password; many providers need an app password or an API key instead of your login password.",
+    )
     if code == 534 or "application-specific password" in message:
         hint = _AUTH_HINTS["gmail"]
     elif "5.7.139" in message or "smtpclientauthentication" in message:
@@ -465,16 +477,20 @@ def _envelope(c: _Context) -> Diagnosis:
     provider_id = c.provider.id if c.provider else ""
     if stage == Stage.RCPT:
         title = "The server refused the test recipient"
-        fix = (
-            "If the server says relaying is denied, log in first (set username and password). "
-            + _SENDER_HINTS.get(provider_id, "Check the recipient address for typos.")
+        fix = "If the server says relaying is denied, log in first (set username and password). " + _SENDER_HINTS.get(
+            provider_id, "Check the recipient address for typos."
         )
     elif stage == Stage.MAIL:
         title = "The server refused the sender address"
-        fix = _SENDER_HINTS.get(provider_id, "Use a From address on a domain this account may send for, and make sure the domain is verified with the provider.")
+        fix = _SENDER_HINTS.get(
+            provider_id,
+            "Use a From address on a domain this account may send for, and make sure the domain is verified with the provider.",
+        )
     else:
         title = "The server rejected the test message"
-        fix = _SENDER_HINTS.get(provider_id, "Check that the From domain is verified with the provider and has SPF and DKIM records.")
+        fix = _SENDER_HINTS.get(
+            provider_id, "Check that the From domain is verified with the provider and has SPF and DKIM records."
+        )
     return Diagnosis(f"{who}_refused", title, f"{c.reply}.", fix, ExitCode.NO_PERMISSION)
 
 
@@ -482,7 +498,9 @@ def _disconnected(c: _Context) -> Diagnosis:
     during = c.failure.stage.label.lower()
     explanation = f"{c.where} closed the connection during {during}."
     if c.failure.stage == Stage.AUTH:
-        explanation += " Servers do this after too many failed logins, or when your IP address is blocked. " + LOCKOUT_NOTE
+        explanation += (
+            " Servers do this after too many failed logins, or when your IP address is blocked. " + LOCKOUT_NOTE
+        )
     fix = "Test again in a few minutes; if it repeats, check the provider's dashboard for blocks or limits."
     return Diagnosis("disconnected", "The server hung up", explanation, fix, ExitCode.PROTOCOL)
 

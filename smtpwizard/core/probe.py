@@ -345,7 +345,7 @@ class _Probe:
             raise self.fail(result, t0, "dns", f"{self.settings.host}: {exc.strerror}") from None
         except TimeoutError:
             raise self.fail(result, t0, "dns", f"no DNS answer for {self.settings.host} in time") from None
-        shown = sorted({info[4][0] for info in infos})
+        shown = sorted({str(info[4][0]) for info in infos})
         self.end(result, t0, "ok", ", ".join(shown[:4]))
         return list(infos)
 
@@ -437,11 +437,13 @@ class _Probe:
                 assert tls_result is not None
                 raise await self._tls_failure(tls_result, t0, cause) from None
             stage_result = banner_result or self._tls_done_then_banner(tls_result, t0)
-            raise self.fail(stage_result, t0, "disconnected", "the server closed the connection before greeting") from None
+            raise self.fail(
+                stage_result, t0, "disconnected", "the server closed the connection before greeting"
+            ) from None
         except TimeoutError:
-            stage_result = banner_result or tls_result
-            assert stage_result is not None
-            raise self.fail(stage_result, t0, "timeout", "the overall timeout ran out") from None
+            current = banner_result or tls_result
+            assert current is not None
+            raise self.fail(current, t0, "timeout", "the overall timeout ran out") from None
         if implicit:
             assert tls_result is not None
             self._record_tls(tls_result, t0)
@@ -506,7 +508,9 @@ class _Probe:
         except (smtp_errors.SMTPTimeoutError, TimeoutError):
             raise self.fail(result, t0, "timeout", "no answer to EHLO before the timeout") from None
         except smtp_errors.SMTPResponseException as exc:
-            raise self.fail(result, t0, "protocol", f"unexpected reply to EHLO: {exc.code} {exc.message}", exc.code) from None
+            raise self.fail(
+                result, t0, "protocol", f"unexpected reply to EHLO: {exc.code} {exc.message}", exc.code
+            ) from None
         self.log_reply(reply)
         self.report.capabilities = dict(self.smtp.esmtp_extensions)
         self.report.auth_offered = tuple(m.upper() for m in self.smtp.server_auth_methods)
@@ -649,7 +653,9 @@ class _Probe:
         except (smtp_errors.SMTPServerDisconnected, ConnectionError):
             if result is None:
                 return
-            raise self.fail(result, t0, "disconnected", f"the server closed the connection after {command.split()[0]}") from None
+            raise self.fail(
+                result, t0, "disconnected", f"the server closed the connection after {command.split()[0]}"
+            ) from None
         except (smtp_errors.SMTPTimeoutError, TimeoutError):
             if result is None:
                 return
@@ -761,7 +767,7 @@ def _certificate_from_ssl(ssl_object: ssl.SSLObject) -> CertificateInfo | None:
             issuer=_name(peer.get("issuer", ())),
             not_before=str(peer.get("notBefore", "")),
             not_after=str(peer.get("notAfter", "")),
-            sans=tuple(str(value) for _kind, value in peer.get("subjectAltName", ())),
+            sans=tuple(str(entry[1]) for entry in peer.get("subjectAltName", ())),
         )
     der = ssl_object.getpeercert(binary_form=True)
     return None if der is None else _decode_der(der)

@@ -138,7 +138,7 @@ def test_skip_test_is_warned_and_recorded_as_unverified(
     tmp_path: Path, env: MemoryKeyring, config_home: Path, ca_file: str
 ) -> None:
     source = write_input(tmp_path, 9, ca_file)  # nothing listens there: it must not be contacted
-    code, out, err = run("apply", str(source), "--yes", "--skip-test")
+    code, _out, err = run("apply", str(source), "--yes", "--skip-test")
     assert code == 0
     assert "warning: --skip-test: the settings were NOT tested" in err
     doc = yaml.safe_load((config_home / "smtpwizard" / "config.yaml").read_text())
@@ -200,7 +200,7 @@ def test_unusable_keyring_stops_before_the_network(
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     try:
-        code, out, err = run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")
+        code, _out, err = run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")
     finally:
         keyring.set_keyring(previous)
     assert code == ExitCode.CONFIG

@@ -117,7 +117,10 @@ def test_valid_addresses(address: str) -> None:
     assert validate_email(address, "sender.address") == address
 
 
-@pytest.mark.parametrize("address", ["plain", "@example.com", "a@", "a b@example.com", "a..b@example.com", "Name <a@example.com>", "a@example"])
+@pytest.mark.parametrize(
+    "address",
+    ["plain", "@example.com", "a@", "a b@example.com", "a..b@example.com", "Name <a@example.com>", "a@example"],
+)
 def test_invalid_addresses(address: str) -> None:
     with pytest.raises(FieldError):
         validate_email(address, "sender.address")
@@ -175,8 +178,13 @@ texts = st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans(),
     timeout=st.one_of(st.floats(allow_nan=True), texts),
     extra=st.dictionaries(st.text(max_size=8), texts, max_size=2),
 )
-def test_any_document_is_either_valid_or_one_clean_error(host: object, port: object, security: object, timeout: object, extra: dict[str, object]) -> None:
-    doc = {**BASE, "smtp": {**BASE["smtp"], "host": host, "port": port, "security": security, "timeout_s": timeout, **extra}}  # type: ignore[dict-item]
+def test_any_document_is_either_valid_or_one_clean_error(
+    host: object, port: object, security: object, timeout: object, extra: dict[str, object]
+) -> None:
+    doc = {
+        **BASE,
+        "smtp": {**BASE["smtp"], "host": host, "port": port, "security": security, "timeout_s": timeout, **extra},
+    }  # type: ignore[dict-item]
     try:
         parsed = parse_document(doc, "input")
     except FieldError as exc:

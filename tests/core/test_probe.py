@@ -73,7 +73,7 @@ async def test_starttls_with_auth_passes_and_delivers_test_message(good_tls: ssl
 
 
 async def test_implicit_tls_with_auth_passes(good_tls: ssl.SSLContext, ca_file: str) -> None:
-    with smtp_server(password=TEST_SECRET, implicit_context=good_tls, auth_require_tls=False) as (server, mailbox):
+    with smtp_server(password=TEST_SECRET, implicit_context=good_tls, auth_require_tls=False) as (server, _mailbox):
         report = await run_probe(settings(server.port, ca_file, security="tls"), Secret(TEST_SECRET), sender=SENDER)
     assert report.ok, report.failure
     assert stages(report)["tls"] == "ok"
@@ -135,7 +135,9 @@ async def test_wrong_password_for_sendgrid_suggests_apikey_username(good_tls: ss
     assert "apikey" in diagnosis.fix
 
 
-async def test_certificate_for_another_host_is_diagnosed_with_its_names(wrong_host_tls: ssl.SSLContext, ca_file: str) -> None:
+async def test_certificate_for_another_host_is_diagnosed_with_its_names(
+    wrong_host_tls: ssl.SSLContext, ca_file: str
+) -> None:
     with smtp_server(password=TEST_SECRET, starttls_context=wrong_host_tls) as (server, mailbox):
         report = await run_probe(settings(server.port, ca_file), Secret(TEST_SECRET))
     assert report.failure is not None and report.failure.stage == Stage.TLS
@@ -148,8 +150,10 @@ async def test_certificate_for_another_host_is_diagnosed_with_its_names(wrong_ho
     assert any(line.startswith("Issuer:") for line in diagnosis.details)
 
 
-async def test_untrusted_certificate_suggests_ca_file_before_disabling_checks(untrusted_tls: ssl.SSLContext, ca_file: str) -> None:
-    with smtp_server(password=TEST_SECRET, implicit_context=untrusted_tls) as (server, mailbox):
+async def test_untrusted_certificate_suggests_ca_file_before_disabling_checks(
+    untrusted_tls: ssl.SSLContext, ca_file: str
+) -> None:
+    with smtp_server(password=TEST_SECRET, implicit_context=untrusted_tls) as (server, _mailbox):
         s = settings(server.port, ca_file, security="tls")
         report = await run_probe(s, Secret(TEST_SECRET))
     assert report.failure is not None and report.failure.kind == "cert_untrusted"
@@ -177,7 +181,9 @@ async def test_opting_out_of_verification_connects_and_reports_unverified(untrus
     assert report.tls.certificate is not None and report.tls.certificate.issuer  # decoded without verification
 
 
-async def test_starttls_on_implicit_tls_port_is_diagnosed_as_implicit_tls_within_seconds(good_tls: ssl.SSLContext, ca_file: str) -> None:
+async def test_starttls_on_implicit_tls_port_is_diagnosed_as_implicit_tls_within_seconds(
+    good_tls: ssl.SSLContext, ca_file: str
+) -> None:
     with smtp_server(password=TEST_SECRET, implicit_context=good_tls) as (server, _):
         s = settings(server.port, ca_file)
         report = await run_probe(s, Secret(TEST_SECRET), options=FAST)
@@ -196,7 +202,9 @@ async def test_silent_port_is_diagnosed_by_the_banner_timeout() -> None:
     assert report.stage(Stage.CONNECT) is not None
 
 
-async def test_implicit_tls_against_plaintext_port_is_diagnosed_as_wrong_version(good_tls: ssl.SSLContext, ca_file: str) -> None:
+async def test_implicit_tls_against_plaintext_port_is_diagnosed_as_wrong_version(
+    good_tls: ssl.SSLContext, ca_file: str
+) -> None:
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, _):
         s = settings(server.port, ca_file, security="tls")
         report = await run_probe(s, Secret(TEST_SECRET))
@@ -245,7 +253,11 @@ async def test_4xx_and_5xx_on_mail_and_rcpt_are_diagnosed(
 
 
 async def test_ses_sender_rejection_mentions_sandbox(good_tls: ssl.SSLContext, ca_file: str) -> None:
-    with smtp_server(password=TEST_SECRET, starttls_context=good_tls, mail_reply="554 Message rejected: Email address is not verified") as (server, _):
+    with smtp_server(
+        password=TEST_SECRET,
+        starttls_context=good_tls,
+        mail_reply="554 Message rejected: Email address is not verified",
+    ) as (server, _):
         s = settings(server.port, ca_file)
         report = await run_probe(s, Secret(TEST_SECRET), sender=SENDER)
     diagnosis = diagnose(report, s, "amazon_ses")

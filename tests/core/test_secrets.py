@@ -26,7 +26,9 @@ def test_put_get_delete_round_trip(memory_keyring: MemoryKeyring) -> None:
 
 
 @pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()])
-def test_unusable_backend_is_refused_with_backend_name_and_ways_forward(backend: keyring.backend.KeyringBackend) -> None:
+def test_unusable_backend_is_refused_with_backend_name_and_ways_forward(
+    backend: keyring.backend.KeyringBackend,
+) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     try:
