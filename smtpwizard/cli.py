@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the provider presets")
     providers.add_argument("--json", action="store_true", help="print JSON")
 
+    export = commands.add_parser("export", help="print (or write into) the chosen app's own mail config")
+    export.add_argument(
+        "--target",
+        metavar="APP",
+        help="posthog, forem, sourcegraph, mattermost, selfmx, mastodon, discourse, gitlab, django",
+    )
+    export.add_argument("--format", metavar="FORMAT", help="one of the target's formats (see --list)")
+    export.add_argument("--list", action="store_true", help="list the targets and their formats")
+    export.add_argument("--reveal-secret", action="store_true", help="fill in the password from the keyring")
+    export.add_argument(
+        "--write-into", metavar="PATH", type=Path, help="update an existing .env or Mattermost config.json in place"
+    )
+    _add_config_flag(export)
+
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
     forget.add_argument("--json", action="store_true", help="print JSON")
@@ -350,6 +364,57 @@ def cmd_forget(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.config import read_document_file
+    from smtpwizard.core.errors import ExportError
+    from smtpwizard.core.exporters import export, exporters
+    from smtpwizard.core.secrets import KeyringStore
+
+    registry = exporters()
+    if args.list or not args.target:
+        if not args.list:
+            raise ExportError("export: --target is missing; choose one of: " + ", ".join(registry))
+        for exporter in registry.values():
+            formats = ", ".join(
+                f"{name}{' (default)' if name == exporter.default_format else ''}{' [write-into]' if name in exporter.write_into else ''}"
+                for name in exporter.formats
+            )
+            out.line(f"  {exporter.id:<12} {exporter.name:<12} {formats}")
+        return 0
+    path = _config_path(args)
+    config = read_document_file(path, "config").config
+    if config.verified is None or config.verified.status != "passed":
+        out.warn(f"{path} was not verified by a live test; run 'smtpwizard test' first")
+    secret = None
+    if args.reveal_secret and config.smtp.password is not None:
+        secret = KeyringStore().get(config.smtp.password)
+        if secret is None:
+            ref = config.smtp.password
+            raise ExportError(
+                f"keyring: no password stored for {ref.service}/{ref.account}; run 'smtpwizard apply' again"
+            )
+    exporter = registry.get(args.target)
+    result = export(args.target, config, secret, fmt=args.format, reveal=args.reveal_secret)
+    for note in result.notes:
+        print(f"note: {note}", file=out.err)
+    if args.write_into is None:
+        print(result.text, end="", file=out.out)
+        return 0
+    from smtpwizard.core.exporters.write_into import write_into
+
+    fmt = args.format or (exporter.default_format if exporter else "")
+    if exporter is None or fmt not in exporter.write_into:
+        raise ExportError(
+            f"--write-into: the {args.target} '{fmt}' format cannot be updated in place; "
+            "it works for .env formats and Mattermost config.json (print the export and paste it instead)"
+        )
+    backup = write_into(args.write_into, result, "json" if fmt == "json" else "env", secret_revealed=secret is not None)
+    out.line(
+        f"Updated the mail settings in {args.write_into}" + (f" (previous version kept as {backup})" if backup else "")
+    )
+    return 0
+
+
 def _run_tui(args: argparse.Namespace) -> int:
     from smtpwizard.ui.app import run_wizard  # the only place textual is pulled in
 
@@ -377,6 +442,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_test(args, output)
         if args.command == "providers":
             return cmd_providers(args, output)
+        if args.command == "export":
+            return cmd_export(args, output)
         if args.command == "forget":
             return cmd_forget(args, output)
         return _run_tui(args)

@@ -86,11 +86,15 @@ def locked(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_temp(directory: Path, name: str, data: bytes) -> Path:
+def _write_temp(
+    directory: Path, name: str, data: bytes, mode: int = FILE_MODE, owner: tuple[int, int] | None = None
+) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            os.fchown(fd, *owner)  # an app's own file stays readable by the app's user
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -110,12 +114,15 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: Path, text: str, *, keep_backup: bool = True) -> Path | None:
-    """Replace ``path`` with ``text`` atomically (temp file, fsync, rename), mode 0600.
+def atomic_write(
+    path: Path, text: str, *, keep_backup: bool = True, mode: int = FILE_MODE, keep_owner: bool = False
+) -> Path | None:
+    """Replace ``path`` with ``text`` atomically (temp file, fsync, rename), with ``mode``.
 
-    What it replaces is first copied to ``<name>.bak`` (also atomically, 0600). The caller
-    should hold :func:`locked`. Returns the backup path, if one was made. On any error the
-    old file is untouched and WriteFailed is raised.
+    What it replaces is first copied to ``<name>.bak`` (also atomically, same mode). With
+    ``keep_owner`` the new file keeps the old one's owner and group (when permitted). The
+    caller should hold :func:`locked`. Returns the backup path, if one was made. On any
+    error the old file is untouched and WriteFailed is raised.
     """
     path = Path(os.path.realpath(path))  # write through a symlink, keep the link
     if path.is_dir():
@@ -124,12 +131,16 @@ def atomic_write(path: Path, text: str, *, keep_backup: bool = True) -> Path | N
     backup: Path | None = None
     tmp: Path | None = None
     try:
+        owner = None
+        if path.exists():
+            info = path.stat()
+            owner = (info.st_uid, info.st_gid) if keep_owner and os.geteuid() == 0 else None
         if keep_backup and path.exists():
             backup = backup_path(path)
             old = path.read_bytes()
-            bak_tmp = _write_temp(path.parent, backup.name, old)
+            bak_tmp = _write_temp(path.parent, backup.name, old, mode, owner)
             os.replace(bak_tmp, backup)
-        tmp = _write_temp(path.parent, path.name, text.encode("utf-8"))
+        tmp = _write_temp(path.parent, path.name, text.encode("utf-8"), mode, owner)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(path.parent)

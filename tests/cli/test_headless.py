@@ -206,3 +206,38 @@ def test_unusable_keyring_stops_before_the_network(
     assert code == ExitCode.CONFIG
     assert "keyring.backends.fail.Keyring" in err and "PYTHON_KEYRING_BACKEND" in err
     assert server[1].auth_attempts == []
+
+
+def test_export_command_prints_with_placeholder_and_reveals_only_on_request(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, env: MemoryKeyring
+) -> None:
+    assert run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")[0] == 0
+    code, out, err = run("export", "--target", "mastodon")
+    assert code == 0 and "SMTP_PASSWORD=REPLACE_WITH_SMTP_PASSWORD" in out and TEST_SECRET not in out + err
+    assert "note: Restart mastodon-web" in err
+    code, out, _ = run("export", "--target", "gitlab", "--reveal-secret")
+    assert code == 0 and "gitlab_rails['smtp_password'] = " in out and "REPLACE_WITH" not in out
+    code, out, _ = run("export", "--list")
+    assert code == 0 and "mattermost" in out and "[write-into]" in out
+    code, _, err = run("export", "--target", "forem", "--format", "toml")
+    assert code == ExitCode.DATA_ERROR and "Forem has no 'toml' format" in err
+
+
+def test_export_write_into_updates_a_dotenv_file(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, env: MemoryKeyring
+) -> None:
+    assert run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")[0] == 0
+    target = tmp_path / ".env"
+    original = "# PostHog\nSECRET_KEY=keep-me\nEMAIL_HOST=old\n"
+    target.write_text(original)
+    # TEST_SECRET holds a quote and a backslash-n: no .env quoting keeps it exact, so it is refused.
+    code, out, err = run("export", "--target", "posthog", "--write-into", str(target), "--reveal-secret")
+    assert code == ExitCode.DATA_ERROR and "backslash followed by n" in err
+    assert target.read_text() == original and TEST_SECRET not in out + err
+    code, out, err = run("export", "--target", "posthog", "--write-into", str(target))
+    assert code == 0, err
+    text = target.read_text()
+    assert text.startswith("# PostHog\nSECRET_KEY=keep-me\nEMAIL_HOST=127.0.0.1\n")
+    assert "EMAIL_USE_TLS=true" in text and TEST_SECRET not in out + err
+    code, _, err = run("export", "--target", "gitlab", "--write-into", str(target))
+    assert code == ExitCode.DATA_ERROR and "cannot be updated in place" in err

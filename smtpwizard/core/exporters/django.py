@@ -1,0 +1,66 @@
+"""Django: ``settings.py`` lines, or the same names as environment variables."""
+
+from __future__ import annotations
+
+from smtpwizard.core.exporters import PASSWORD_PLACEHOLDER, Export, Exporter, Source, header
+from smtpwizard.core.exporters.formats import Scalar, python_value, render_dotenv
+
+APP = "Django"
+
+
+def _pairs(source: Source) -> list[tuple[str, Scalar]]:
+    source.require_verification(APP)
+    source.require_automatic_auth(APP)
+    smtp, sender = source.smtp, source.config.sender
+    # Django logs in only when both user and password are non-empty.
+    return [
+        ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        ("EMAIL_HOST", smtp.host),
+        ("EMAIL_PORT", smtp.port),
+        ("EMAIL_HOST_USER", smtp.username if source.uses_auth else ""),
+        ("EMAIL_HOST_PASSWORD", source.password or ""),
+        ("EMAIL_USE_TLS", smtp.security == "starttls"),
+        ("EMAIL_USE_SSL", smtp.security == "tls"),
+        ("EMAIL_TIMEOUT", int(smtp.timeout_s)),
+        ("DEFAULT_FROM_EMAIL", sender.formatted()),
+        ("SERVER_EMAIL", sender.address),
+    ]
+
+
+def _notes(source: Source) -> tuple[str, ...]:
+    notes = ["Restart the app server (and any worker that sends mail)."]
+    if source.smtp.helo_domain:
+        notes.append("Django cannot set the EHLO name; it sends this machine's host name.")
+    if source.smtp.ca_file:
+        notes.append("Django has no CA-file setting: point SSL_CERT_FILE at the CA, or add it to the system store.")
+    return tuple(notes)
+
+
+def settings_py(source: Source) -> Export:
+    pairs = _pairs(source)
+    placeholder = source.password == PASSWORD_PLACEHOLDER
+    note = "The password is read from the EMAIL_HOST_PASSWORD environment variable; --reveal-secret writes it here."
+    lines = [f"# {line}" for line in header(APP, source, "settings.py", note if placeholder else None).splitlines()]
+    if placeholder:
+        lines.append("import os")
+    for key, value in pairs:
+        if key == "EMAIL_HOST_PASSWORD" and placeholder:
+            lines.append('EMAIL_HOST_PASSWORD = os.environ["EMAIL_HOST_PASSWORD"]')
+        else:
+            lines.append(f"{key} = {python_value(value)}")
+    return Export("\n".join(lines) + "\n", _notes(source), tuple(pairs))
+
+
+def env(source: Source) -> Export:
+    pairs = [(k, v) for k, v in _pairs(source) if k != "EMAIL_BACKEND"]
+    text = render_dotenv(pairs, header(APP, source, "the environment your settings.py reads"))
+    return Export(text, _notes(source), tuple(pairs))
+
+
+EXPORTER = Exporter(
+    "django",
+    APP,
+    {"python": ("settings.py lines", settings_py), "env": ("environment variables", env)},
+    "python",
+    write_into=("env",),
+)
