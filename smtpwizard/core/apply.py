@@ -185,56 +185,91 @@ async def apply(
         result.warnings.append("--skip-test: the settings were NOT tested; the config is marked unverified")
         verification = Verification(status="skipped", at=_now())
     else:
-        report = await run_probe(
-            config.smtp,
-            secret,
-            sender=config.sender,
-            test_to=test_to,
-            options=options.probe_options,
-            on_stage=on_stage,
+        report, diagnosis = await live_test(
+            config, secret, test_to=test_to, probe_options=options.probe_options, on_stage=on_stage
         )
-        result.report = report
-        if not report.ok:
-            result.diagnosis = diagnose(report, config.smtp, config.provider)
+        result.report, result.diagnosis = report, diagnosis
+        if diagnosis is not None:
             return result
-        verification = Verification(
-            status="passed",
-            at=report.started_at,
-            tls_version=report.tls.version if report.tls else None,
-            auth_mechanism=report.auth_used,
-            server_banner=report.banner,
-            test_message_to=report.test_message_to,
-        )
+        verification = verification_from(report)
 
     if options.dry_run:
         result.outcome = "dry_run"
         return result
+    saved = save(config, secret, document.password_source, store, config_path, verification)
+    result.outcome = "written"
+    result.config, result.written_to, result.backup, result.secret_ref = saved
+    return result
 
-    ref = _secret_ref(document, config, secret)
-    final = replace(config, smtp=replace(config.smtp, password=ref), verified=verification)
-    result.config = final
-    result.secret_ref = ref
+
+async def live_test(
+    config: Config,
+    secret: Secret | None,
+    *,
+    test_to: str | None = None,
+    probe_options: ProbeOptions | None = None,
+    on_stage: StageCallback | None = None,
+) -> tuple[ProbeReport, Diagnosis | None]:
+    """Run the live test of ``config`` once; the diagnosis is None when it passed."""
+    report = await run_probe(
+        config.smtp, secret, sender=config.sender, test_to=test_to, options=probe_options, on_stage=on_stage
+    )
+    return report, diagnose(report, config.smtp, config.provider)
+
+
+def verification_from(report: ProbeReport) -> Verification:
+    """What a passed report proves, for the config's ``verified`` section."""
+    return Verification(
+        status="passed",
+        at=report.started_at,
+        tls_version=report.tls.version if report.tls else None,
+        auth_mechanism=report.auth_used,
+        server_banner=report.banner,
+        test_message_to=report.test_message_to,
+    )
+
+
+def save(
+    config: Config,
+    secret: Secret | None,
+    source: PasswordSource | None,
+    store: SecretStore,
+    config_path: Path,
+    verification: Verification,
+) -> tuple[Config, Path, Path | None, SecretRef | None]:
+    """Store the secret and write the config, under the config's lock.
+
+    Returns the written config, its path, the backup path and the keyring reference. If the
+    write fails the keyring entry is restored to what it was.
+    """
+    final, ref = planned(config, secret, source, verification)
     with locked(config_path):
-        restore = _store_secret(store, ref, secret, document.password_source)
+        restore = _store_secret(store, ref, secret, source)
         try:
-            result.backup = atomic_write(config_path, dump_config(final))
+            backup = atomic_write(config_path, dump_config(final))
         except BaseException:
             restore()
             raise
-    result.outcome = "written"
-    result.written_to = config_path
-    return result
+    return final, config_path, backup, ref
+
+
+def planned(
+    config: Config, secret: Secret | None, source: PasswordSource | None, verification: Verification
+) -> tuple[Config, SecretRef | None]:
+    """The config exactly as :func:`save` will write it, and its keyring reference."""
+    ref = _secret_ref(config, secret, source)
+    return replace(config, smtp=replace(config.smtp, password=ref), verified=verification), ref
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _secret_ref(document: Document, config: Config, secret: Secret | None) -> SecretRef | None:
+def _secret_ref(config: Config, secret: Secret | None, source: PasswordSource | None) -> SecretRef | None:
     if secret is None:
         return None
-    if isinstance(document.password_source, KeyringSource):
-        return document.password_source.ref
+    if isinstance(source, KeyringSource):
+        return source.ref
     smtp = config.smtp
     return SecretRef(KEYRING_SERVICE, keyring_account(config.profile, smtp.username, smtp.host, smtp.port))
 
@@ -285,7 +320,4 @@ async def retest(
                 "(or the wizard) again to store it"
             )
     test_to = validate_email(send_test_to, "--send-test-to") if send_test_to else None
-    report = await run_probe(
-        config.smtp, secret, sender=config.sender, test_to=test_to, options=probe_options, on_stage=on_stage
-    )
-    return report, diagnose(report, config.smtp, config.provider)
+    return await live_test(config, secret, test_to=test_to, probe_options=probe_options, on_stage=on_stage)

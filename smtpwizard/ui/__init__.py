@@ -1,0 +1,1 @@
+"""The Textual front end. Only ``smtpwizard`` with no command imports this package."""

@@ -1,0 +1,136 @@
+"""WizardApp: holds the answers and walks the step screens. The steps do the work; the app
+only orders them, and every service (keyring store, probe timeouts) comes in through
+:func:`make_app`, so the CLI, the tests, the snapshots and the screenshot script build the
+same app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding
+
+from smtpwizard.core.answers import WizardAnswers
+from smtpwizard.core.config import Document, read_document_file
+from smtpwizard.core.errors import WizardError
+from smtpwizard.core.files import default_config_path
+from smtpwizard.core.probe import ProbeOptions, ProbeReport
+from smtpwizard.core.secrets import KeyringStore, SecretStore
+from smtpwizard.core.settings import Config, SecretRef
+from smtpwizard.ui.steps import STEPS
+
+
+class WizardApp(App[int]):
+    CSS_PATH = "wizard.tcss"
+    TITLE = "smtpwizard"
+    SUB_TITLE = "outgoing email that works"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config_path: Path,
+        store: SecretStore,
+        answers: WizardAnswers,
+        start_step: int = 0,
+        probe_options: ProbeOptions | None = None,
+        stable: bool = False,
+        notice: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config_path = config_path
+        self.store = store
+        self.answers = answers
+        self.step = start_step
+        self.probe_options = probe_options
+        self.stable = stable  # reproducible rendering (snapshot tests): no spinner, no timings
+        self.notice = notice
+        self.keyring_ok = False
+        self.last_report: ProbeReport | None = None
+        self.tested_document: Document | None = None
+        self.written: tuple[Config, Path, Path | None, SecretRef | None] | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(STEPS[self.step]())
+        if self.notice:
+            self.notify(self.notice, timeout=6)
+
+    def progress_text(self, step_id: str) -> str:
+        index = next(i for i, s in enumerate(STEPS) if step_id == s.STEP)
+        trail = " › ".join(f"[b reverse] {s.SHORT} [/]" if i == index else s.SHORT for i, s in enumerate(STEPS))
+        return f"{index + 1}/{len(STEPS)}  {trail}"
+
+    def go_to(self, step: int) -> None:
+        self.step = max(0, min(step, len(STEPS) - 1))
+        self.switch_screen(STEPS[self.step]())
+
+    def next_step(self) -> None:
+        self.go_to(self.step + 1)
+
+    def previous_step(self) -> None:
+        if self.step > 0:
+            self.go_to(self.step - 1)
+
+    def show_finish(self) -> None:
+        from smtpwizard.ui.steps.finish import FinishScreen
+
+        assert self.written is not None
+        config, path, backup, _ref = self.written
+        self.switch_screen(FinishScreen(config, path, backup))
+
+    async def action_quit(self) -> None:
+        if self.written is not None:
+            self.exit(0)
+            return
+        from smtpwizard.ui.widgets.dialogs import ConfirmQuit
+
+        def decided(quit_: bool | None) -> None:
+            if quit_:
+                self.exit(1)
+
+        self.push_screen(ConfirmQuit(), decided)
+
+    def action_exit_done(self) -> None:
+        self.exit(0)
+
+
+def make_app(
+    config_path: Path | None = None,
+    *,
+    store: SecretStore | None = None,
+    probe_options: ProbeOptions | None = None,
+    stable: bool = False,
+) -> WizardApp:
+    """The wizard, opened pre-filled (at the live test) when ``config_path`` holds a config."""
+    path = (config_path or default_config_path()).expanduser()
+    answers = WizardAnswers()
+    start, notice = 0, None
+    if path.exists():
+        try:
+            config = read_document_file(path, "config").config
+        except WizardError as exc:
+            notice = f"Could not read the existing config, starting afresh: {exc}"
+        else:
+            answers = WizardAnswers.from_config(config)
+            start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")
+            notice = f"Editing {path}. Esc goes back to change settings."
+    return WizardApp(
+        config_path=path,
+        store=store or KeyringStore(),
+        answers=answers,
+        start_step=start,
+        probe_options=probe_options,
+        stable=stable,
+        notice=notice,
+    )
+
+
+def run_wizard(config_path: Path | None = None) -> int:
+    """Run the TUI; returns the exit code (0 when a config was written)."""
+    app = make_app(config_path)
+    result = app.run()
+    return result if isinstance(result, int) else (0 if app.written else 1)

@@ -1,0 +1,103 @@
+"""What every step screen shares: header, progress line, scrolling body, error line,
+Back/Continue buttons and the footer with every key binding."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+if TYPE_CHECKING:
+    from smtpwizard.core.answers import WizardAnswers
+    from smtpwizard.ui.app import WizardApp
+
+
+class StepScreen(Screen[None]):
+    STEP: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    SHORT: ClassVar[str] = ""  # the name in the progress trail
+    INTRO: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    NEXT_LABEL: ClassVar[str] = "Continue"
+
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "back", "Back"),
+        Binding("enter", "next", "Continue"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    @property
+    def wizard(self) -> WizardApp:
+        from smtpwizard.ui.app import WizardApp
+
+        return cast(WizardApp, self.app)
+
+    @property
+    def answers(self) -> WizardAnswers:
+        return self.wizard.answers
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="@")
+        yield Static(self.wizard.progress_text(self.STEP), id="progress")
+        with VerticalScroll(id="body"):
+            if self.INTRO:
+                yield Static(self.INTRO, classes="intro")
+            yield from self.compose_body()
+            yield Static("", id="error")
+        with Horizontal(id="nav"):
+            yield Button("Back", id="back", compact=True)
+            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def show_error(self, message: str) -> None:
+        """One line naming the problem and the fix, where the user is looking."""
+        error = self.query_one("#error", Static)
+        error.update(f"✗ {message}")
+        error.add_class("shown")
+        self.app.bell()
+
+    def clear_error(self) -> None:
+        error = self.query_one("#error", Static)
+        error.update("")
+        error.remove_class("shown")
+
+    def save(self) -> bool:
+        """Store this step's answers; False (after show_error) when they are not valid."""
+        return True
+
+    def action_next(self) -> None:
+        if self.save():
+            self.wizard.next_step()
+
+    def action_back(self) -> None:
+        self.save_quietly()
+        self.wizard.previous_step()
+
+    def save_quietly(self) -> None:
+        """Keep what was typed when going back, even if it is not valid yet."""
+
+    def action_help(self) -> None:
+        from smtpwizard.ui.widgets.dialogs import HelpDialog
+
+        self.app.push_screen(HelpDialog(self.TITLE, self.HELP or self.INTRO))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Textual also calls this after a subclass' own handler (handlers run along the MRO).
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_next()

@@ -1,0 +1,112 @@
+"""Step 3: host, port, security mode, certificate checks, CA file and HELO name."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from smtpwizard.core.errors import FieldError
+from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
+from smtpwizard.ui.steps.base import StepScreen
+
+SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
+
+
+class ConnectionStep(StepScreen):
+    STEP = "connection"
+    TITLE = "Connection"
+    SHORT = "Connection"
+    INTRO = "Where to connect. The provider's recommended settings are filled in."
+    HELP = (
+        "Port 587 (and 2525) start in plain text and switch to encryption with STARTTLS. Port 465 is encrypted "
+        "from the first byte (implicit TLS, often called SSL). Port 25 is for server-to-server mail and is "
+        "blocked by many hosting providers. Keep certificate checks on; for a self-signed relay give its CA file."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        a = self.answers
+        with Horizontal(classes="row"):
+            yield Label("Host", classes="label")
+            yield Input(a.host, placeholder="smtp.example.com", compact=True, id="host")
+        with Horizontal(classes="row"):
+            yield Label("Port", classes="label")
+            yield Input(a.port, placeholder="587", compact=True, id="port", type="integer", max_length=5)
+        with Horizontal(classes="row"):
+            yield Label("Security", classes="label")
+            yield Select(SECURITY_CHOICES, value=a.security, compact=True, id="security", allow_blank=False)
+        yield Static("", id="port-hint")
+        yield Checkbox("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
+        with Horizontal(classes="row"):
+            yield Label("CA file", classes="label")
+            yield Input(a.ca_file, placeholder="optional: PEM file of a CA to trust", compact=True, id="ca-file")
+        with Horizontal(classes="row"):
+            yield Label("HELO name", classes="label")
+            yield Input(a.helo_domain, placeholder="optional: e.g. mail.example.com", compact=True, id="helo")
+
+    def on_mount(self) -> None:
+        self.query_one("#host", Input).focus()
+        self.update_hint()
+
+    def collect(self) -> None:
+        a = self.answers
+        a.host = self.query_one("#host", Input).value.strip()
+        a.port = self.query_one("#port", Input).value.strip()
+        security = self.query_one("#security", Select).value
+        a.security = security if isinstance(security, str) else a.security
+        a.verify_certificate = self.query_one("#verify", Checkbox).value
+        a.ca_file = self.query_one("#ca-file", Input).value.strip()
+        a.helo_domain = self.query_one("#helo", Input).value.strip()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "port":
+            self.answers.port = event.value.strip()
+            suggestion = self.answers.suggested_security()
+            if suggestion is not None and suggestion != self.answers.security:
+                # Changing the port proposes its usual mode; the hint says why.
+                self.query_one("#security", Select).value = suggestion
+            self.update_hint()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.answers.security = event.value
+        self.update_hint()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.answers.verify_certificate = event.value
+        self.update_hint()
+
+    def update_hint(self) -> None:
+        notes = []
+        hint = self.answers.port_hint()
+        if hint:
+            notes.append(f"⚠ {hint} Check the security mode.")
+        elif self.answers.suggested_security() == self.answers.security:
+            notes.append(f"✓ Port {self.answers.port} normally uses {SECURITY_LABELS[self.answers.security]}.")  # type: ignore[index]
+        if not self.query_one("#verify", Checkbox).value:
+            notes.append("⚠ Certificate checks OFF: anyone on the path could read the password. Prefer a CA file.")
+        if self.answers.security == "none":
+            notes.append("⚠ No encryption: only for a relay on this machine or a network you control.")
+        self.query_one("#port-hint", Static).update("\n".join(notes))
+
+    def save(self) -> bool:
+        self.collect()
+        self.clear_error()
+        try:
+            validate_hostname(self.answers.host, "host")
+            validate_port(int(self.answers.port) if self.answers.port.isdigit() else self.answers.port, "port")
+            if self.answers.helo_domain:
+                validate_hostname(self.answers.helo_domain, "HELO name")
+        except FieldError as exc:
+            self.show_error(str(exc))
+            return False
+        if self.answers.ca_file:
+            from pathlib import Path
+
+            if not Path(self.answers.ca_file).expanduser().is_file():
+                self.show_error(f"CA file: '{self.answers.ca_file}' does not exist; give the path of a PEM file")
+                return False
+        return True
+
+    def save_quietly(self) -> None:
+        self.collect()

@@ -1,0 +1,45 @@
+"""Step 6: what changing mail settings does, acknowledged before anything is tested or written."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Checkbox, Static
+
+from smtpwizard.core.consequences import consequences_for
+from smtpwizard.ui.steps.base import StepScreen
+
+MARK = {"danger": "‼ DANGER", "warning": "⚠ WARNING", "info": "ℹ NOTE"}
+
+
+class ConsequencesStep(StepScreen):
+    STEP = "consequences"
+    TITLE = "Before you apply"
+    SHORT = "Confirm"
+    INTRO = "Nothing is written before the live test passes. Read what these settings will do:"
+    HELP = (
+        "Changing an app's mail settings can log users out, lock admins out, or get the mail account locked "
+        "after failed logins. smtpwizard tests once, never retries a failed login by itself, and writes "
+        "nothing until the test passes, keeping a backup of what it replaces."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        for c in consequences_for(self.answers.target, self.answers.provider):
+            yield Static(
+                f"{MARK[c.severity]}  {c.what}\n  Affects: {c.who}\n  Do this: {c.action}",
+                classes=f"consequence {c.severity}",
+            )
+        yield Checkbox("I understand", self.answers.acknowledged, id="ack")
+
+    def on_mount(self) -> None:
+        self.query_one("#ack", Checkbox).focus()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.answers.acknowledged = event.value
+        if event.value:
+            self.clear_error()
+
+    def save(self) -> bool:
+        if not self.answers.acknowledged:
+            self.show_error("tick 'I understand' (Space) to continue; nothing has been written")
+            return False
+        return True

@@ -1,0 +1,136 @@
+"""After writing: what was written, the export for the chosen app, and next steps."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+from rich.syntax import Syntax
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+
+from smtpwizard.core.errors import WizardError
+from smtpwizard.core.exporters import Export, export, exporters
+from smtpwizard.core.settings import Config
+
+LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
+
+
+class FinishScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("q", "app.exit_done", "Quit"),
+        Binding("y", "copy", "Copy export"),
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(self, config: Config, path: Path, backup: Path | None) -> None:
+        super().__init__()
+        self.config = config
+        self.path = path
+        self.backup = backup
+        self.export: Export | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="@")
+        with VerticalScroll(id="body"):
+            saved = f"[b]✓ Wrote {self.path}[/b]" + (
+                f" (previous version kept as {self.backup.name})" if self.backup else ""
+            )
+            yield Static(saved, id="saved")
+            ref = self.config.smtp.password
+            if ref is not None:
+                yield Static(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account}).")
+            yield Static(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}", id="retest")
+            yield from self.compose_export()
+        with Horizontal(id="nav"):
+            yield Button("Quit (q)", id="quit", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_export(self) -> ComposeResult:
+        target = self.config.target
+        if target is None:
+            yield Static("To use these settings in an app: smtpwizard export --list")
+            return
+        exporter = exporters()[target]
+        try:
+            self.export = export(target, self.config, None)
+        except WizardError as exc:
+            yield Static(f"✗ {exc}", id="export-error")
+            return
+        yield Static(
+            f"[b]{exporter.name} settings[/b] (password as a placeholder; smtpwizard export --target {target} --reveal-secret fills it):"
+        )
+        yield Static(
+            Syntax(
+                self.export.text,
+                LEXERS[exporter.default_format],
+                theme="ansi_dark",
+                background_color="default",
+                word_wrap=True,
+            ),
+            id="export",
+        )
+        for note in self.export.notes:
+            yield Static(f"• {note}", classes="hint")
+        with Horizontal(classes="row"):
+            yield Button("Copy (y)", id="copy", compact=True)
+        if exporter.default_format in exporter.write_into:
+            with Horizontal(classes="row"):
+                yield Label("Write into", classes="label")
+                yield Input(placeholder="path of the app's existing file, e.g. .env", id="write-path", compact=True)
+                yield Button("Write", id="write-into", compact=True)
+            yield Checkbox("Fill in the password from the keyring", id="reveal")
+        yield Static("", id="write-result")
+
+    def action_copy(self) -> None:
+        if self.export is not None:
+            self.app.copy_to_clipboard(self.export.text)
+            self.notify("Copied to the clipboard (the password is a placeholder).", timeout=4)
+
+    def action_help(self) -> None:
+        from smtpwizard.ui.widgets.dialogs import HelpDialog
+
+        self.app.push_screen(
+            HelpDialog(
+                "Done",
+                "Your config is written and verified. Copy the export into your app, then restart it as the notes say.",
+            )
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "quit":
+            self.app.exit(0)
+        elif event.button.id == "copy":
+            self.action_copy()
+        elif event.button.id == "write-into":
+            self.run_worker(self.write_into(), exclusive=True)
+
+    async def write_into(self) -> None:
+        from smtpwizard.core.exporters.write_into import write_into
+        from smtpwizard.ui.app import WizardApp
+
+        assert self.config.target is not None
+        result = self.query_one("#write-result", Static)
+        raw = self.query_one("#write-path", Input).value.strip()
+        if not raw:
+            result.update("✗ Write into: no path given; type the path of the app's existing file")
+            return
+        reveal = self.query_one("#reveal", Checkbox).value
+        app = self.app
+        assert isinstance(app, WizardApp)
+        try:
+            secret = None
+            if reveal and self.config.smtp.password is not None:
+                secret = await asyncio.to_thread(app.store.get, self.config.smtp.password)
+            exporter = exporters()[self.config.target]
+            fresh = export(self.config.target, self.config, secret, reveal=reveal)
+            kind = "json" if exporter.default_format == "json" else "env"
+            backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
+        except WizardError as exc:
+            result.update(f"✗ {exc}".replace("[", r"\["))
+            return
+        result.update(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))

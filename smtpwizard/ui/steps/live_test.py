@@ -1,0 +1,195 @@
+"""Step 7: the live test. Stages appear as they run; a failure shows a diagnosis with the
+fix, and 'Apply fix' when the fix is a settings change. Retrying is always the user's call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
+
+from smtpwizard.core.apply import live_test
+from smtpwizard.core.config import InlineSource, KeyringSource
+from smtpwizard.core.diagnose import Diagnosis
+from smtpwizard.core.errors import WizardError
+from smtpwizard.core.probe import ProbeReport
+from smtpwizard.core.settings import SECURITY_LABELS
+from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
+from smtpwizard.ui.widgets.stages import StageList
+
+
+class LiveTestStep(StepScreen):
+    STEP = "live_test"
+    TITLE = "Live test"
+    SHORT = "Test"
+    INTRO = ""
+    HELP = (
+        "smtpwizard connects to the server the way your app will: name lookup, connection, greeting, "
+        "encryption and certificate, login, sender, and the test message if you gave an address. "
+        "A failed login is never retried automatically: providers lock accounts after repeated failures."
+    )
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        *StepScreen.BINDINGS,
+        Binding("r", "retry", "Test again"),
+        Binding("f", "apply_fix", "Apply fix"),
+        Binding("t", "transcript", "Transcript"),
+        Binding("c", "cancel", "Cancel test"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: ProbeReport | None = None
+        self.diagnosis: Diagnosis | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="target-line")
+        yield StageList(id="stages", stable=self.wizard.stable)
+        yield Static("", id="outcome")
+        yield DiagnosisPanel(id="diagnosis")
+        with Horizontal(id="test-actions"):
+            yield Button("Apply fix (f)", id="apply-fix", variant="warning", compact=True)
+            yield Button("Test again (r)", id="retry", compact=True)
+            yield Button("Transcript (t)", id="transcript", compact=True)
+            yield Button("Cancel (c)", id="cancel", variant="error", compact=True)
+        yield Static("", id="transcript-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#transcript-text", Static).display = False
+        self.start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show only the bindings that do something now."""
+        running = self.is_mounted and self.running()
+        if action == "cancel":
+            return running
+        if action == "apply_fix":
+            return not running and bool(self.diagnosis and self.diagnosis.settings_change)
+        if action in ("retry", "transcript"):
+            return not running and (action == "retry" or self.report is not None)
+        return True
+
+    def set_buttons(self, *, running: bool) -> None:
+        self.refresh_bindings()
+        has_fix = bool(self.diagnosis and self.diagnosis.settings_change)
+        self.query_one("#apply-fix", Button).display = not running and has_fix
+        self.query_one("#retry", Button).display = not running
+        self.query_one("#transcript", Button).display = not running and self.report is not None
+        self.query_one("#cancel", Button).display = running
+        self.query_one("#next", Button).disabled = running or self.report is None or not self.report.ok
+
+    def start(self) -> None:
+        self.clear_error()
+        self.report, self.diagnosis = None, None
+        self.query_one("#stages", StageList).reset()
+        self.query_one("#outcome", Static).update("")
+        self.query_one("#diagnosis", DiagnosisPanel).show(None)
+        self.query_one("#transcript-text", Static).display = False
+        a = self.answers
+        login = f" as {a.username}" if a.username else " without login"
+        mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
+        self.query_one("#target-line", Static).update(f"Testing {a.host} port {a.port} with {mode}{login}")
+        try:
+            document = a.to_document()
+        except WizardError as exc:
+            self.show_error(f"{exc} (press Esc to go back and correct it)")
+            self.set_buttons(running=False)
+            return
+        self.set_buttons(running=True)
+        self.run_worker(self.run_test(document), exclusive=True, group="probe", name="probe")
+
+    async def run_test(self, document: object) -> None:
+        from smtpwizard.core.config import Document
+
+        assert isinstance(document, Document)
+        source = document.password_source
+        secret = None
+        if isinstance(source, InlineSource):
+            secret = source.secret
+        elif isinstance(source, KeyringSource):
+            secret = await asyncio.to_thread(self.wizard.store.get, source.ref)  # D-Bus may block
+        stages = self.query_one("#stages", StageList)
+        report, diagnosis = await live_test(
+            document.config,
+            secret,
+            test_to=self.answers.test_to or None,
+            probe_options=self.wizard.probe_options,
+            on_stage=stages.show,
+        )
+        self.report, self.diagnosis = report, diagnosis
+        self.wizard.last_report = report if report.ok else None
+        self.wizard.tested_document = document if report.ok else None
+        outcome = self.query_one("#outcome", Static)
+        if report.ok:
+            sent = f" A test message went to {report.test_message_to}." if report.test_message_to else ""
+            outcome.update(
+                f"[b]✓ The test passed in {report.elapsed_s:.1f} s.[/b]{sent} Press Enter to review and write."
+            )
+            self.query_one("#next", Button).focus()
+        else:
+            outcome.update("")
+        self.query_one("#diagnosis", DiagnosisPanel).show(diagnosis)
+        self.set_buttons(running=False)
+        if diagnosis and diagnosis.settings_change:
+            self.query_one("#apply-fix", Button).focus()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "probe":
+            return
+        if event.state == WorkerState.CANCELLED:
+            self.query_one("#outcome", Static).update("Test cancelled; the connection was closed. Nothing was written.")
+            self.set_buttons(running=False)
+        elif event.state == WorkerState.ERROR:
+            self.show_error(
+                f"the test stopped unexpectedly ({type(event.worker.error).__name__}); press r to run it again"
+            )
+            self.set_buttons(running=False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "apply-fix": self.action_apply_fix,
+            "retry": self.action_retry,
+            "transcript": self.action_transcript,
+            "cancel": self.action_cancel,
+        }
+        if event.button.id in actions:  # Back/Continue are handled by StepScreen's handler
+            event.stop()
+            actions[event.button.id]()
+
+    def running(self) -> bool:
+        return any(w.name == "probe" and w.is_running for w in self.workers)
+
+    def action_retry(self) -> None:
+        if not self.running():
+            self.start()
+
+    def action_apply_fix(self) -> None:
+        if self.running() or not (self.diagnosis and self.diagnosis.settings_change):
+            return
+        self.answers.apply_change(self.diagnosis.settings_change)
+        self.notify(f"Applied: {self.diagnosis.change_summary()}. Testing again.", timeout=4)
+        self.start()
+
+    def action_transcript(self) -> None:
+        if self.report is None:
+            return
+        panel = self.query_one("#transcript-text", Static)
+        panel.display = not panel.display
+        text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
+        panel.update("Transcript (passwords redacted):\n" + text.replace("[", r"\["))
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "probe")
+
+    def save(self) -> bool:
+        if self.running():
+            self.show_error("the test is still running; wait for it, or press c to cancel")
+            return False
+        if self.report is None or not self.report.ok:
+            self.show_error("the test has not passed; nothing can be written until it does (apply the fix, or go back)")
+            return False
+        return True

@@ -1,0 +1,131 @@
+"""Step 2: the email provider, searchable and grouped; a region where it has regions."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from smtpwizard.core.providers import GROUPS, Provider, get_provider, load_providers
+from smtpwizard.ui.steps.base import StepScreen
+
+
+def _matches(provider: Provider, query: str) -> bool:
+    words = query.lower().split()
+    haystack = " ".join((provider.id, provider.name, provider.summary, *(h.host for h in provider.hosts))).lower()
+    return all(word in haystack for word in words)
+
+
+def _row(provider: Provider) -> str:
+    """One line: the name, then as much of the summary as fits at 80 columns."""
+    name = provider.name if len(provider.name) <= 24 else provider.name[:23] + "…"
+    summary = provider.summary if len(provider.summary) <= 46 else provider.summary[:45] + "…"
+    return f"{name:<25}{summary}"
+
+
+class ProviderStep(StepScreen):
+    STEP = "provider"
+    TITLE = "Provider"
+    SHORT = "Provider"
+    INTRO = "Who sends your mail? Type to filter."
+    HELP = (
+        "Choosing a provider fills in its server, port and security mode, and shows what it requires "
+        "(App Passwords, 'apikey' as username, verified senders...). Pick 'Custom server' for anything else."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="filter: e.g. ses, gmail, relay", compact=True, id="filter")
+        yield OptionList(id="providers")
+        with Horizontal(id="region-row", classes="row"):
+            yield Label("Region", classes="label")
+            yield Select[str]([], compact=True, id="region", prompt="choose a region")
+        yield Static("", id="gotchas")
+
+    def on_mount(self) -> None:
+        self.refill("")
+        self.query_one("#filter", Input).focus()
+
+    def refill(self, query: str) -> None:
+        providers = self.query_one("#providers", OptionList)
+        providers.clear_options()
+        for group, title in GROUPS.items():
+            members = [p for p in load_providers() if p.group == group and _matches(p, query)]
+            if not members:
+                continue
+            providers.add_option(Option(f"── {title} ──", disabled=True))
+            providers.add_options(Option(_row(p), id=p.id) for p in members)
+        wanted = self.answers.provider
+        first = None
+        for index, option in enumerate(providers.options):
+            if option.disabled:
+                continue
+            first = index if first is None else first
+            if option.id == wanted:
+                providers.highlighted = index
+                break
+        else:
+            providers.highlighted = first
+        self.show_provider()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.refill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.prevent_default()  # Enter in the filter moves to the list instead of continuing
+        self.query_one("#providers", OptionList).focus()
+
+    def highlighted(self) -> Provider | None:
+        providers = self.query_one("#providers", OptionList)
+        if providers.highlighted is None:
+            return None
+        option = providers.options[providers.highlighted]
+        return get_provider(option.id) if option.id else None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_provider()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_next()
+
+    def show_provider(self) -> None:
+        provider = self.highlighted()
+        row = self.query_one("#region-row")
+        region = self.query_one("#region", Select)
+        gotchas = self.query_one("#gotchas", Static)
+        if provider is None:
+            row.display = False
+            gotchas.update("No provider matches; clear the filter, or choose Custom server.")
+            return
+        row.display = len(provider.hosts) > 1
+        if len(provider.hosts) > 1:
+            region.set_options((h.label, h.host) for h in provider.hosts)
+            current = (
+                self.answers.host
+                if any(h.host == self.answers.host for h in provider.hosts)
+                else provider.hosts[0].host
+            )
+            region.value = current
+        lines = [f"{provider.name}: {provider.summary}.", f"Username: {provider.username_hint}"]
+        lines += [f"• {g}" for g in provider.gotchas]
+        lines.append(f"Docs: {provider.docs}")
+        gotchas.update("\n".join(lines))
+
+    def save(self) -> bool:
+        provider = self.highlighted()
+        if provider is None:
+            self.show_error("provider: none chosen; pick one from the list, or clear the filter")
+            return False
+        host = None
+        if len(provider.hosts) > 1:
+            value = self.query_one("#region", Select).value
+            host = value if isinstance(value, str) else None
+        if provider.id != self.answers.provider or (host and host != self.answers.host):
+            self.answers.choose_provider(provider.id, host)
+        return True
+
+    def save_quietly(self) -> None:
+        self.save()

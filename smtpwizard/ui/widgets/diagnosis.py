@@ -1,0 +1,28 @@
+"""A failed test in plain words: what happened, why, and the fix."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from smtpwizard.core.diagnose import Diagnosis
+
+
+def escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class DiagnosisPanel(Static):
+    DEFAULT_CSS = "DiagnosisPanel { height: auto; }"
+
+    def show(self, diagnosis: Diagnosis | None) -> None:
+        self.display = diagnosis is not None
+        if diagnosis is None:
+            self.update("")
+            return
+        lines = [f"[b]✗ {escape(diagnosis.title)}[/b]", escape(diagnosis.explanation)]
+        lines += [f"  {escape(detail)}" for detail in diagnosis.details]
+        lines.append(f"[b]Fix:[/b] {escape(diagnosis.fix)}")
+        change = diagnosis.change_summary()
+        if change:
+            lines.append(f"[b]Apply fix[/b] sets {escape(change)}.")
+        self.update("\n".join(lines))

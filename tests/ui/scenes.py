@@ -1,0 +1,45 @@
+"""The wizard at each step, pre-filled as a user would have left it. Shared by the snapshot
+tests and scripts/make_screenshots.py, so pictures and tests show the same app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from smtpwizard.core.answers import WizardAnswers
+from smtpwizard.core.probe import ProbeOptions
+from smtpwizard.core.secrets import KeyringStore
+from smtpwizard.core.settings import Secret
+from smtpwizard.ui.app import WizardApp
+from smtpwizard.ui.steps import STEPS
+
+STEP_INDEX = {step.STEP: i for i, step in enumerate(STEPS)}
+FAST = ProbeOptions(connect_timeout_s=1.0, banner_timeout_s=1.0)
+
+
+def answers_for(port: int, ca_file: str, password: str, *, security: str = "starttls") -> WizardAnswers:
+    return WizardAnswers(
+        target="mastodon",
+        provider="custom",
+        host="127.0.0.1",
+        port=str(port),
+        security=security,
+        ca_file=ca_file,
+        username="wizard@example.com",
+        password=Secret(password),
+        sender_address="notifications@example.com",
+        sender_name="Mastodon",
+        test_to="admin@example.com",
+        acknowledged=True,
+    )
+
+
+def wizard_at(step: str, answers: WizardAnswers, config_path: Path, *, stable: bool = True) -> WizardApp:
+    """The app opened at ``step`` with ``answers`` (the keyring is whatever keyring is set)."""
+    return WizardApp(
+        config_path=config_path,
+        store=KeyringStore(),
+        answers=answers,
+        start_step=STEP_INDEX[step],
+        probe_options=FAST,
+        stable=stable,
+    )
