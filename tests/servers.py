@@ -76,12 +76,13 @@ class ServerThread:
         factory: Callable[[], asyncio.Protocol] | None = None,
         stream_handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        port: int = 0,
     ) -> None:
         self.factory = factory
         self.stream_handler = stream_handler
         self.ssl_context = ssl_context
         self.loop = asyncio.new_event_loop()
-        self.port = 0
+        self.port = port
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -91,10 +92,14 @@ class ServerThread:
 
         async def start() -> None:
             if self.factory is not None:
-                self._server = await self.loop.create_server(self.factory, "127.0.0.1", 0, ssl=self.ssl_context)
+                self._server = await self.loop.create_server(
+                    self.factory, "127.0.0.1", self.port, ssl=self.ssl_context, reuse_address=True
+                )
             else:
                 assert self.stream_handler is not None
-                self._server = await asyncio.start_server(self.stream_handler, "127.0.0.1", 0, ssl=self.ssl_context)
+                self._server = await asyncio.start_server(
+                    self.stream_handler, "127.0.0.1", self.port, ssl=self.ssl_context, reuse_address=True
+                )
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
 
@@ -106,7 +111,7 @@ class ServerThread:
     def __enter__(self) -> ServerThread:
         self._thread.start()
         if not self._ready.wait(10):
-            raise RuntimeError("test server did not start")
+            raise RuntimeError(f"test server did not start (port {self.port} busy?)")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -132,6 +137,7 @@ def smtp_server(
     auth_require_tls: bool = True,
     mail_reply: str | None = None,
     rcpt_reply: str | None = None,
+    port: int = 0,
 ) -> Iterator[tuple[ServerThread, Mailbox]]:
     """An aiosmtpd server: STARTTLS when ``starttls_context`` is given, implicit TLS when
     ``implicit_context`` is given, plaintext-only when neither."""
@@ -150,7 +156,7 @@ def smtp_server(
             ident="aiosmtpd test server",
         )
 
-    with ServerThread(factory=factory, ssl_context=implicit_context) as server:
+    with ServerThread(factory=factory, ssl_context=implicit_context, port=port) as server:
         yield server, mailbox
 
 

@@ -90,7 +90,7 @@ class WizardApp(App[int]):
 
         def decided(quit_: bool | None) -> None:
             if quit_:
-                self.exit(1)
+                self.exit(1, return_code=1)  # nothing was written
 
         self.push_screen(ConfirmQuit(), decided)
 

@@ -9,6 +9,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.tick import Tick
 
 SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
 
@@ -36,7 +37,7 @@ class ConnectionStep(StepScreen):
             yield Label("Security", classes="label")
             yield Select(SECURITY_CHOICES, value=a.security, compact=True, id="security", allow_blank=False)
         yield Static("", id="port-hint")
-        yield Checkbox("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
+        yield Tick("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
         with Horizontal(classes="row"):
             yield Label("CA file", classes="label")
             yield Input(a.ca_file, placeholder="optional: PEM file of a CA to trust", compact=True, id="ca-file")

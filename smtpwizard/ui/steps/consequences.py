@@ -7,6 +7,7 @@ from textual.widgets import Checkbox, Static
 
 from smtpwizard.core.consequences import consequences_for
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.tick import Tick
 
 MARK = {"danger": "‼ DANGER", "warning": "⚠ WARNING", "info": "ℹ NOTE"}
 
@@ -28,7 +29,7 @@ class ConsequencesStep(StepScreen):
                 f"{MARK[c.severity]}  {c.what}\n  Affects: {c.who}\n  Do this: {c.action}",
                 classes=f"consequence {c.severity}",
             )
-        yield Checkbox("I understand", self.answers.acknowledged, id="ack")
+        yield Tick("I understand", self.answers.acknowledged, id="ack")
 
     def on_mount(self) -> None:
         self.query_one("#ack", Checkbox).focus()

@@ -14,6 +14,7 @@ from smtpwizard.core.errors import SecretStoreError
 from smtpwizard.core.secrets import BackendInfo
 from smtpwizard.core.settings import Secret
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.tick import Tick
 
 
 class CredentialsStep(StepScreen):
@@ -49,8 +50,8 @@ class CredentialsStep(StepScreen):
             )
             yield Button("Show", id="reveal", classes="small", compact=True)
         yield Static(f"  {preset.password_hint}", classes="hint")
-        yield Checkbox("Keep the password already stored in the keyring", a.keep_stored_password, id="keep")
-        yield Checkbox("Send the password without encryption (local relay only)", a.allow_insecure_auth, id="insecure")
+        yield Tick("Keep the password already stored in the keyring", a.keep_stored_password, id="keep")
+        yield Tick("Send the password without encryption (local relay only)", a.allow_insecure_auth, id="insecure")
         yield Static("Checking the keyring...", id="keyring")
 
     def on_mount(self) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Stat
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
+from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
 
@@ -83,7 +84,7 @@ class FinishScreen(Screen[None]):
                 yield Label("Write into", classes="label")
                 yield Input(placeholder="path of the app's existing file, e.g. .env", id="write-path", compact=True)
                 yield Button("Write", id="write-into", compact=True)
-            yield Checkbox("Fill in the password from the keyring", id="reveal")
+            yield Tick("Fill in the password from the keyring", id="reveal")
         yield Static("", id="write-result")
 
     def action_copy(self) -> None:
