@@ -57,6 +57,12 @@ class StepScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def on_mount(self) -> None:
+        # Textual also runs each subclass' own on_mount; this one only steadies the cursor.
+        if self.wizard.stable:
+            for field in self.query(Input):
+                field.cursor_blink = False
+
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)

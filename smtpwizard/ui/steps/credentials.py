@@ -37,13 +37,13 @@ class CredentialsStep(StepScreen):
         preset = a.provider_preset
         with Horizontal(classes="row"):
             yield Label("Username", classes="label")
-            yield Input(a.username, placeholder=preset.username_hint[:60], compact=True, id="username")
+            yield Input(a.username, placeholder="empty for a relay without login", compact=True, id="username")
         yield Static(f"  {preset.username_hint}", classes="hint")
         with Horizontal(classes="row"):
             yield Label("Password", classes="label")
             yield Input(
                 a.password.reveal() if a.password else "",
-                placeholder=preset.password_hint[:60],
+                placeholder="stored only in the OS keyring",
                 password=True,
                 compact=True,
                 id="password",

@@ -1,0 +1,128 @@
+"""Snapshot tests of every step, the diagnosis panel and the dialogs, at 80x24.
+
+Pictures must be reproducible: a fixed server port and fixed paths, the app's stable mode
+(no spinner, no timings, no cursor blink), and the test time pinned before it is shown.
+Review tests/ui/snapshot_report.html before running with --snapshot-update.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.servers import smtp_server
+from tests.ui.scenes import answers_for, wizard_at
+
+SIZE = (80, 24)
+PORT = 38587
+ROOT = Path("/tmp/smtpwizard-snapshots")
+PINNED_AT = "2026-11-22T10:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def fixed_ca(ca: Any) -> Iterator[str]:
+    ROOT.mkdir(exist_ok=True)
+    path = ROOT / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    yield str(path)
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(good_tls: ssl.SSLContext) -> Iterator[None]:
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls, port=PORT):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clean_config(memory_keyring: MemoryKeyring) -> None:
+    (ROOT / "config.yaml").unlink(missing_ok=True)
+
+
+def app_at(step: str, ca_file: str, **changes: Any) -> Any:
+    answers = answers_for(PORT, ca_file, TEST_SECRET)
+    for key, value in changes.items():
+        setattr(answers, key, value)
+    return wizard_at(step, answers, ROOT / "config.yaml")
+
+
+async def finish_test(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    if pilot.app.last_report is not None:
+        pilot.app.last_report.started_at = PINNED_AT
+
+
+def keys_after_test(*keys: str) -> Callable[[Any], Any]:
+    async def run(pilot: Any) -> None:
+        await finish_test(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("step", ["target", "provider", "connection", "credentials", "sender", "consequences"])
+def test_step(snap_compare: Any, server: None, fixed_ca: str, step: str) -> None:
+    assert snap_compare(app_at(step, fixed_ca), terminal_size=SIZE, run_before=finish_test)
+
+
+def test_provider_filtered_to_regions(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    async def run(pilot: Any) -> None:
+        await pilot.press(*"ses", "enter")
+
+    assert snap_compare(
+        app_at("provider", fixed_ca, provider="amazon_ses", host="email-smtp.eu-west-1.amazonaws.com"),
+        terminal_size=SIZE,
+        run_before=run,
+    )
+
+
+def test_live_test_passed(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SIZE, run_before=finish_test)
+
+
+def test_live_test_failure_panel_offers_apply_fix(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca, security="tls"), terminal_size=SIZE, run_before=finish_test)
+
+
+def test_review(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("enter"))
+
+
+def test_finish(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("enter", "enter"))
+
+
+def test_help_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("connection", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("f1"))
+
+
+def test_quit_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("sender", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("ctrl+q"))
+
+
+def test_no_keyring(snap_compare: Any, fixed_ca: str) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        assert snap_compare(app_at("credentials", fixed_ca), terminal_size=SIZE, run_before=finish_test)
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_monochrome_is_readable(
+    snap_compare: Any, server: None, fixed_ca: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(app_at("live_test", fixed_ca, security="tls"), terminal_size=SIZE, run_before=finish_test)
