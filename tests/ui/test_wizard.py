@@ -235,3 +235,19 @@ async def test_password_is_masked_until_revealed(tmp_path: Path, memory_keyring:
         await pilot.press("ctrl+r")
         assert app.screen.query_one("#password", Input).password is False
         assert isinstance(app.screen.query_one("#keep", Checkbox), Checkbox)
+
+
+async def test_an_unexpected_error_in_the_test_is_shown_not_a_traceback(
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smtpwizard.ui.steps.live_test as live
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(live, "live_test", broken)
+    app = wizard_at("live_test", answers_for(587, "", TEST_SECRET), tmp_path / "c.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.is_running
+        assert "the test stopped unexpectedly (RuntimeError)" in str(app.screen.query_one("#error").render())

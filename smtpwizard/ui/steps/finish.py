@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
@@ -108,7 +109,13 @@ class FinishScreen(Screen[None]):
         elif event.button.id == "copy":
             self.action_copy()
         elif event.button.id == "write-into":
-            self.run_worker(self.write_into(), exclusive=True)
+            self.run_worker(self.write_into(), exclusive=True, name="write-into", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "write-into" and event.state == WorkerState.ERROR:
+            self.query_one("#write-result", Static).update(
+                f"✗ writing failed unexpectedly ({type(event.worker.error).__name__})"
+            )
 
     async def write_into(self) -> None:
         from smtpwizard.core.exporters.write_into import write_into

@@ -100,7 +100,7 @@ class LiveTestStep(StepScreen):
             self.set_buttons(running=False)
             return
         self.set_buttons(running=True)
-        self.run_worker(self.run_test(document), exclusive=True, group="probe", name="probe")
+        self.run_worker(self.run_test(document), exclusive=True, group="probe", name="probe", exit_on_error=False)
 
     async def run_test(self, document: object) -> None:
         from smtpwizard.core.config import Document

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import planned, save, verification_from
 from smtpwizard.core.config import Document, InlineSource, dump_config
@@ -68,8 +69,12 @@ class ReviewStep(StepScreen):
         if document is None or report is None:
             self.show_error("run the live test first (press Esc)")
             return False
-        self.run_worker(self.write(document), exclusive=True, group="write")
+        self.run_worker(self.write(document), exclusive=True, group="write", name="write", exit_on_error=False)
         return False  # the worker moves on when the write succeeded
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "write" and event.state == WorkerState.ERROR:
+            self.show_error(f"writing failed unexpectedly ({type(event.worker.error).__name__}); nothing was changed")
 
     async def write(self, document: Document) -> None:
         wizard = self.wizard
