@@ -57,6 +57,26 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
+class CramHandler(Handler):
+    """Also offers AUTH CRAM-MD5 (aiosmtpd turns auth_CRAM__MD5 into that mechanism)."""
+
+    def __init__(self, mailbox: Mailbox, password: str, **replies: str | None) -> None:
+        super().__init__(mailbox, **replies)
+        self.password = password
+
+    async def auth_CRAM__MD5(self, server: SMTP, args: list[str]) -> AuthResult:
+        import hmac
+
+        challenge = b"<1896.697170952@mx.test>"
+        response = await server.challenge_auth(challenge)
+        if not isinstance(response, bytes):
+            return AuthResult(success=False, handled=False)
+        login, _, digest = response.decode().rpartition(" ")
+        expected = hmac.new(self.password.encode(), challenge, "md5").hexdigest()
+        self.mailbox.auth_attempts.append(("CRAM-MD5", login))
+        return AuthResult(success=login == USERNAME and hmac.compare_digest(digest, expected), handled=False)
+
+
 def make_authenticator(password: str, mailbox: Mailbox) -> Callable[..., AuthResult]:
     def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
@@ -138,11 +158,16 @@ def smtp_server(
     mail_reply: str | None = None,
     rcpt_reply: str | None = None,
     port: int = 0,
+    cram_md5: bool = False,
 ) -> Iterator[tuple[ServerThread, Mailbox]]:
     """An aiosmtpd server: STARTTLS when ``starttls_context`` is given, implicit TLS when
     ``implicit_context`` is given, plaintext-only when neither."""
     mailbox = Mailbox()
-    handler = Handler(mailbox, mail_reply, rcpt_reply)
+    handler = (
+        CramHandler(mailbox, password, mail_reply=mail_reply, rcpt_reply=rcpt_reply)
+        if cram_md5
+        else Handler(mailbox, mail_reply, rcpt_reply)
+    )
 
     def factory() -> SMTP:
         return SMTP(

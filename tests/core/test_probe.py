@@ -310,3 +310,17 @@ async def test_cancelling_the_probe_closes_the_connection() -> None:
                 break
             await asyncio.sleep(0.02)
     assert closed.is_set()
+
+
+async def test_auto_auth_uses_plain_over_tls_and_cram_md5_without_tls(good_tls: ssl.SSLContext, ca_file: str) -> None:
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls, cram_md5=True, auth_require_tls=False) as (
+        server,
+        mailbox,
+    ):
+        over_tls = await run_probe(settings(server.port, ca_file), Secret(TEST_SECRET))
+        plain = settings(server.port, security="none", allow_insecure_auth=True)
+        without_tls = await run_probe(plain, Secret(TEST_SECRET))
+    assert "CRAM-MD5" in over_tls.auth_offered and over_tls.auth_used == "PLAIN"  # one round trip, TLS protects it
+    assert without_tls.ok and without_tls.auth_used == "CRAM-MD5"  # the password never crosses in the clear
+    assert mailbox.auth_attempts == [("PLAIN", USERNAME), ("CRAM-MD5", USERNAME)]
+    assert_no_secret(without_tls)
