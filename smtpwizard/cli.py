@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the provider presets")
     providers.add_argument("--json", action="store_true", help="print JSON")
 
+    detect = commands.add_parser("detect", help="find the working port and security mode of a host (no login)")
+    detect.add_argument("host", help="the SMTP server's host name")
+    detect.add_argument(
+        "--provider", metavar="ID", help="try this preset's ports (default: the preset of the host, if any)"
+    )
+    detect.add_argument(
+        "--candidate",
+        metavar="PORT/MODE",
+        action="append",
+        help="try exactly these, e.g. 587/starttls 465/tls (repeatable)",
+    )
+    detect.add_argument("--ca-file", metavar="PATH", help="also trust this CA (PEM)")
+    detect.add_argument("--json", action="store_true", help="print JSON")
+
     export = commands.add_parser("export", help="print (or write into) the chosen app's own mail config")
     export.add_argument(
         "--target",
@@ -364,6 +378,64 @@ def cmd_forget(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _parse_candidate(text: str) -> tuple[int, str]:
+    from smtpwizard.core.errors import FieldError
+    from smtpwizard.core.settings import SECURITY_MODES, validate_port
+
+    port_text, _, mode = text.partition("/")
+    mode = {"ssl": "tls"}.get(mode.lower(), mode.lower())
+    if not port_text.isdigit() or mode not in SECURITY_MODES:
+        raise FieldError("--candidate", f"'{text}' is not PORT/MODE", "write e.g. 587/starttls, 465/tls or 25/none")
+    return validate_port(int(port_text), "--candidate"), mode
+
+
+def cmd_detect(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.autodetect import Candidate, candidates_for, detect
+    from smtpwizard.core.errors import FieldError
+    from smtpwizard.core.providers import get_provider, provider_for_host
+    from smtpwizard.core.settings import validate_hostname
+
+    host = validate_hostname(args.host, "HOST")
+    if args.candidate:
+        candidates = [Candidate(*_parse_candidate(c)) for c in args.candidate]  # type: ignore[arg-type]
+    else:
+        try:
+            provider = get_provider(args.provider) if args.provider else provider_for_host(host)
+        except KeyError:
+            raise FieldError(
+                "--provider", f"'{args.provider}' is not a known provider", "run 'smtpwizard providers'"
+            ) from None
+        candidates = candidates_for(provider)
+    out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
+    found = asyncio.run(detect(host, candidates, ca_file=args.ca_file))
+    marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
+    for result in found.results:
+        out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
+    if found.best is not None:
+        out.line(f"Best: port {found.best.port}, security: {found.best.security} ({found.elapsed_s:.1f} s)")
+    else:
+        out.line(f"Nothing answered as an SMTP server ({found.elapsed_s:.1f} s).")
+    if out.json_mode:
+        out.json(
+            {
+                "host": host,
+                "best": None if found.best is None else {"port": found.best.port, "security": found.best.security},
+                "elapsed_s": round(found.elapsed_s, 3),
+                "candidates": [
+                    {
+                        "port": r.candidate.port,
+                        "security": r.candidate.security,
+                        "status": r.status,
+                        "summary": r.summary(),
+                        "report": r.report.to_dict() if r.report else None,
+                    }
+                    for r in found.results
+                ],
+            }
+        )
+    return 0 if found.best is not None else int(ExitCode.UNAVAILABLE)
+
+
 def cmd_export(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.config import read_document_file
     from smtpwizard.core.errors import ExportError
@@ -442,6 +514,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_test(args, output)
         if args.command == "providers":
             return cmd_providers(args, output)
+        if args.command == "detect":
+            return cmd_detect(args, output)
         if args.command == "export":
             return cmd_export(args, output)
         if args.command == "forget":
