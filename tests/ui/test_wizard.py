@@ -251,3 +251,23 @@ async def test_an_unexpected_error_in_the_test_is_shown_not_a_traceback(
         await settle(app, pilot)
         assert app.is_running
         assert "the test stopped unexpectedly (RuntimeError)" in str(app.screen.query_one("#error").render())
+
+
+async def test_detect_button_fills_in_the_working_port(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from smtpwizard.core import autodetect
+
+    answers = answers_for(587, ca_file, TEST_SECRET)
+    app = wizard_at("connection", answers, tmp_path / "c.yaml")
+    original = autodetect.candidates_for
+    try:  # the loopback server's port stands in for a provider's port list
+        autodetect.candidates_for = lambda provider: [autodetect.Candidate(9, "tls"), autodetect.Candidate(server[0].port, "starttls")]  # type: ignore[assignment]
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f5")
+            await settle(app, pilot)
+            assert app.screen.query_one("#port", Input).value == str(server[0].port)
+            assert f"Best: port {server[0].port} with STARTTLS" in str(app.screen.query_one("#detect-result").render())
+    finally:
+        autodetect.candidates_for = original
+    assert server[1].auth_attempts == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
@@ -15,6 +18,8 @@ SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "n
 
 
 class ConnectionStep(StepScreen):
+    BINDINGS: ClassVar[list[Binding]] = [*StepScreen.BINDINGS, Binding("f5", "detect", "Detect port")]  # type: ignore[assignment]
+
     STEP = "connection"
     TITLE = "Connection"
     SHORT = "Connection"
@@ -36,7 +41,9 @@ class ConnectionStep(StepScreen):
         with Horizontal(classes="row"):
             yield Label("Security", classes="label")
             yield Select(SECURITY_CHOICES, value=a.security, compact=True, id="security", allow_blank=False)
+            yield Button("Detect (F5)", id="detect", classes="small", compact=True)
         yield Static("", id="port-hint")
+        yield Static("", id="detect-result")
         yield Tick("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
         with Horizontal(classes="row"):
             yield Label("CA file", classes="label")
@@ -47,7 +54,51 @@ class ConnectionStep(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#host", Input).focus()
+        self.query_one("#detect-result", Static).display = False
         self.update_hint()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "detect":  # Back/Continue are handled by StepScreen's handler
+            event.stop()
+            self.action_detect()
+
+    def action_detect(self) -> None:
+        """Race the provider's ports (no login) and fill in the best working one."""
+        self.collect()
+        try:
+            host = validate_hostname(self.answers.host, "host")
+        except FieldError as exc:
+            self.show_error(str(exc))
+            return
+        self.clear_error()
+        result = self.query_one("#detect-result", Static)
+        result.display = True
+        result.update(f"Trying the ports of {host} at once (no login, no mail)...")
+        self.run_worker(self.detect(host), exclusive=True, name="detect", exit_on_error=False)
+
+    async def detect(self, host: str) -> None:
+        from smtpwizard.core.autodetect import candidates_for, detect
+        from smtpwizard.core.providers import provider_for_host
+
+        preset = self.answers.provider_preset
+        provider = preset if preset.id != "custom" else provider_for_host(host)
+        found = await detect(
+            host,
+            candidates_for(provider),
+            verify_certificate=self.answers.verify_certificate,
+            ca_file=self.answers.ca_file or None,
+            helo_domain=self.answers.helo_domain or None,
+            options=self.wizard.probe_options,
+        )
+        marks = {"works": "✓", "fails": "✗", "not waited for": "·"}
+        lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}".replace("[", r"\[") for r in found.results]
+        if found.best is not None:
+            self.query_one("#port", Input).value = str(found.best.port)
+            self.query_one("#security", Select).value = found.best.security
+            lines.insert(0, f"Best: port {found.best.port} with {SECURITY_LABELS[found.best.security]} (filled in).")
+        else:
+            lines.insert(0, "Nothing answered as an SMTP server; check the host name.")
+        self.query_one("#detect-result", Static).update("\n".join(lines))
 
     def collect(self) -> None:
         a = self.answers
