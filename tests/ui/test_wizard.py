@@ -262,7 +262,10 @@ async def test_detect_button_fills_in_the_working_port(
     app = wizard_at("connection", answers, tmp_path / "c.yaml")
     original = autodetect.candidates_for
     try:  # the loopback server's port stands in for a provider's port list
-        autodetect.candidates_for = lambda provider: [autodetect.Candidate(9, "tls"), autodetect.Candidate(server[0].port, "starttls")]  # type: ignore[assignment]
+        autodetect.candidates_for = lambda provider: [
+            autodetect.Candidate(9, "tls"),
+            autodetect.Candidate(server[0].port, "starttls"),
+        ]  # type: ignore[assignment]
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("f5")
             await settle(app, pilot)
