@@ -91,7 +91,7 @@ def test_newcomer_walks_the_wizard_to_a_verified_config(
             tmux.type("127.0.0.1")
             tmux.keys("Tab", "C-u")
             tmux.type(str(server.port))
-            tmux.keys("Tab", "Tab", "Tab")
+            tmux.keys("Tab", "Tab", "Tab", "Tab")  # security, Detect, verify, CA file
             tmux.type(ca_file)
             tmux.keys("Enter")
             tmux.wait_for("keyring.backends.SecretService.Keyring")
