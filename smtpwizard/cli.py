@@ -7,7 +7,6 @@ lazy import. Core modules are imported inside each command so ``--help`` stays f
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -55,7 +54,13 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_config_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH", type=Path, help="config file (default: %(default)s)", default=None)
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="config file (default: $XDG_CONFIG_HOME/smtpwizard/config.yaml, i.e. ~/.config/smtpwizard/config.yaml)",
+    )
 
 
 def _add_apply_flags(parser: argparse.ArgumentParser) -> None:
@@ -236,6 +241,8 @@ def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
     options = ApplyOptions(yes=args.yes, dry_run=args.dry_run, skip_test=args.skip_test, send_test_to=args.send_test_to)
     config_path = _config_path(args)
+    import asyncio
+
     result = asyncio.run(
         apply(
             document,
@@ -297,6 +304,8 @@ def cmd_test(args: argparse.Namespace, out: Output) -> int:
     for warning in config.warnings:
         out.warn(warning)
     out.line(f"Testing {config.smtp.host} port {config.smtp.port} ({config.smtp.security}) from {path}")
+    import asyncio
+
     report, diagnosis = asyncio.run(retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage))
     _render_report(out, report)
     if diagnosis is not None:
@@ -407,14 +416,17 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
+    import asyncio
+
     found = asyncio.run(detect(host, candidates, ca_file=args.ca_file))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:
         out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
+    took = f"{found.elapsed_s * 1000:.0f} ms" if found.elapsed_s < 1 else f"{found.elapsed_s:.1f} s"
     if found.best is not None:
-        out.line(f"Best: port {found.best.port}, security: {found.best.security} ({found.elapsed_s:.1f} s)")
+        out.line(f"Best: port {found.best.port}, security: {found.best.security} ({took})")
     else:
-        out.line(f"Nothing answered as an SMTP server ({found.elapsed_s:.1f} s).")
+        out.line(f"Nothing answered as an SMTP server ({took}).")
     if out.json_mode:
         out.json(
             {

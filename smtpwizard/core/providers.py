@@ -100,7 +100,8 @@ def _provider(entry: dict[str, Any]) -> Provider:
 def load_providers() -> tuple[Provider, ...]:
     """Every preset, in catalog order. The catalog ships with the package."""
     text = resources.files("smtpwizard.core").joinpath("providers.yaml").read_text("utf-8")
-    return tuple(_provider(entry) for entry in yaml.safe_load(text)["providers"])
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # our own file; the C loader is 8x faster
+    return tuple(_provider(entry) for entry in yaml.load(text, Loader=loader)["providers"])  # noqa: S506
 
 
 def provider_ids() -> tuple[str, ...]:
