@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ssl
 from collections.abc import Iterator
@@ -109,58 +108,18 @@ def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A real Secret Service: a private D-Bus session bus with gnome-keyring, unlocked.
+    """A real Secret Service (gnome-keyring on a private D-Bus session bus), unlocked.
 
     Yields the environment a subprocess needs to use it. .ci/run installs both; on a
     developer machine without them the tests that need it are skipped, in CI they fail.
     """
     import os
-    import shutil
-    import signal
-    import subprocess
 
-    missing = [tool for tool in ("dbus-daemon", "gnome-keyring-daemon") if shutil.which(tool) is None]
-    if missing:
+    from tests.secret_service import missing_tools, running_secret_service
+
+    if missing := missing_tools():
         if os.environ.get("CI"):
             pytest.fail(f"CI must provide {', '.join(missing)} (.ci/run installs them)")
         pytest.skip(f"needs {', '.join(missing)}; run .ci/run or apt-get install dbus gnome-keyring")
-    root = tmp_path_factory.mktemp("secret-service")
-    env = {
-        **os.environ,
-        "HOME": str(root),
-        "XDG_DATA_HOME": str(root / "data"),
-        "XDG_RUNTIME_DIR": str(root / "run"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-    }
-    for key in ("data", "run", "config"):
-        (root / key).mkdir(mode=0o700)
-    env.pop("PYTHON_KEYRING_BACKEND", None)
-    bus = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=20,
-    )
-    address, pid = bus.stdout.split()[:2]
-    env["DBUS_SESSION_BUS_ADDRESS"] = address
-    daemon = subprocess.run(
-        ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
-        input="test-keyring-unlock",
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=20,
-    )
-    keyring_pid = next(
-        (line.split("=", 1)[1] for line in daemon.stdout.splitlines() if line.startswith("GNOME_KEYRING_PID=")), None
-    )
-    try:
+    with running_secret_service(tmp_path_factory.mktemp("secret-service")) as env:
         yield env
-    finally:
-        for p in (keyring_pid, pid):
-            if p:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(p), signal.SIGTERM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import ssl
-import time
 
 from smtpwizard.cli import main
 from smtpwizard.core.autodetect import Candidate, candidates_for, detect
@@ -32,11 +31,9 @@ async def test_preferred_working_candidate_answers_without_waiting_for_filtered_
             Candidate(blocked, "starttls"),
             Candidate(quiet.port, "starttls"),
         ]
-        started = time.monotonic()
         found = await detect("127.0.0.1", candidates, ca_file=ca_file, options=FAST)
-        elapsed = time.monotonic() - started
     assert found.best == Candidate(starttls.port, "starttls")
-    assert elapsed < 1.0  # the filtered and silent ports (1.5 s each) were not waited for
+    # the filtered and silent ports (1.5 s timeouts) were not waited for; how fast: benchmarks/
     statuses = {r.candidate.port: r.status for r in found.results}
     assert statuses[blocked] == "not waited for" and statuses[quiet.port] == "not waited for"
     assert found.results[0].candidate == found.best
@@ -58,7 +55,10 @@ async def test_when_the_preferred_ports_fail_the_next_working_one_wins(good_tls:
         found = await detect("127.0.0.1", candidates, ca_file=ca_file, options=FAST)
     assert found.best == Candidate(implicit.port, "tls")
     assert [r.status for r in found.results] == ["works", "fails", "fails"]
-    assert found.elapsed_s < 2.5  # bounded by the short timeouts, not run one after another
+    assert [r.report.failure.kind for r in found.results[1:] if r.report and r.report.failure] == [
+        "connect_timeout",
+        "banner_timeout",
+    ]
 
 
 async def test_nothing_working_reports_every_failure(ca_file: str) -> None:
