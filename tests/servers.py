@@ -195,8 +195,8 @@ def scripted_server(script: Script, ssl_context: ssl.SSLContext | None = None) -
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await script(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, asyncio.CancelledError):
+            pass  # cancelled: the server is stopping
         finally:
             writer.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import socket
 import ssl
 import time
@@ -216,8 +217,25 @@ StageCallback = Callable[[StageResult], None]
 # Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
 # TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
 # TLS (only with allow_insecure_auth), CRAM-MD5 first: it never sends the password itself.
+# Control characters a hostile server could use to rewrite the user's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
+MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
+
 AUTH_PREFERENCE_TLS = ("PLAIN", "LOGIN", "CRAM-MD5")
 AUTH_PREFERENCE_PLAIN = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+class _Client(aiosmtplib.SMTP):
+    """aiosmtplib's client, keeping its last protocol after a failed connect, so a greeting
+    that began but never finished can be told from silence."""
+
+    last_protocol: object = None
+
+    def close(self) -> None:
+        if self.protocol is not None:
+            self.last_protocol = self.protocol
+        super().close()
 
 
 class _Stop(Exception):
@@ -242,7 +260,7 @@ class _Probe:
         self.on_stage = on_stage
         self.report = ProbeReport(host=settings.host, port=settings.port, security=settings.security)
         self.deadline = 0.0
-        self.smtp: aiosmtplib.SMTP | None = None
+        self.smtp: _Client | None = None
         self.sock: socket.socket | None = None
         self._secrets: list[str] = []
         if password is not None:
@@ -260,10 +278,11 @@ class _Probe:
         return min(left, stage_limit) if stage_limit else left
 
     def redact(self, text: str) -> str:
+        """Server text made safe to show: secrets masked, control characters escaped."""
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "********")
-        return text
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
     def log(self, direction: str, text: str) -> None:
         for line in text.splitlines() or [""]:
@@ -304,7 +323,9 @@ class _Probe:
         code: int | None = None,
         certificate: CertificateInfo | None = None,
     ) -> _Stop:
-        message = self.redact(message.strip())
+        message = self.redact(" ".join(message.split()))
+        if len(message) > MAX_DETAIL:
+            message = message[:MAX_DETAIL] + f"... ({len(message)} characters)"
         self.end(result, started, "failed", message)
         self.report.failure = Failure(result.stage, kind, message, code, certificate)
         return _Stop()
@@ -329,10 +350,30 @@ class _Probe:
             await self.quit()
         except _Stop:
             pass
+        except (smtp_errors.SMTPException, OSError, EOFError, ValueError) as exc:
+            self._unforeseen(exc)  # server behaviour no stage expected: a diagnosis, never a traceback
         finally:
             self.close()
             self.report.elapsed_s = time.monotonic() - started
         return self.report
+
+    def _unforeseen(self, exc: BaseException) -> None:
+        running = [r for r in self.report.stages if r.status == "running"]
+        result = running[-1] if running else self.begin(Stage.CONNECT)
+        label = result.stage.label
+        started = time.monotonic() - result.elapsed_s
+        kind: FailureKind
+        if isinstance(exc, smtp_errors.SMTPServerDisconnected | ConnectionError | EOFError):
+            kind, message = "disconnected", f"the server closed the connection during {label}"
+        elif isinstance(exc, smtp_errors.SMTPTimeoutError | TimeoutError):
+            kind, message = "timeout", f"no answer during {label} before the timeout"
+        elif isinstance(exc, ssl.SSLError):
+            kind, message = "tls_handshake", f"TLS failed: {exc.reason or exc}"
+        elif isinstance(exc, smtp_errors.SMTPResponseException):
+            kind, message = "protocol", f"the server's reply is not valid SMTP: {exc.message}"
+        else:
+            kind, message = "protocol", f"the server's reply could not be understood ({type(exc).__name__}: {exc})"
+        self.fail(result, started, kind, message)
 
     async def resolve(self) -> list[tuple[Any, ...]]:
         result = self.begin(Stage.RESOLVE)
@@ -397,7 +438,7 @@ class _Probe:
     async def greet(self) -> None:
         implicit = self.settings.security == "tls"
         assert self.sock is not None
-        self.smtp = aiosmtplib.SMTP(
+        self.smtp = _Client(
             hostname=self.settings.host,  # with sock=, used only for SNI and certificate checks
             use_tls=implicit,
             start_tls=False,
@@ -423,6 +464,14 @@ class _Probe:
                     f"the TLS handshake did not complete within {limit:g} s",
                 ) from None
             stage_result = banner_result or self._tls_done_then_banner(tls_result, t0)
+            partial = self._unread()
+            if partial:  # it said something, just not a whole greeting: not a TLS/plaintext mix-up
+                raise self.fail(
+                    stage_result,
+                    t0,
+                    "protocol",
+                    f"the server began a greeting but did not finish it within {limit:g} s: {partial!r}",
+                ) from None
             raise self.fail(
                 stage_result,
                 t0,
@@ -451,10 +500,16 @@ class _Probe:
             self._record_tls(tls_result, t0)
             banner_result = self.begin(Stage.BANNER)
         assert banner_result is not None
-        self.report.banner = reply.message.splitlines()[0] if reply.message else ""
+        self.report.banner = self.redact(reply.message.splitlines()[0])[:MAX_DETAIL] if reply.message else ""
         self.log_reply(reply)
         self.end(banner_result, t0, "ok", self.report.banner)
         await self.ehlo(Stage.EHLO_TLS if implicit else Stage.EHLO)
+
+    def _unread(self) -> str:
+        """What the server sent that aiosmtplib has not parsed into a reply yet (if it says)."""
+        protocol = self.smtp and (self.smtp.protocol or self.smtp.last_protocol)
+        buffer = getattr(protocol, "_buffer", None)
+        return bytes(buffer[:80]).decode("utf-8", "replace") if buffer else ""
 
     def _tls_done_then_banner(self, tls_result: StageResult | None, t0: float) -> StageResult:
         """After implicit TLS, a greeting problem belongs to the banner stage."""
@@ -536,6 +591,8 @@ class _Probe:
             # aiosmtplib sends STARTTLS and does the handshake in one call; split the timing.
             reply = await self.smtp.starttls(tls_context=self.tls_context(), timeout=self.budget())
         except smtp_errors.SMTPResponseException as exc:
+            if exc.code == INVALID_REPLY:
+                raise self.fail(result, t0, "protocol", f"the reply to STARTTLS is not SMTP: {exc.message}") from None
             self.log("S", f"{exc.code} {exc.message}")
             raise self.fail(result, t0, "starttls_refused", exc.message, exc.code) from None
         except ssl.SSLError as exc:
@@ -611,6 +668,8 @@ class _Probe:
         except (smtp_errors.SMTPTimeoutError, TimeoutError):
             raise self.fail(result, t0, "timeout", "no answer to AUTH before the timeout") from None
         except smtp_errors.SMTPResponseException as exc:
+            if exc.code == INVALID_REPLY:  # not a refusal: the password may well be right
+                raise self.fail(result, t0, "protocol", f"the reply to AUTH is not SMTP: {exc.message}") from None
             self.log("S", f"{exc.code} {exc.message}")
             raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
         self.log_reply(reply)

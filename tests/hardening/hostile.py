@@ -1,0 +1,242 @@
+"""Hostile and broken SMTP servers on 127.0.0.1, for the hardening campaign.
+
+``misbehaving(...)`` is a small SMTP server (STARTTLS with a real certificate, AUTH PLAIN and
+LOGIN, MAIL, RCPT, DATA) that behaves until one chosen stage, then misbehaves there in one
+chosen way. It records every byte it receives, split into what came in clear text and what
+came after TLS, so a test can prove no credentials crossed the wire unencrypted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from tests.servers import USERNAME, ServerThread, scripted_server
+
+# Where the server can misbehave, in protocol order ("tls" is the STARTTLS handshake).
+STAGES = ("banner", "ehlo", "starttls", "tls", "ehlo_tls", "auth", "mail", "rcpt", "data", "quit")
+# How: an error reply, hanging up, half a reply then silence, bytes that are not SMTP, a reply
+# without its line end.
+HOWS = ("code", "drop", "stall", "garbage", "no_crlf")
+# The TLS handshake has no reply line of its own: only these apply to it.
+TLS_HOWS = ("drop", "stall", "garbage")
+
+GARBAGE = b"\x00\x16\x03\x01\x02\x00\xff\xfe GARBAGE \x1b[31m\x80\x81"
+
+
+@dataclass
+class Wire:
+    """What one server received."""
+
+    cleartext: bytearray = field(default_factory=bytearray)
+    encrypted: bytearray = field(default_factory=bytearray)
+    connections: int = 0
+    closed: threading.Event = field(default_factory=threading.Event)
+
+    def exposes(self, secret: str) -> bool:
+        """Whether ``secret`` (or a base64 form AUTH would use) arrived in clear text."""
+        forms = [secret.encode(), base64.b64encode(secret.encode())]
+        forms.append(base64.b64encode(f"\0{USERNAME}\0{secret}".encode()))
+        return any(form in self.cleartext for form in forms)
+
+
+def _error_code(stage: str) -> int:
+    return {"banner": 554, "ehlo": 554, "starttls": 454, "auth": 535, "mail": 550, "rcpt": 550, "data": 554}.get(
+        stage, 500
+    )
+
+
+async def _misbehave(how: str, stage: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader) -> bool:
+    """Misbehave; return True if the session should go on afterwards."""
+    if how == "code":
+        writer.write(f"{_error_code(stage)} 5.7.0 misbehaving at {stage} on purpose\r\n".encode())
+        await writer.drain()
+        return True
+    if how == "drop":
+        writer.transport.abort()
+        return False
+    if how == "stall":
+        code = 220 if stage == "banner" else 250
+        writer.write(f"{code}-the first line of a reply that never ends\r\n".encode())
+        await writer.drain()
+        await reader.read()  # until the client gives up and hangs up
+        return False
+    if how == "garbage":
+        writer.write(GARBAGE + b"\r\n")
+        await writer.drain()
+        return True
+    if how == "no_crlf":
+        writer.write(b"250 OK but never a line end")
+        await writer.drain()
+        await reader.read()
+        return False
+    raise AssertionError(how)
+
+
+@contextlib.contextmanager
+def misbehaving(stage: str | None, how: str, tls: ssl.SSLContext, password: str) -> Iterator[tuple[ServerThread, Wire]]:
+    """An SMTP server that misbehaves ``how`` at ``stage`` (None: behaves throughout)."""
+    wire = Wire()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        wire.connections += 1
+        encrypted = False
+
+        async def say(at: str, text: str) -> bool:
+            if stage == at:
+                return await _misbehave(how, at, writer, reader)
+            writer.write(text.encode())
+            await writer.drain()
+            return True
+
+        async def line() -> bytes:
+            data = await reader.readline()
+            (wire.encrypted if encrypted else wire.cleartext).extend(data)
+            return data
+
+        try:
+            if not await say("banner", "220 mx.hostile ESMTP ready\r\n"):
+                return
+            while data := await line():
+                verb, _, arg = data.decode("utf-8", "replace").strip().partition(" ")
+                verb = verb.upper()
+                if verb in ("EHLO", "HELO"):
+                    at = "ehlo_tls" if encrypted else "ehlo"
+                    caps = "250-mx.hostile\r\n250-SIZE 1000000\r\n"
+                    caps += "250 AUTH PLAIN LOGIN\r\n" if encrypted else "250 STARTTLS\r\n"
+                    if not await say(at, caps):
+                        return
+                elif verb == "STARTTLS" and not encrypted:
+                    if not await say("starttls", "220 2.0.0 go ahead\r\n"):
+                        return
+                    if stage == "starttls" and how in ("code", "garbage"):
+                        continue
+                    if stage == "tls":
+                        if how == "garbage":
+                            writer.write(GARBAGE * 4)
+                            await writer.drain()
+                        elif how == "drop":
+                            writer.transport.abort()
+                            return
+                        await reader.read()  # never answer the ClientHello
+                        return
+                    await writer.start_tls(tls)
+                    encrypted = True
+                elif verb == "AUTH":
+                    ok = _check_auth(arg, password)
+                    if ok is None:  # AUTH LOGIN: two more lines
+                        writer.write(b"334 VXNlcm5hbWU6\r\n")
+                        await writer.drain()
+                        user = base64.b64decode((await line()).strip() or b"=").decode("utf-8", "replace")
+                        writer.write(b"334 UGFzc3dvcmQ6\r\n")
+                        await writer.drain()
+                        secret = base64.b64decode((await line()).strip() or b"=").decode("utf-8", "replace")
+                        ok = user == USERNAME and secret == password
+                    if not await say("auth", "235 2.7.0 accepted\r\n" if ok else "535 5.7.8 bad credentials\r\n"):
+                        return
+                elif verb == "MAIL":
+                    if not await say("mail", "250 2.1.0 sender ok\r\n"):
+                        return
+                elif verb == "RCPT":
+                    if not await say("rcpt", "250 2.1.5 recipient ok\r\n"):
+                        return
+                elif verb == "DATA":
+                    writer.write(b"354 end with <CRLF>.<CRLF>\r\n")
+                    await writer.drain()
+                    while await line() not in (b".\r\n", b""):
+                        pass
+                    if not await say("data", "250 2.0.0 queued\r\n"):
+                        return
+                elif verb == "QUIT":
+                    await say("quit", "221 2.0.0 bye\r\n")
+                    return
+                elif verb in ("RSET", "NOOP"):
+                    writer.write(b"250 2.0.0 ok\r\n")
+                    await writer.drain()
+                else:
+                    writer.write(b"500 5.5.1 unknown command\r\n")
+                    await writer.drain()
+        finally:
+            wire.closed.set()
+
+    with scripted_server(script) as server:
+        yield server, wire
+
+
+def _check_auth(arg: str, password: str) -> bool | None:
+    mechanism, _, initial = arg.partition(" ")
+    if mechanism.upper() == "PLAIN" and initial:
+        try:
+            _, user, secret = base64.b64decode(initial).decode().split("\0")
+        except ValueError:
+            return False
+        return user == USERNAME and secret == password
+    if mechanism.upper() == "LOGIN":
+        return None
+    return False
+
+
+@contextlib.contextmanager
+def raw_server(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object],
+) -> Iterator[tuple[ServerThread, Wire]]:
+    """A server that runs ``handler`` and records what it received (all of it clear text)."""
+    wire = Wire()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        wire.connections += 1
+
+        class Recording:
+            async def readline(self) -> bytes:
+                data = await reader.readline()
+                wire.cleartext.extend(data)
+                return data
+
+            async def read(self, n: int = -1) -> bytes:
+                data = await reader.read(n)
+                wire.cleartext.extend(data)
+                return data
+
+        try:
+            await handler(Recording(), writer)  # type: ignore[misc]
+        finally:
+            wire.closed.set()
+
+    with scripted_server(script) as server:
+        yield server, wire
+
+
+@contextlib.contextmanager
+def stripping_proxy(upstream_port: int) -> Iterator[tuple[int, Wire]]:
+    """A man in the middle that deletes STARTTLS from the server's EHLO reply and records
+    everything the client sends."""
+    wire = Wire()
+
+    async def pipe_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            wire.cleartext.extend(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def pipe_down(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.readline():
+            # the classic attack: overwrite the capability so the client never sees it offered
+            writer.write(data.replace(b"STARTTLS", b"XXXXXXXA"))
+            await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        wire.connections += 1
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+            await asyncio.gather(pipe_up(reader, up_writer), pipe_down(up_reader, writer), return_exceptions=True)
+        wire.closed.set()
+
+    with ServerThread(stream_handler=handle) as proxy:
+        yield proxy.port, wire
