@@ -467,6 +467,8 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
         return 0
     path = _config_path(args)
     config = read_document_file(path, "config").config
+    for warning in config.warnings:  # e.g. certificate checks off: the app will skip them too
+        out.warn(warning)
     if config.verified is None or config.verified.status != "passed":
         out.warn(f"{path} was not verified by a live test; run 'smtpwizard test' first")
     secret = None

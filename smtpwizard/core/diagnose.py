@@ -264,8 +264,8 @@ def _cert(c: _Context) -> Diagnosis:
         explanation = "The certificate's validity starts in the future: usually this machine's clock is wrong."
         fix = "Check this machine's date and time (timedatectl), then test again."
     else:
-        title = "The server's certificate is not trusted"
         self_signed = kind == "cert_self_signed"
+        title = "The server's certificate is self-signed" if self_signed else "The server's certificate is not trusted"
         explanation = (
             "The certificate is self-signed"
             if self_signed

@@ -105,6 +105,15 @@ def _write_temp(
     return tmp
 
 
+def _remove_leftovers(path: Path) -> None:
+    """Delete temp files a killed run left beside ``path`` (the caller holds its lock, so no
+    other run is writing them)."""
+    for name in (path.name, backup_path(path).name):
+        for leftover in path.parent.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
@@ -128,8 +137,9 @@ def atomic_write(
     if path.is_dir():
         raise WriteFailed(f"cannot write {path}: {_why(OSError(errno.EISDIR, 'Is a directory'))}")
     ensure_private_dir(path.parent)
+    _remove_leftovers(path)
     backup: Path | None = None
-    tmp: Path | None = None
+    tmp: Path | None = None  # a temp file not yet renamed into place: removed on any error
     try:
         owner = None
         if path.exists():
@@ -138,8 +148,8 @@ def atomic_write(
         if keep_backup and path.exists():
             backup = backup_path(path)
             old = path.read_bytes()
-            bak_tmp = _write_temp(path.parent, backup.name, old, mode, owner)
-            os.replace(bak_tmp, backup)
+            tmp = _write_temp(path.parent, backup.name, old, mode, owner)
+            os.replace(tmp, backup)
         tmp = _write_temp(path.parent, path.name, text.encode("utf-8"), mode, owner)
         os.replace(tmp, path)
         tmp = None
@@ -148,5 +158,6 @@ def atomic_write(
         raise WriteFailed(f"cannot write {path}: {_why(exc)}") from None
     finally:
         if tmp is not None:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return backup

@@ -80,40 +80,38 @@ class KeyringStore:
         info = self.backend()
         kind = type(exc).__name__
         hint = "unlock the keyring (log in to the desktop session, or unlock gnome-keyring)"
-        if kind not in ("KeyringLocked",):
+        if kind not in ("KeyringLocked", "LockedException"):
             hint = WAYS_FORWARD
         return SecretStoreError(f"keyring: could not {action} ({kind} from {info.name}); {hint}")
 
     def get(self, ref: SecretRef) -> Secret | None:
         import keyring
-        from keyring.errors import KeyringError
 
         self.require_usable()
         try:
             value = keyring.get_password(ref.service, ref.account)
-        except (KeyringError, OSError) as exc:
+        except Exception as exc:  # backends raise their own types too (D-Bus, secretstorage)
             raise self._fail("read the password", exc) from None
         return None if value is None else Secret(value)
 
     def put(self, ref: SecretRef, secret: Secret) -> None:
         import keyring
-        from keyring.errors import KeyringError
 
         self.require_usable()
         try:
             keyring.set_password(ref.service, ref.account, secret.reveal())
-        except (KeyringError, OSError) as exc:
+        except Exception as exc:
             raise self._fail("store the password", exc) from None
 
     def delete(self, ref: SecretRef) -> bool:
         import keyring
-        from keyring.errors import KeyringError, PasswordDeleteError
+        from keyring.errors import PasswordDeleteError
 
         self.require_usable()
         try:
             keyring.delete_password(ref.service, ref.account)
         except PasswordDeleteError:
             return False
-        except (KeyringError, OSError) as exc:
+        except Exception as exc:
             raise self._fail("delete the password", exc) from None
         return True

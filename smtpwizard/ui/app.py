@@ -14,6 +14,7 @@ from textual.binding import Binding
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.config import Document, read_document_file
 from smtpwizard.core.errors import WizardError
+from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.files import default_config_path
 from smtpwizard.core.probe import ProbeOptions, ProbeReport
 from smtpwizard.core.secrets import KeyringStore, SecretStore
@@ -28,6 +29,7 @@ class WizardApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
     ]
 
     def __init__(
@@ -93,6 +95,15 @@ class WizardApp(App[int]):
                 self.exit(1, return_code=1)  # nothing was written
 
         self.push_screen(ConfirmQuit(), decided)
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C, as in any terminal program: stop now (a running test is cancelled, which
+        closes its connection), write nothing, exit 130. After the write it simply quits."""
+        if self.written is not None:
+            self.exit(0)
+            return
+        self.workers.cancel_all()
+        self.exit(int(ExitCode.INTERRUPTED), return_code=int(ExitCode.INTERRUPTED))
 
     def action_exit_done(self) -> None:
         self.exit(0)

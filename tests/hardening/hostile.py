@@ -37,6 +37,7 @@ class Wire:
     encrypted: bytearray = field(default_factory=bytearray)
     connections: int = 0
     closed: threading.Event = field(default_factory=threading.Event)
+    stalled: threading.Event = field(default_factory=threading.Event)  # a stall or hang began
 
     def exposes(self, secret: str) -> bool:
         """Whether ``secret`` (or a base64 form AUTH would use) arrived in clear text."""
@@ -51,7 +52,9 @@ def _error_code(stage: str) -> int:
     )
 
 
-async def _misbehave(how: str, stage: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader) -> bool:
+async def _misbehave(
+    how: str, stage: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader, wire: Wire
+) -> bool:
     """Misbehave; return True if the session should go on afterwards."""
     if how == "code":
         writer.write(f"{_error_code(stage)} 5.7.0 misbehaving at {stage} on purpose\r\n".encode())
@@ -64,6 +67,7 @@ async def _misbehave(how: str, stage: str, writer: asyncio.StreamWriter, reader:
         code = 220 if stage == "banner" else 250
         writer.write(f"{code}-the first line of a reply that never ends\r\n".encode())
         await writer.drain()
+        wire.stalled.set()
         await reader.read()  # until the client gives up and hangs up
         return False
     if how == "garbage":
@@ -73,6 +77,7 @@ async def _misbehave(how: str, stage: str, writer: asyncio.StreamWriter, reader:
     if how == "no_crlf":
         writer.write(b"250 OK but never a line end")
         await writer.drain()
+        wire.stalled.set()
         await reader.read()
         return False
     raise AssertionError(how)
@@ -89,7 +94,7 @@ def misbehaving(stage: str | None, how: str, tls: ssl.SSLContext, password: str)
 
         async def say(at: str, text: str) -> bool:
             if stage == at:
-                return await _misbehave(how, at, writer, reader)
+                return await _misbehave(how, at, writer, reader, wire)
             writer.write(text.encode())
             await writer.drain()
             return True
@@ -123,6 +128,7 @@ def misbehaving(stage: str | None, how: str, tls: ssl.SSLContext, password: str)
                         elif how == "drop":
                             writer.transport.abort()
                             return
+                        wire.stalled.set()
                         await reader.read()  # never answer the ClientHello
                         return
                     await writer.start_tls(tls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -14,6 +15,11 @@ from textual.widgets import Button, Footer, Header, Input, Static
 if TYPE_CHECKING:
     from smtpwizard.core.answers import WizardAnswers
     from smtpwizard.ui.app import WizardApp
+
+
+def warning_lines(warnings: tuple[str, ...]) -> str:
+    """A config's warnings (certificate checks off, password unencrypted...), one per line."""
+    return "\n".join(f"⚠ {escape(w)}" for w in warnings)
 
 
 class StepScreen(Screen[None]):

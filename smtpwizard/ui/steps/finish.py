@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
+from smtpwizard.ui.steps.base import warning_lines
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -43,6 +44,8 @@ class FinishScreen(Screen[None]):
                 f" (previous version kept as {self.backup.name})" if self.backup else ""
             )
             yield Static(saved, id="saved")
+            if self.config.warnings:
+                yield Static(warning_lines(self.config.warnings), id="warnings", classes="warnings")
             ref = self.config.smtp.password
             if ref is not None:
                 yield Static(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account}).")

@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState
 from smtpwizard.core.apply import planned, save, verification_from
 from smtpwizard.core.config import Document, InlineSource, dump_config
 from smtpwizard.core.errors import WizardError
-from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.steps.base import StepScreen, warning_lines
 
 
 class ReviewStep(StepScreen):
@@ -30,6 +30,7 @@ class ReviewStep(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="destination")
+        yield Static("", id="warnings", classes="warnings")
         yield Static("", id="yaml")
         yield Static("", id="diff")
 
@@ -47,6 +48,9 @@ class ReviewStep(StepScreen):
             text = text.replace("password: null", "password: {keyring: <stored when you press Write>}")
         path = self.wizard.config_path
         self.query_one("#destination", Static).update(f"Will write [b]{path}[/b] (mode 0600):")
+        warnings = self.query_one("#warnings", Static)
+        warnings.update(warning_lines(document.warnings))
+        warnings.display = bool(document.warnings)
         self.query_one("#yaml", Static).update(
             Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
         )
