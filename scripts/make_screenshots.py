@@ -8,8 +8,8 @@ Usage: python3 scripts/make_screenshots.py [--png]   (--png also writes PNGs, ne
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +25,8 @@ from tests.ui.scenes import answers_for, wizard_at  # noqa: E402
 PASSWORD = "screenshot-password"  # noqa: S105 - the demo server's password
 SIZE = (80, 24)
 OUT = ROOT / "screenshots"
+WORK = Path("/tmp/smtpwizard-screenshots")  # noqa: S108 - a fixed path shown in the pictures
+PORT = 38588
 
 
 async def shoot(name: str, app, keys: tuple[str, ...] = (), wait_for_test: bool = False) -> Path:  # type: ignore[no-untyped-def]
@@ -46,13 +48,17 @@ async def main(png: bool) -> None:
     OUT.mkdir(exist_ok=True)
     keyring.set_keyring(MemoryKeyring())
     ca = trustme.CA(organization_name="smtpwizard demo CA")
-    with tempfile.TemporaryDirectory() as tmp:
+    # A fixed place and port, so the pictures change only when the wizard does.
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    try:
+        tmp = WORK
         ca_file = str(Path(tmp) / "ca.pem")
         ca.cert_pem.write_to_path(ca_file)
         starttls = server_context(ca.issue_cert("127.0.0.1", "localhost"))
         config = Path(tmp) / "config.yaml"
         shots = []
-        with smtp_server(password=PASSWORD, starttls_context=starttls) as (server, _mailbox):
+        with smtp_server(password=PASSWORD, starttls_context=starttls, port=PORT) as (server, _mailbox):
             answers = answers_for(server.port, ca_file, PASSWORD)
             for i, step in enumerate(("target", "provider", "connection", "credentials", "sender", "consequences")):
                 shots.append(await shoot(f"{i + 1}-{step}", wizard_at(step, answers, config, stable=False)))
@@ -65,6 +71,8 @@ async def main(png: bool) -> None:
             shots.append(
                 await shoot("7b-live-test-diagnosis", wizard_at("live_test", wrong, config), wait_for_test=True)
             )
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
     for path in shots:
         print(path.relative_to(ROOT))
         if png:
