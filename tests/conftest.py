@@ -86,17 +86,27 @@ def untrusted_tls(other_ca: trustme.CA) -> ssl.SSLContext:
     return server_context(other_ca.issue_cert("127.0.0.1", "localhost", common_name="localhost"))
 
 
-@pytest.fixture(scope="session")
-def expired_tls(ca: trustme.CA) -> ssl.SSLContext:
+def dated_tls(ca: trustme.CA, valid_from_days: int, valid_to_days: int) -> ssl.SSLContext:
+    """A certificate for 127.0.0.1 valid from/to so many days from now (negative: past)."""
     now = dt.datetime.now(dt.UTC)
     cert = ca.issue_cert(
         "127.0.0.1",
         "localhost",
         common_name="localhost",
-        not_before=now - dt.timedelta(days=60),
-        not_after=now - dt.timedelta(days=1),
+        not_before=now + dt.timedelta(days=valid_from_days),
+        not_after=now + dt.timedelta(days=valid_to_days),
     )
     return server_context(cert)
+
+
+@pytest.fixture(scope="session")
+def expired_tls(ca: trustme.CA) -> ssl.SSLContext:
+    return dated_tls(ca, -60, -1)
+
+
+@pytest.fixture(scope="session")
+def not_yet_valid_tls(ca: trustme.CA) -> ssl.SSLContext:
+    return dated_tls(ca, 2, 90)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from smtpwizard.core.diagnose import diagnose
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.probe import run_probe
 from smtpwizard.core.settings import Secret, SmtpSettings
-from tests.conftest import TEST_SECRET, MemoryKeyring, server_context
+from tests.conftest import TEST_SECRET, MemoryKeyring
 from tests.servers import USERNAME, smtp_server
 from tests.ui.scenes import answers_for, wizard_at
 
@@ -58,18 +58,6 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     return context
 
 
-def not_yet_valid(ca: trustme.CA) -> ssl.SSLContext:
-    now = dt.datetime.now(dt.UTC)
-    cert = ca.issue_cert(
-        "127.0.0.1",
-        "localhost",
-        common_name="localhost",
-        not_before=now + dt.timedelta(days=2),
-        not_after=now + dt.timedelta(days=90),
-    )
-    return server_context(cert)
-
-
 CASES: dict[str, tuple[str, str]] = {
     # name: (failure kind, a phrase the diagnosis title must carry)
     "untrusted": ("cert_untrusted", "not trusted"),
@@ -85,7 +73,7 @@ def contexts(request: pytest.FixtureRequest, ca: trustme.CA, tmp_path: Path) -> 
     return {
         "untrusted": lambda: request.getfixturevalue("untrusted_tls"),
         "expired": lambda: request.getfixturevalue("expired_tls"),
-        "not_yet_valid": lambda: not_yet_valid(ca),
+        "not_yet_valid": lambda: request.getfixturevalue("not_yet_valid_tls"),
         "wrong_host": lambda: request.getfixturevalue("wrong_host_tls"),
         "self_signed": lambda: self_signed(tmp_path),
     }
