@@ -214,14 +214,14 @@ class ProbeReport:
 
 StageCallback = Callable[[StageResult], None]
 
-# Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
-# TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
-# TLS (only with allow_insecure_auth), CRAM-MD5 first: it never sends the password itself.
 # Control characters a hostile server could use to rewrite the user's terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
 
+# Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
+# TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
+# TLS (only with allow_insecure_auth), CRAM-MD5 first: it never sends the password itself.
 AUTH_PREFERENCE_TLS = ("PLAIN", "LOGIN", "CRAM-MD5")
 AUTH_PREFERENCE_PLAIN = ("CRAM-MD5", "PLAIN", "LOGIN")
 
