@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from smtpwizard import __version__
 from smtpwizard.core.errors import WizardError
@@ -224,6 +225,48 @@ def _read_stdin() -> str:
     return sys.stdin.read(16 * 1024)
 
 
+_INTERRUPTED = object()
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, with Ctrl+C that always takes: the work is cancelled (closing any
+    connection) and KeyboardInterrupt raised. Python 3.11's wait_for can swallow a
+    cancellation that arrives just as its inner call completes, so it is repeated until
+    the work has really stopped."""
+    import asyncio
+
+    result = asyncio.run(_interruptible(coro))
+    if result is _INTERRUPTED:
+        raise KeyboardInterrupt
+    return cast(T, result)
+
+
+async def _interruptible(coro: Coroutine[Any, Any, T]) -> object:
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    work = asyncio.ensure_future(coro)
+    interrupted = asyncio.Event()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        return await work
+    waiting = asyncio.ensure_future(interrupted.wait())
+    try:
+        await asyncio.wait({work, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not interrupted.is_set():
+            return work.result()
+        while not work.done():
+            work.cancel()
+            await asyncio.wait({work}, timeout=0.1)
+        return _INTERRUPTED
+    finally:
+        waiting.cancel()
+        loop.remove_signal_handler(signal.SIGINT)
+
+
 def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     from smtpwizard.core.apply import ApplyOptions, apply, prepare
     from smtpwizard.core.consequences import consequences_for
@@ -241,9 +284,7 @@ def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
     options = ApplyOptions(yes=args.yes, dry_run=args.dry_run, skip_test=args.skip_test, send_test_to=args.send_test_to)
     config_path = _config_path(args)
-    import asyncio
-
-    result = asyncio.run(
+    result = _run(
         apply(
             document,
             secret,
@@ -304,9 +345,7 @@ def cmd_test(args: argparse.Namespace, out: Output) -> int:
     for warning in config.warnings:
         out.warn(warning)
     out.line(f"Testing {config.smtp.host} port {config.smtp.port} ({config.smtp.security}) from {path}")
-    import asyncio
-
-    report, diagnosis = asyncio.run(retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage))
+    report, diagnosis = _run(retest(config, KeyringStore(), send_test_to=args.send_test_to, on_stage=out.stage))
     _render_report(out, report)
     if diagnosis is not None:
         _render_diagnosis(out, diagnosis)
@@ -416,9 +455,7 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
-    import asyncio
-
-    found = asyncio.run(detect(host, candidates, ca_file=args.ca_file))
+    found = _run(detect(host, candidates, ca_file=args.ca_file))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:
         out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
