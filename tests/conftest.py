@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ssl
 from collections.abc import Iterator
@@ -37,15 +38,22 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError("no such entry")
 
 
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
+@contextlib.contextmanager
+def using_keyring(backend: KeyringBackend) -> Iterator[None]:
+    """Make ``backend`` the keyring for the duration, then put the previous one back."""
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
     keyring.set_keyring(backend)
     try:
-        yield backend
+        yield
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    with using_keyring(backend):
+        yield backend
 
 
 @pytest.fixture(scope="session")

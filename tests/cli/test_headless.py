@@ -14,7 +14,7 @@ import yaml
 
 from smtpwizard.cli import main
 from smtpwizard.core.exit_codes import ExitCode
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, Mailbox, ServerThread, smtp_server
 
 ACCOUNT_KEY = ("smtpwizard", "default/wizard@example.com@127.0.0.1:{port}")
@@ -193,16 +193,11 @@ def test_inline_password_is_accepted_with_a_warning_and_only_stored_in_the_keyri
 def test_unusable_keyring_stops_before_the_network(
     tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import keyring
     from keyring.backends import fail
 
     monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with using_keyring(fail.Keyring()):
         code, _out, err = run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")
-    finally:
-        keyring.set_keyring(previous)
     assert code == ExitCode.CONFIG
     assert "keyring.backends.fail.Keyring" in err and "PYTHON_KEYRING_BACKEND" in err
     assert server[1].auth_attempts == []

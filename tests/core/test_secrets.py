@@ -11,7 +11,7 @@ from smtpwizard.core.errors import SecretStoreError
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.secrets import KeyringStore
 from smtpwizard.core.settings import Secret, SecretRef
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 
 REF = SecretRef("smtpwizard", "default/u@h:587")
 
@@ -29,13 +29,8 @@ def test_put_get_delete_round_trip(memory_keyring: MemoryKeyring) -> None:
 def test_unusable_backend_is_refused_with_backend_name_and_ways_forward(
     backend: keyring.backend.KeyringBackend,
 ) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        with pytest.raises(SecretStoreError) as err:
-            KeyringStore().put(REF, Secret(TEST_SECRET))
-    finally:
-        keyring.set_keyring(previous)
+    with using_keyring(backend), pytest.raises(SecretStoreError) as err:
+        KeyringStore().put(REF, Secret(TEST_SECRET))
     message = str(err.value)
     assert type(backend).__module__ in message
     assert "gnome-keyring" in message and "PYTHON_KEYRING_BACKEND" in message and "desktop session" in message
@@ -52,13 +47,8 @@ class LockedKeyring(MemoryKeyring):
 
 
 def test_locked_collection_says_unlock() -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(LockedKeyring())
-    try:
-        with pytest.raises(SecretStoreError, match="unlock the keyring"):
-            KeyringStore().put(REF, Secret(TEST_SECRET))
-    finally:
-        keyring.set_keyring(previous)
+    with using_keyring(LockedKeyring()), pytest.raises(SecretStoreError, match="unlock the keyring"):
+        KeyringStore().put(REF, Secret(TEST_SECRET))
 
 
 def test_secret_hides_its_value() -> None:

@@ -16,14 +16,13 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 import yaml
 
 from smtpwizard.cli import main
 from smtpwizard.core import files
 from smtpwizard.core.exit_codes import ExitCode
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, smtp_server
 
 OLD_CONFIG = "# the config that works today\nversion: 1\n"
@@ -44,6 +43,13 @@ def input_file(tmp_path: Path, port: int, ca_file: str, password: str = "{env: S
 def server(good_tls: ssl.SSLContext) -> Iterator[int]:
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (srv, _):
         yield srv.port
+
+
+@pytest.fixture
+def env_input(tmp_path: Path, server: int, ca_file: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An input file whose password comes from $SMTP_PASSWORD, set to the test secret."""
+    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
+    return input_file(tmp_path, server, ca_file)
 
 
 @pytest.fixture
@@ -116,22 +122,12 @@ def failing(name: str, err: int, nth: int) -> Iterator[list[int]]:
     ("name", "err", "nth"), FAULT_POINTS, ids=[f"{n}-{errno.errorcode[e]}-{i}" for n, e, i in FAULT_POINTS]
 )
 def test_a_fault_at_any_write_step_keeps_the_old_config_and_the_old_password(
-    tmp_path: Path,
-    existing: Path,
-    server: int,
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    err: int,
-    nth: int,
+    env_input: Path, existing: Path, server: int, memory_keyring: MemoryKeyring, name: str, err: int, nth: int
 ) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
     account = f"prod/{USERNAME}@127.0.0.1:{server}"
     memory_keyring.entries[("smtpwizard", account)] = "the password of yesterday"
-    source = input_file(tmp_path, server, ca_file)
     with failing(name, err, nth) as calls:
-        code, out, error = run_apply(source, existing)
+        code, out, error = run_apply(env_input, existing)
     assert calls[0] >= nth, "the fault was not reached"
     assert code == ExitCode.CANT_CREATE, out + error
     lines = error.splitlines()
@@ -143,12 +139,10 @@ def test_a_fault_at_any_write_step_keeps_the_old_config_and_the_old_password(
 
 @pytest.mark.parametrize("kind", ["directory", "under_a_file", "not_writable"])
 def test_config_path_that_cannot_be_written_is_one_clear_error(
-    tmp_path: Path, server: int, ca_file: str, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, kind: str
+    tmp_path: Path, env_input: Path, memory_keyring: MemoryKeyring, kind: str
 ) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
-    source = input_file(tmp_path, server, ca_file)
     with unwritable(tmp_path, kind) as config:
-        code, out, error = run_apply(source, config)
+        code, out, error = run_apply(env_input, config)
     assert code == ExitCode.CANT_CREATE, out + error
     lines = error.splitlines()
     assert len(lines) == 1 and lines[0].startswith("smtpwizard: error: cannot "), lines
@@ -191,17 +185,9 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield Path("/sys/smtpwizard-cannot-exist")
 
 
-def test_a_full_disk_is_named_as_such(
-    tmp_path: Path,
-    existing: Path,
-    server: int,
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
+def test_a_full_disk_is_named_as_such(env_input: Path, existing: Path, memory_keyring: MemoryKeyring) -> None:
     with failing("fsync", errno.ENOSPC, 2):
-        code, _, error = run_apply(input_file(tmp_path, server, ca_file), existing)
+        code, _, error = run_apply(env_input, existing)
     assert code == ExitCode.CANT_CREATE
     assert "the disk is full; free some space and run again" in error
 
@@ -230,15 +216,9 @@ KILLED_BEFORE_RENAME = textwrap.dedent(
 
 
 def test_killed_between_temp_file_and_rename_leaves_the_old_config_and_the_next_run_cleans_up(
-    tmp_path: Path,
-    existing: Path,
-    server: int,
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
+    env_input: Path, existing: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
-    source = input_file(tmp_path, server, ca_file)
+    source = env_input
     root = str(Path(__file__).resolve().parents[2])
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_BEFORE_RENAME, root, str(source), str(existing)],
@@ -314,15 +294,10 @@ class RaisingKeyring(MemoryKeyring):
 
 @pytest.mark.parametrize("fail_on", ["get", "set"])
 def test_a_keyring_backend_that_raises_is_a_clear_error_and_nothing_is_written(
-    tmp_path: Path, existing: Path, server: int, ca_file: str, monkeypatch: pytest.MonkeyPatch, fail_on: str
+    env_input: Path, existing: Path, fail_on: str
 ) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(RaisingKeyring(fail_on))
-    try:
-        code, out, error = run_apply(input_file(tmp_path, server, ca_file), existing)
-    finally:
-        keyring.set_keyring(previous)
+    with using_keyring(RaisingKeyring(fail_on)):
+        code, out, error = run_apply(env_input, existing)
     assert code == ExitCode.CONFIG, out + error
     lines = error.splitlines()
     assert len(lines) == 1 and lines[0].startswith("smtpwizard: error: keyring: could not "), lines
@@ -349,28 +324,18 @@ def test_an_entry_deleted_between_test_and_write_is_put_back_before_the_config_n
 ) -> None:
     backend = ForgetfulKeyring()
     backend.entries[("smtpwizard", "prod-entry")] = TEST_SECRET
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        source = input_file(tmp_path, server, ca_file, password="{keyring: {account: prod-entry}}")
+    source = input_file(tmp_path, server, ca_file, password="{keyring: {account: prod-entry}}")
+    with using_keyring(backend):
         code, out, error = run_apply(source, existing)
-    finally:
-        keyring.set_keyring(previous)
     assert code == ExitCode.OK, out + error
     ref = yaml.safe_load(existing.read_text())["smtp"]["password"]["keyring"]
     assert backend.entries[(ref["service"], ref["account"])] == TEST_SECRET  # the config's secret exists
 
 
 def test_retest_with_the_entry_gone_says_how_to_store_it_again(
-    tmp_path: Path,
-    existing: Path,
-    server: int,
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
+    env_input: Path, existing: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
-    assert run_apply(input_file(tmp_path, server, ca_file), existing)[0] == ExitCode.OK
+    assert run_apply(env_input, existing)[0] == ExitCode.OK
     memory_keyring.entries.clear()  # deleted behind smtpwizard's back
     out, err = io.StringIO(), io.StringIO()
     code = main(["test", "--config", str(existing)], out=out, err=err)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smtpwizard.core.exit_codes import ExitCode
+from tests.cli.test_headless_subprocess import keyring_lookup
 from tests.conftest import TEST_SECRET, MemoryKeyring
 from tests.hardening.hostile import STAGES, misbehaving
 from tests.servers import USERNAME, filtered_port
@@ -54,12 +55,6 @@ def assert_interrupted(run: subprocess.Popen[str], config: Path) -> None:
     assert sorted(p.name for p in config.parent.iterdir()) == ["config.yaml"]  # no temp, no backup, no lock left open
 
 
-def keyring_has(env: dict[str, str], account: str) -> bool:
-    code = "import keyring,sys; print(keyring.get_password('smtpwizard', sys.argv[1]) is not None)"
-    done = subprocess.run([sys.executable, "-c", code, account], env=env, capture_output=True, text=True, timeout=30)
-    return done.stdout.strip() == "True"
-
-
 @pytest.mark.parametrize("stage", WAITING_STAGES)
 def test_ctrl_c_headless_at_each_stage(
     stage: str, tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, secret_service: dict[str, str]
@@ -70,7 +65,7 @@ def test_ctrl_c_headless_at_each_stage(
         run.send_signal(signal.SIGINT)
         assert_interrupted(run, config)
         assert wire.closed.wait(5), "the connection was left open"
-    assert not keyring_has(secret_service, f"ctrlc/{USERNAME}@127.0.0.1:{server.port}")
+    assert keyring_lookup(secret_service, f"ctrlc/{USERNAME}@127.0.0.1:{server.port}") is None
 
 
 def test_ctrl_c_headless_while_connecting(tmp_path: Path, ca_file: str, secret_service: dict[str, str]) -> None:

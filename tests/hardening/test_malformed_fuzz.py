@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 
 from smtpwizard.cli import main
 from smtpwizard.core.exit_codes import ExitCode
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 
 EXISTING = "# the config that works today\nversion: 1\n"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -93,20 +92,15 @@ def sandbox() -> Iterator[tuple[Path, MemoryKeyring]]:
             raise socket.gaierror(socket.EAI_NONAME, "loopback only in tests")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    previous = keyring.get_keyring()
     backend = MemoryKeyring()
     backend.entries[("smtpwizard", "existing")] = "kept"
-    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp, using_keyring(backend):
         mp.setattr(socket, "getaddrinfo", loopback_only)
         mp.setattr(sys, "stdin", io.StringIO(""))
         mp.setenv("FUZZ_PASSWORD", TEST_SECRET)
-        keyring.set_keyring(backend)
-        try:
-            folder = Path(tmp)
-            (folder / "config.yaml").write_text(EXISTING)
-            yield folder, backend
-        finally:
-            keyring.set_keyring(previous)
+        folder = Path(tmp)
+        (folder / "config.yaml").write_text(EXISTING)
+        yield folder, backend
 
 
 def check(content: bytes) -> None:

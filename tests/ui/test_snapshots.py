@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 from keyring.backends import fail
 
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import smtp_server
 from tests.ui.scenes import answers_for, wizard_at
 
@@ -113,12 +112,8 @@ def test_quit_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
 
 
 def test_no_keyring(snap_compare: Any, fixed_ca: str) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with using_keyring(fail.Keyring()):
         assert snap_compare(app_at("credentials", fixed_ca), terminal_size=SIZE, run_before=finish_test)
-    finally:
-        keyring.set_keyring(previous)
 
 
 def test_monochrome_is_readable(

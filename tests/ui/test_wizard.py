@@ -7,7 +7,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 import yaml
 from keyring.backends import fail
@@ -20,7 +19,7 @@ from smtpwizard.core.secrets import KeyringStore
 from smtpwizard.ui.app import WizardApp, make_app
 from smtpwizard.ui.steps.finish import FinishScreen
 from smtpwizard.ui.widgets.dialogs import ConfirmQuit
-from tests.conftest import TEST_SECRET, MemoryKeyring
+from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, Mailbox, ServerThread, scripted_server, silent, smtp_server
 from tests.ui.scenes import FAST, answers_for, wizard_at
 
@@ -197,9 +196,7 @@ async def test_edit_mode_opens_prefilled_and_retests_with_the_stored_password(
 
 
 async def test_no_usable_keyring_explains_and_does_not_continue(tmp_path: Path) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with using_keyring(fail.Keyring()):
         app = wizard_at("credentials", answers_for(587, "", TEST_SECRET), tmp_path / "c.yaml")
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
@@ -208,8 +205,6 @@ async def test_no_usable_keyring_explains_and_does_not_continue(tmp_path: Path) 
             assert app.screen.query_one("#next", Button).disabled
             await pilot.press("enter")
             assert step(app) == "credentials"
-    finally:
-        keyring.set_keyring(previous)
 
 
 async def test_cancel_closes_the_connection_and_writes_nothing(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
