@@ -8,19 +8,28 @@ from smtpwizard.core.exporters.formats import Scalar, python_value, render_doten
 APP = "Django"
 
 
-def _pairs(source: Source) -> list[tuple[str, Scalar]]:
-    source.require_verification(APP)
-    source.require_automatic_auth(APP)
-    smtp, sender = source.smtp, source.config.sender
-    # Django logs in only when both user and password are non-empty.
+def email_connection(source: Source) -> list[tuple[str, Scalar]]:
+    """Django's SMTP connection settings (PostHog, a Django app, reads the same names):
+    EMAIL_USE_TLS means STARTTLS and EMAIL_USE_SSL implicit TLS, never both. Django logs in
+    only when both user and password are non-empty."""
+    smtp = source.smtp
     return [
-        ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
         ("EMAIL_HOST", smtp.host),
         ("EMAIL_PORT", smtp.port),
         ("EMAIL_HOST_USER", smtp.username if source.uses_auth else ""),
         ("EMAIL_HOST_PASSWORD", source.password or ""),
         ("EMAIL_USE_TLS", smtp.security == "starttls"),
         ("EMAIL_USE_SSL", smtp.security == "tls"),
+    ]
+
+
+def _pairs(source: Source) -> list[tuple[str, Scalar]]:
+    source.require_verification(APP)
+    source.require_automatic_auth(APP)
+    smtp, sender = source.smtp, source.config.sender
+    return [
+        ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        *email_connection(source),
         ("EMAIL_TIMEOUT", int(smtp.timeout_s)),
         ("DEFAULT_FROM_EMAIL", sender.formatted()),
         ("SERVER_EMAIL", sender.address),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smtpwizard.core.exporters import Export, Exporter, Source, header
+from smtpwizard.core.exporters.django import email_connection
 from smtpwizard.core.exporters.formats import Scalar, render_dotenv, render_yaml
 
 APP = "PostHog"
@@ -22,15 +23,10 @@ def _notes(source: Source) -> tuple[str, ...]:
 
 def env(source: Source) -> Export:
     _checked(source)
-    smtp, sender = source.smtp, source.config.sender
+    sender = source.config.sender
     pairs: list[tuple[str, Scalar]] = [
         ("EMAIL_ENABLED", True),
-        ("EMAIL_HOST", smtp.host),
-        ("EMAIL_PORT", smtp.port),
-        ("EMAIL_HOST_USER", smtp.username if source.uses_auth else ""),
-        ("EMAIL_HOST_PASSWORD", source.password or ""),
-        ("EMAIL_USE_TLS", smtp.security == "starttls"),
-        ("EMAIL_USE_SSL", smtp.security == "tls"),
+        *email_connection(source),
         ("EMAIL_DEFAULT_FROM", sender.address),
     ]
     if sender.reply_to:
