@@ -46,7 +46,7 @@ def test_valid_input_parses_with_env_source() -> None:
     [
         ({"file": "/run/secrets/smtp"}, FileSource("/run/secrets/smtp")),
         ({"stdin": True}, StdinSource()),
-        ({"keyring": {"account": "default/apikey@h:587"}}, KeyringSource),
+        ({"keyring": {"account": "default/apikey@smtp.sendgrid.net:587"}}, KeyringSource),
         ("inline-secret", InlineSource),
     ],
 )
@@ -160,7 +160,9 @@ def test_dump_then_parse_round_trips_without_secret() -> None:
     from smtpwizard.core.settings import SecretRef
 
     config = parse_document(BASE, "input").config
-    config = replace(config, smtp=replace(config.smtp, password=SecretRef("smtpwizard", "default/apikey@h:587")))
+    config = replace(
+        config, smtp=replace(config.smtp, password=SecretRef("smtpwizard", "default/apikey@smtp.sendgrid.net:587"))
+    )
     text = dump_config(config)
     again = parse_document(yaml.safe_load(text), "config").config
     assert again == config
