@@ -410,7 +410,12 @@ def _store_secret(
         return lambda: None  # the tested password is still where the config will point
     # (a keyring entry deleted or changed since the test read it is put back as tested)
     store.put(ref, secret)
-    if store.get(ref) != secret:
+    try:
+        stored = store.get(ref)
+    except BaseException:  # e.g. abandoned on SIGTERM: the entry was changed, so put it back
+        _undo(store, ref, previous)
+        raise
+    if stored != secret:
         _undo(store, ref, previous)
         raise SecretStoreError(
             f"keyring: {store.backend().name} accepted the password but did not return it; "
