@@ -254,7 +254,7 @@ def test_the_same_checks_hold_for_a_value_typed_into_the_wizard() -> None:
 
     answers = WizardAnswers(host="smtp.example.com", username="u", sender_address="a@example.com")
     answers.password = Secret("pass\0word")
-    with pytest.raises(FieldError, match="smtp.password: the password contains a control character"):
+    with pytest.raises(FieldError, match=r"smtp\.password: the password contains a control character"):
         answers.to_document()
 
 
