@@ -161,7 +161,7 @@ def test_the_size_limit_is_checked_on_write_with_the_real_size(tmp_path: Path) -
 def test_a_file_over_the_limit_is_reported_with_its_real_size(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("# padding\n" * 10_000)  # 100,000 bytes
-    code, out, err = run("test", "--config", str(config))
+    code, _out, err = run("test", "--config", str(config))
     assert code == ExitCode.DATA_ERROR
     assert "is 100000 bytes, larger than the 65536 byte limit" in err
 
