@@ -55,7 +55,7 @@ def assert_untouched(system_file: Path) -> None:
 def test_a_link_planted_in_a_sticky_shared_folder_is_refused(tmp_path: Path, system_file: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    os.chmod(shared, 0o1777)  # like /tmp
+    os.chmod(shared, 0o1777)  # noqa: S103 - like /tmp, on purpose
     plant(shared / "config.yaml", system_file)
     code, output = apply(tmp_path, shared / "config.yaml")
     assert code == ExitCode.CANT_CREATE, output
@@ -103,7 +103,7 @@ def test_a_config_folder_that_is_another_users_link_is_refused(tmp_path: Path, s
 def test_our_own_world_writable_folder_is_tightened_to_0700(tmp_path: Path) -> None:
     folder = tmp_path / "conf"
     folder.mkdir()
-    os.chmod(folder, 0o777)
+    os.chmod(folder, 0o777)  # noqa: S103 - the open folder under test
     code, output = apply(tmp_path, folder / "config.yaml")
     assert code == ExitCode.OK, output
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -113,7 +113,7 @@ def test_another_users_writable_folder_is_refused_with_a_message(tmp_path: Path)
     folder = tmp_path / "conf"
     folder.mkdir()
     os.chown(folder, NOBODY, NOBODY)
-    os.chmod(folder, 0o777)
+    os.chmod(folder, 0o777)  # noqa: S103 - the open folder under test
     code, output = apply(tmp_path, folder / "config.yaml")
     assert code == ExitCode.CANT_CREATE, output
     assert "other users can write in that folder (mode 0777, owner uid 65534)" in output
