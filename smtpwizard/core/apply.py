@@ -302,7 +302,7 @@ def save(
             raise Interrupted("interrupted; nothing was written")
 
     secure_config_dir(config_path.parent)
-    with locked(config_path):
+    with locked(config_path, stop=stop_if_cancelled):
         stop_if_cancelled()
         restore = _store_secret(store, ref, secret, source)
         try:

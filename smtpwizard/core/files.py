@@ -116,8 +116,9 @@ def secure_config_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
-    """Hold an exclusive lock for writing ``path``; waits up to ``wait_s`` for another run."""
+def locked(path: Path, wait_s: float = LOCK_WAIT_S, stop: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock for writing ``path``; waits up to ``wait_s`` for another run
+    (``stop`` is called while waiting and may raise to give up at once, e.g. on SIGTERM)."""
     ensure_private_dir(path.parent)
     lock_file = _lock_path(path)
     try:  # never through a symlink: a planted one would make us create or truncate its target
@@ -139,6 +140,8 @@ def locked(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
                     raise LockBusy(
                         f"{path}: another smtpwizard run is writing this config; wait for it to finish and run again"
                     ) from None
+                if stop is not None:
+                    stop()
                 time.sleep(0.05)
         yield
     finally:
