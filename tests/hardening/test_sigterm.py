@@ -10,7 +10,6 @@ import shlex
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
 from pathlib import Path
 
