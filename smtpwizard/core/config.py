@@ -461,8 +461,8 @@ def parse_document(doc: object, mode: Mode) -> Document:
         raise FieldError(
             "smtp.password",
             problem,
-            "a keyring entry only serves the user, host and port it was stored for; "
-            "give the password with env:, file: or stdin: to store it for these settings",
+            "a keyring entry only serves the user, host and port it was stored for; enter the password "
+            "again to store it for these settings (in a file: env:, file: or stdin:)",
         )
     smtp = SmtpSettings(
         host=host,
