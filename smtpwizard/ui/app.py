@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 from typing import ClassVar
 
+from rich.console import RenderableType
 from textual.app import App
 from textual.binding import Binding
 
@@ -109,9 +110,13 @@ class WizardApp(App[int]):
         if self.written is not None:
             self.exit(0)
             return
-        self.store.abandon()
         self.workers.cancel_all()
         self.exit(int(code), return_code=int(code))
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None) -> None:
+        """Every way out abandons a keyring call in flight, so its thread never holds the exit."""
+        self.store.abandon()
+        super().exit(result, return_code, message)
 
     def action_exit_done(self) -> None:
         self.exit(0)
