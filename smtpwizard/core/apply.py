@@ -301,13 +301,17 @@ def save(
         if cancel is not None and cancel.is_set():
             raise Interrupted("interrupted; nothing was written")
 
+    def check(path: Path) -> None:  # a signal during the read-back still undoes the write
+        _read_back(path)
+        stop_if_cancelled()
+
     secure_config_dir(config_path.parent)
     with locked(config_path, stop=stop_if_cancelled):
         stop_if_cancelled()
         restore = _store_secret(store, ref, secret, source)
         try:
             stop_if_cancelled()
-            backup = atomic_write(config_path, text, check=_read_back, before_replace=stop_if_cancelled)
+            backup = atomic_write(config_path, text, check=check, before_replace=stop_if_cancelled)
         except BaseException:
             restore()
             raise
@@ -352,7 +356,8 @@ async def save_off_loop(
 ) -> tuple[Config, Path, Path | None, SecretRef | None]:
     """:func:`save` in a thread, so the event loop (and Ctrl+C/SIGTERM) stays responsive. When
     the awaiting task is cancelled, the save is told to stop, the keyring wait is abandoned,
-    and the rollback finishes before the cancellation goes on."""
+    and the rollback finishes before the cancellation goes on (a save that had already
+    completed is returned instead)."""
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
     work = functools.partial(save, config, secret, source, store, config_path, verification, cancel)
@@ -365,8 +370,8 @@ async def save_off_loop(
         while not future.done():  # the rollback is quick; a repeated cancel must not skip it
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait({future})
-        with contextlib.suppress(BaseException):
-            future.result()
+        if future.exception() is None:
+            return future.result()  # it was complete before the signal came: say so truthfully
         raise
 
 
