@@ -131,7 +131,12 @@ class KeyringStore:
         return box["value"]  # type: ignore[return-value]
 
     def backend(self) -> BackendInfo:
-        return self._call("find the keyring backend", _backend_info)
+        """Which backend the keyring uses and whether it can keep a secret; a backend that
+        does not answer in time is reported as unusable (never raises)."""
+        try:
+            return self._call("find the keyring backend", _backend_info)
+        except SecretStoreError as exc:
+            return BackendInfo("(no answer)", False, str(exc).removeprefix("keyring: ").split(";")[0])
 
     def require_usable(self) -> BackendInfo:
         """The backend, or SecretStoreError saying why it cannot be used and what to do."""

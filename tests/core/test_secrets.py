@@ -110,3 +110,22 @@ def test_the_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert KeyringStore().timeout_s == 7.5
     monkeypatch.setenv("SMTPWIZARD_KEYRING_TIMEOUT", "soon")
     assert KeyringStore().timeout_s == 20.0
+
+
+def test_a_backend_that_never_answers_is_reported_as_unusable_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtpwizard.core import secrets
+
+    release = threading.Event()
+
+    def never() -> secrets.BackendInfo:
+        release.wait()
+        return secrets.BackendInfo("late", True)
+
+    monkeypatch.setattr(secrets, "_backend_info", never)
+    try:
+        info = KeyringStore(timeout_s=0.2).backend()
+        with pytest.raises(SecretStoreError, match=r"no answer within 0\.2 s"):
+            KeyringStore(timeout_s=0.2).require_usable()
+    finally:
+        release.set()
+    assert not info.usable and info.problem is not None and info.problem.startswith("no answer within 0.2 s")
