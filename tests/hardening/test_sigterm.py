@@ -6,11 +6,8 @@ reporting off)."""
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
 import signal
 import ssl
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from tests.conftest import TEST_SECRET
 from tests.hardening.hostile import misbehaving
 from tests.hardening.stub_keyring import entries, seed
 from tests.hardening.test_interruption import EXISTING, WAITING_STAGES, headless
-from tests.hardening.test_stuck_keyring import TmuxPane, finish, start_apply, stub_env, wait_blocked
+from tests.hardening.test_stuck_keyring import finish, start_apply, stub_env, wait_blocked, wizard_in_tmux
 from tests.servers import USERNAME
 
 YESTERDAY = "the password of yesterday"
@@ -72,24 +69,9 @@ def test_sigterm_while_saving_rolls_the_keyring_back(blocked: str, moment: str, 
 
 
 def test_sigterm_in_the_tui_gives_the_terminal_back(tmp_path: Path) -> None:
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide tmux (.ci/run installs it)")
-        pytest.skip("needs tmux")
-    exe = Path(sys.executable).parent / "smtpwizard"
     config = tmp_path / "conf" / "config.yaml"
     pidfile = tmp_path / "pid"
-    env = stub_env(tmp_path, "", 20)
-    exports = "".join(
-        f"export {k}={shlex.quote(env[k])}\n" for k in ("PYTHONPATH", "PYTHON_KEYRING_BACKEND", "STUB_KEYRING_FILE")
-    )
-    launcher = tmp_path / "launch.sh"
-    launcher.write_text(
-        f"{exports}export TERM=xterm-256color\n"
-        f"sh -c 'echo $$ > {pidfile}; exec {exe} --config {config}'\necho EXIT=$?\nsleep 600\n"
-    )
-    tmux = TmuxPane(tmp_path / "tmux.sock")
-    tmux.start(f"sh {launcher}")
+    tmux = wizard_in_tmux(tmp_path, stub_env(tmp_path, "", 20), config, pidfile)
     try:
         tmux.wait_for("Continue")  # the first step is drawn
         assert tmux.flag("alternate_on") == "1" and tmux.flag("mouse_any_flag") == "1"

@@ -19,6 +19,7 @@ import pytest
 
 from smtpwizard.core.exit_codes import ExitCode
 from tests.conftest import TEST_SECRET
+from tests.e2e.test_tmux import Tmux
 from tests.hardening.stub_keyring import entries, seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,10 +131,6 @@ def test_ctrl_c_while_the_keyring_blocks_exits_at_once_with_nothing_written(wher
 def test_ctrl_c_in_the_tui_does_not_wait_for_a_blocked_keyring_thread(tmp_path: Path) -> None:
     """Under tmux: the wizard opens an existing config, whose password read blocks; Ctrl+C
     ends the process at once (exit 130), although the keyring thread never returns."""
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide tmux (.ci/run installs it)")
-        pytest.skip("needs tmux")
     config = tmp_path / "conf" / "config.yaml"
     config.parent.mkdir(mode=0o700)
     config.write_text(
@@ -142,19 +139,7 @@ def test_ctrl_c_in_the_tui_does_not_wait_for_a_blocked_keyring_thread(tmp_path: 
         "sender:\n  address: app@example.com\n"
     )
     seed(tmp_path / "keyring.json", "smtpwizard", ACCOUNT, TEST_SECRET)
-    env = stub_env(tmp_path, "get", 600)
-    exports = "".join(
-        f"export {k}={shlex.quote(env[k])}\n"
-        for k in ("PYTHONPATH", "PYTHON_KEYRING_BACKEND", "STUB_KEYRING_FILE", "STUB_KEYRING_BLOCK")
-    )
-    exe = Path(sys.executable).parent / "smtpwizard"
-    launcher = tmp_path / "launch.sh"
-    launcher.write_text(
-        f"{exports}export SMTPWIZARD_KEYRING_TIMEOUT=600 TERM=xterm-256color\n"
-        f"{exe} --config {config}\necho EXIT=$?\nsleep 600\n"
-    )
-    tmux = TmuxPane(tmp_path / "tmux.sock")
-    tmux.start(f"sh {launcher}")
+    tmux = wizard_in_tmux(tmp_path, stub_env(tmp_path, "get", 600), config, tmp_path / "pid")
     try:
         wait_blocked(tmp_path)
         tmux.keys("C-c")
@@ -164,38 +149,40 @@ def test_ctrl_c_in_the_tui_does_not_wait_for_a_blocked_keyring_thread(tmp_path: 
         tmux.stop()
 
 
-class TmuxPane:
-    """One tmux session on a private socket, 100x30."""
-
-    def __init__(self, socket: Path) -> None:
-        self.base = ["tmux", "-S", str(socket), "-f", "/dev/null"]
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+class TmuxPane(Tmux):
+    """The e2e tests' tmux driver, plus starting a session and reading the pane's modes."""
 
     def start(self, command: str) -> None:
         self.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", command)
 
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "wiz", *keys)
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "wiz")
-
     def flag(self, name: str) -> str:
         return self.run("display-message", "-p", "-t", "wiz", f"#{{{name}}}").strip()
 
-    def wait_for(self, text: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
-
     def stop(self) -> None:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=30)
+
+
+def wizard_in_tmux(tmp_path: Path, env: dict[str, str], config: Path, pidfile: Path) -> TmuxPane:
+    """The installed wizard in a tmux pane with the stub keyring of ``env``; the pane prints
+    EXIT=<code> when it ends, and ``pidfile`` gets its process id."""
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide tmux (.ci/run installs it)")
+        pytest.skip("needs tmux")
+    names = (
+        "PYTHONPATH",
+        "PYTHON_KEYRING_BACKEND",
+        "STUB_KEYRING_FILE",
+        "STUB_KEYRING_BLOCK",
+        "SMTPWIZARD_KEYRING_TIMEOUT",
+    )
+    exports = "".join(f"export {k}={shlex.quote(env[k])}\n" for k in names)
+    exe = Path(sys.executable).parent / "smtpwizard"
+    launcher = tmp_path / "launch.sh"
+    launcher.write_text(
+        f"{exports}export TERM=xterm-256color\n"
+        f"sh -c 'echo $$ > {pidfile}; exec {exe} --config {config}'\necho EXIT=$?\nsleep 600\n"
+    )
+    tmux = TmuxPane(tmp_path / "tmux.sock")
+    tmux.start(f"sh {launcher}")
+    return tmux
