@@ -129,8 +129,8 @@ def test_ctrl_c_while_the_keyring_blocks_exits_at_once_with_nothing_written(wher
 
 
 def test_ctrl_c_in_the_tui_does_not_wait_for_a_blocked_keyring_thread(tmp_path: Path) -> None:
-    """Under tmux: the wizard opens an existing config, whose password read blocks; Ctrl+C
-    ends the process at once (exit 130), although the keyring thread never returns."""
+    """Under tmux: the wizard opens an existing config and tests it; the password read blocks;
+    Ctrl+C ends the process at once (exit 130), although the keyring thread never returns."""
     config = tmp_path / "conf" / "config.yaml"
     config.parent.mkdir(mode=0o700)
     config.write_text(
@@ -141,6 +141,8 @@ def test_ctrl_c_in_the_tui_does_not_wait_for_a_blocked_keyring_thread(tmp_path: 
     seed(tmp_path / "keyring.json", "smtpwizard", ACCOUNT, TEST_SECRET)
     tmux = wizard_in_tmux(tmp_path, stub_env(tmp_path, "get", 600), config, tmp_path / "pid")
     try:
+        tmux.wait_for("Test")  # the live test step is drawn
+        tmux.keys("r")  # test (again): reads the password, unless that read is already blocked
         wait_blocked(tmp_path)
         tmux.keys("C-c")
         screen = tmux.wait_for("EXIT=")
