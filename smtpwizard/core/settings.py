@@ -140,6 +140,9 @@ def keyring_account(profile: str, username: str | None, host: str, port: int, co
     return f"{account}#{digest[:8]}"
 
 
+_HASH = re.compile(r"[0-9a-f]{8}")  # the config-file suffix of an account
+
+
 def keyring_ref_problem(ref: SecretRef, username: str | None, host: str, port: int) -> str | None:
     """Why ``ref`` may not be used for ``username`` at ``host:port``, or None when it may.
 
@@ -185,7 +188,6 @@ def secret_problem(value: str) -> str | None:
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_HASH = re.compile(r"^[0-9a-f]{8}$")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
 
 
