@@ -33,6 +33,7 @@ LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")
 class ClientProfile:
     """How an app's mail client connects, as read from the app's and its library's sources."""
 
+    app: str  # the app's name, for the diagnoses that name it
     library: str  # the mail library, in the user's words
     starttls: StartTlsPolicy
     implicit_tls: bool

@@ -34,6 +34,7 @@ def env(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="none: SelfMX sends through the Amazon SES API",
     # aduggleby/selfmx src/SelfMX.Api/Settings/AppSettings.cs: no SMTP settings at all; the
     # SMTP_* names below come from its deleted docs page website/src/pages/configuration/smtp.md.
