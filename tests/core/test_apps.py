@@ -54,3 +54,38 @@ def test_no_module_outside_an_app_names_that_app() -> None:
 def test_the_old_per_app_homes_are_gone() -> None:
     assert not any((PACKAGE / "core" / "exporters" / f"{app_id}.py").exists() for app_id in APP_IDS)
     assert "BY_TARGET" not in (PACKAGE / "core" / "consequences.py").read_text()
+
+
+# --- SelfMX says what is true -------------------------------------------------------------------
+
+
+def test_selfmx_export_says_it_reads_no_smtp_and_shows_what_ses_needs() -> None:
+    from smtpwizard.core.exporters import export
+    from tests.core.test_exporters import make_config
+
+    ses = make_config("starttls", host="email-smtp.eu-west-1.amazonaws.com", username="AKIAEXAMPLE")
+    result = export("selfmx", ses, None)
+    assert "# SelfMX does not read SMTP settings" in result.text
+    assert "aduggleby/selfmx src/SelfMX.Api/Program.cs" in result.text
+    assert "#   AWS_REGION=eu-west-1  (Aws__Region" in result.text
+    assert "#   AWS_ACCESS_KEY_ID=AKIAEXAMPLE  (Aws__AccessKeyId" in result.text
+    assert "AWS_SECRET_ACCESS_KEY=...  (Aws__SecretAccessKey" in result.text
+    assert "The SMTP_* lines below are from its former docs" in result.text
+    assert result.notes[0].startswith("SelfMX does not read SMTP settings")
+    other = export("selfmx", make_config("starttls"), None)
+    assert "# SelfMX cannot send through smtp.example.com: it only sends through Amazon SES." in other.text
+    selfmx = next(c for c in consequences_for("selfmx", None) if c.id == "selfmx_unverified")
+    assert selfmx.what.startswith("SelfMX does not read SMTP settings")
+
+
+def test_export_list_says_plainly_that_selfmx_reads_no_smtp() -> None:
+    import io
+
+    from smtpwizard.cli import main
+
+    out = io.StringIO()
+    assert main(["export", "--list"], out=out, err=io.StringIO()) == 0
+    lines = out.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["selfmx"])
+    assert lines[at + 1].strip().startswith("SelfMX does not read SMTP settings")
+    assert "Amazon SES" in lines[at + 1]

@@ -126,6 +126,7 @@ class App:
     write_into: tuple[str, ...] = ()  # formats that support --write-into
     consequences: tuple[Consequence, ...] = ()
     compose: str | None = None  # how its usual docker setup hands settings to the app
+    caveat: str | None = None  # what a user must know before using any export (shown by export --list)
 
 
 def header(app: str, source: Source, where: str, password_note: str | None = None) -> str:
