@@ -89,3 +89,43 @@ def test_export_list_says_plainly_that_selfmx_reads_no_smtp() -> None:
     at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["selfmx"])
     assert lines[at + 1].strip().startswith("SelfMX does not read SMTP settings")
     assert "Amazon SES" in lines[at + 1]
+
+
+# --- new apps are one module each ----------------------------------------------------------------
+
+
+def test_every_app_module_is_registered_and_nothing_else_lists_apps() -> None:
+    modules = {p.stem for p in APPS_DIR.glob("*.py")} - {"__init__", "base"}
+    assert modules == set(APP_IDS)
+    assert {"gitea", "authentik", "ghost"} <= modules
+
+
+def test_authentik_refuses_a_password_it_would_read_as_a_reference() -> None:
+    from smtpwizard.core.errors import ExportError
+    from smtpwizard.core.exporters import export
+    from smtpwizard.core.settings import Secret
+    from tests.core.test_exporters import make_config
+
+    with pytest.raises(ExportError, match="authentik export: it reads a value starting with env:// or file://"):
+        export("authentik", make_config(), Secret("env://HOME"), reveal=True)
+    assert ("AUTHENTIK_EMAIL__USE_SSL", True) in export("authentik", make_config("tls"), None).values
+
+
+def test_ghost_and_gitea_write_the_switches_their_clients_read() -> None:
+    from smtpwizard.core.exporters import export
+    from tests.core.test_exporters import make_config
+
+    ghost = {s: dict(export("ghost", make_config(s), None).values) for s in ("starttls", "tls", "none")}
+    assert ghost["starttls"]["mail.options.requireTLS"] is True and "mail.options.ignoreTLS" not in ghost["starttls"]
+    assert ghost["tls"]["mail.options.secure"] is True and "mail.options.requireTLS" not in ghost["tls"]
+    assert ghost["none"]["mail.options.ignoreTLS"] is True
+    off = dict(export("ghost", make_config(verify_certificate=False), None).values)
+    assert off["mail.options.tls.rejectUnauthorized"] is False
+    gitea = {s: dict(export("gitea", make_config(s), None).values) for s in ("starttls", "tls", "none")}
+    assert [gitea[s]["GITEA__mailer__PROTOCOL"] for s in gitea] == ["smtp+starttls", "smtps", "smtp"]
+    assert (
+        dict(export("gitea", make_config(verify_certificate=False), None).values)[
+            "GITEA__mailer__FORCE_TRUST_SERVER_CERT"
+        ]
+        is True
+    )

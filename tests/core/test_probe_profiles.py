@@ -312,3 +312,28 @@ def test_apply_speaks_as_the_configs_target_and_names_it(
             assert code == expected, out.getvalue() + err.getvalue()
             if target == "sourcegraph":
                 assert "Sourcegraph will upgrade to STARTTLS and reject this certificate" in out.getvalue()
+
+
+# --- the new apps' own rules ---------------------------------------------------------------------
+
+
+async def test_gitea_like_sourcegraph_sends_plain_in_clear_text_only_to_localhost_names() -> None:
+    with smtp_server(password=ASCII_SECRET, auth_require_tls=False) as (server, mailbox):
+        report, diagnosis = await probe("gitea", settings(server.port, "none"))
+        assert passed(report), diagnosis
+        _report, diagnosis = await probe("gitea", settings(server.port, "none", host="127.1"))
+    assert diagnosis is not None and diagnosis.title == "Gitea will not send the login without encryption"
+    assert mailbox.auth_attempts == [("PLAIN", USERNAME)]
+
+
+async def test_ghost_and_gitea_stay_in_plain_text_beside_a_self_signed_relay_when_set_to_none(
+    tmp_path: Path,
+) -> None:
+    with smtp_server(password=ASCII_SECRET, starttls_context=self_signed(tmp_path), require_auth=False) as (
+        server,
+        _mailbox,
+    ):
+        report, diagnosis = await probe("ghost", settings(server.port, "none", login=False))  # ignoreTLS
+        assert passed(report) and report.tls is None, diagnosis
+        _report, diagnosis = await probe("gitea", settings(server.port, "none", login=False))  # PROTOCOL=smtp
+    assert diagnosis is None
