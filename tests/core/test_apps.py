@@ -129,3 +129,52 @@ def test_ghost_and_gitea_write_the_switches_their_clients_read() -> None:
         ]
         is True
     )
+
+
+# --- README: each app's limits, one table made from the profiles -------------------------------------
+
+STARTTLS_WORDS = {
+    "required": "required",
+    "opportunistic": "when offered (cannot require)",
+    "whenever-offered": "whenever offered",
+    "never": "no",
+}
+PLAINTEXT_WORDS = {"anywhere": "yes", "localhost-names": "PLAIN only to localhost/127.0.0.1/::1", "never": "never"}
+
+
+def limits_table() -> str:
+    """Each app's limits, as README shows them (one row per app, from its ClientProfile)."""
+    head = (
+        "| app | library | STARTTLS | implicit TLS | `security: none` | verify switch | CA file | AUTH choice "
+        "| password charset | login without TLS | formats |"
+    )
+    rows = [head, "|" + "---|" * 11]
+    for app in APPS:
+        p = app.profile
+        none = "upgrades if offered" if p.starttls == "whenever-offered" else "plain text"
+        choice = (
+            f"first offered of {', '.join(p.auth_mechanisms)}"
+            if p.auth_choice == "preference"
+            else f"`{p.auth_setting}` ({', '.join(p.auth_mechanisms)})"
+        )
+        cells = [
+            app.id,
+            p.library,
+            STARTTLS_WORDS[p.starttls],
+            "yes" if p.implicit_tls else "no",
+            none,
+            f"`{p.verify_switch}`" if p.verify_switch else "none (always verifies)",
+            f"`{p.ca_file_setting}`" if p.ca_file_setting else "system store only",
+            choice,
+            "ASCII only" if p.charset == "ascii" else "UTF-8",
+            PLAINTEXT_WORDS[p.plaintext_login],
+            ", ".join(f"`{f}`" for f in app.formats),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def test_readme_shows_each_apps_limits_as_the_profiles_say() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert "## Apps: each app's limits" in readme
+    assert limits_table() in readme

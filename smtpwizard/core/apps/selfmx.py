@@ -76,7 +76,7 @@ def env(source: Source) -> Export:
 
 PROFILE = ClientProfile(
     app=NAME,
-    library="none: SelfMX sends through the Amazon SES API (AWS SDK for .NET)",
+    library="none (Amazon SES API); the rest is from its former docs",
     # aduggleby/selfmx src/SelfMX.Api/Settings/AppSettings.cs: no SMTP settings at all; the
     # SMTP_* names below come from its deleted docs page website/src/pages/configuration/smtp.md.
     starttls="required",
