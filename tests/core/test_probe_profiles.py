@@ -337,3 +337,28 @@ async def test_ghost_and_gitea_stay_in_plain_text_beside_a_self_signed_relay_whe
         assert passed(report) and report.tls is None, diagnosis
         _report, diagnosis = await probe("gitea", settings(server.port, "none", login=False))  # PROTOCOL=smtp
     assert diagnosis is None
+
+
+def test_test_command_speaks_as_the_saved_target(
+    tmp_path: Path,
+    good_tls: ssl.SSLContext,
+    memory_keyring: MemoryKeyring,
+    config_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)  # non-ASCII: Django's smtplib cannot send it
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, mailbox):
+        source = tmp_path / "django.yaml"
+        source.write_text(
+            f"version: 1\ntarget: django\nprovider: custom\nsmtp:\n  host: 127.0.0.1\n  port: {server.port}\n"
+            f"  security: starttls\n  username: {USERNAME}\n  password: {{env: SMTP_PASSWORD}}\n"
+            "sender:\n  address: app@example.com\n"
+        )
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["apply", str(source), "--yes", "--skip-test"], out=out, err=err) == 0
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["test"], out=out, err=err)
+    assert code == 78, out.getvalue() + err.getvalue()
+    assert "Django cannot send this password" in out.getvalue()
+    assert mailbox.auth_attempts == []
+    assert TEST_SECRET not in out.getvalue() + err.getvalue()
