@@ -58,7 +58,7 @@ def store(env: dict[str, str], service: str, account: str, value: str) -> None:
 def config_text(port: int, ca_file: str, password: str) -> str:
     """A written-config-shaped file whose password reference is chosen by the test."""
     return (
-        f"version: 1\nprofile: default\ntarget: mattermost\nprovider: custom\nsmtp:\n  host: 127.0.0.1\n"
+        f"version: 1\nprofile: default\nprovider: custom\nsmtp:\n  host: 127.0.0.1\n"
         f"  port: {port}\n  security: starttls\n  ca_file: {ca_file}\n  username: {USERNAME}\n"
         f"  password: {password}\nsender:\n  address: app@example.com\n"
         'verified: {status: passed, at: "2026-11-22T10:00:00Z"}\n'
