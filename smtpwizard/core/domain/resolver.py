@@ -38,10 +38,13 @@ class DnsConfig:
     parallel: bool = True  # False: one look-up after another (the benchmark's baseline)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, timeout_s: float | None = None) -> DnsConfig:
-        """The configuration from SMTPWIZARD_DNS and SMTPWIZARD_DNS_TIMEOUT; FieldError when malformed."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, timeout_s: float | None = None, server: str | None = None
+    ) -> DnsConfig:
+        """The configuration from SMTPWIZARD_DNS and SMTPWIZARD_DNS_TIMEOUT, or ``server`` (the --dns
+        option) and ``timeout_s`` when given; FieldError when malformed."""
         env = os.environ if environ is None else environ
-        server, port = parse_server(env.get("SMTPWIZARD_DNS", ""))
+        address, port = parse_server(server, "--dns") if server else parse_server(env.get("SMTPWIZARD_DNS", ""))
         if timeout_s is None:
             text = env.get("SMTPWIZARD_DNS_TIMEOUT", "")
             try:
@@ -51,11 +54,11 @@ class DnsConfig:
                     "SMTPWIZARD_DNS_TIMEOUT", f"'{text}' is not a number", "give seconds, e.g. 1.5"
                 ) from None
         if not 0 < timeout_s <= 30:
-            raise FieldError("SMTPWIZARD_DNS_TIMEOUT", f"{timeout_s} s is out of range", "give 0.1 to 30 seconds")
-        return cls(server=server, port=port, timeout_s=timeout_s)
+            raise FieldError("--dns-timeout", f"{timeout_s} s is out of range", "give 0.1 to 30 seconds")
+        return cls(server=address, port=port, timeout_s=timeout_s)
 
 
-def parse_server(text: str) -> tuple[str | None, int]:
+def parse_server(text: str, field: str = "SMTPWIZARD_DNS") -> tuple[str | None, int]:
     """``127.0.0.1:5353``, ``[::1]:5353``, ``::1`` or ``127.0.0.1`` -> (address, port)."""
     import ipaddress
 
@@ -72,11 +75,9 @@ def parse_server(text: str) -> tuple[str | None, int]:
         ipaddress.ip_address(host)
         port = int(port_text) if port_text else 53
     except ValueError:
-        raise FieldError(
-            "SMTPWIZARD_DNS", f"'{text}' is not IP[:PORT]", "write e.g. 127.0.0.1:5353 or [::1]:5353"
-        ) from None
+        raise FieldError(field, f"'{text}' is not IP[:PORT]", "write e.g. 127.0.0.1:5353 or [::1]:5353") from None
     if not 0 < port < 65536:
-        raise FieldError("SMTPWIZARD_DNS", f"port {port} is out of range", "use 1-65535")
+        raise FieldError(field, f"port {port} is out of range", "use 1-65535")
     return host, port
 
 
