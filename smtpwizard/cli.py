@@ -660,11 +660,36 @@ def cmd_check_domain(args: argparse.Namespace, out: Output) -> int:
         if provider not in provider_ids():
             raise FieldError("--provider", f"'{provider}' is not a known provider", "run 'smtpwizard providers'")
     options = DomainCheckOptions(tuple(args.dkim_selector or ()), args.return_path)
-    report = _run(check_domain(address, provider, _domain_dns_config(args), options))
+    dns = _domain_dns_config(args)
+    proposal = _propose(address, dns, out) if provider is None else None
+    if proposal is not None:
+        provider = proposal.provider_id
+    report = _run(check_domain(address, provider, dns, options))
     _render_domain_report(out, report)
     if out.json_mode:
-        out.json({"ok": report.verdict == "ready", **report.to_dict()})
+        out.json(
+            {
+                "ok": report.verdict == "ready",
+                **report.to_dict(),
+                "proposed_provider": proposal.to_dict() if proposal else None,
+            }
+        )
     return int(report.exit_code)
+
+
+def _propose(address: str, dns: Any, out: Output) -> Any:
+    """The provider found from the domain (MX, SRV), announced; None when nothing points to one."""
+    from smtpwizard.core.domain.check import sender_domain
+    from smtpwizard.core.domain.detect import LookupFailed, propose_provider
+
+    sender_domain(address)  # a bad address is reported as such, before any look-up
+    try:
+        proposal = _run(propose_provider(address, dns))
+    except LookupFailed:
+        return None  # the check itself reports the failing look-ups
+    if proposal is not None:
+        out.line(f"Provider from the domain: {proposal.provider_name}. {proposal.reason}")
+    return proposal
 
 
 def _render_domain_report(out: Output, report: Any) -> None:

@@ -431,3 +431,26 @@ def mx_null(domain: str) -> Finding:
         "domains that cannot receive.",
         "Use a sender domain that receives mail, or set a Reply-To address that does.",
     )
+
+
+# --- provider from the domain ----------------------------------------------------------------
+
+
+def proposed_by_mx(provider: str, domain: str, mx_host: str) -> str:
+    return f"{domain}'s mail is hosted by {provider} (MX {mx_host}), so {provider}'s SMTP server is the likely one."
+
+
+def proposed_by_srv(domain: str, record: str, host: str, port: int, security: str) -> str:
+    how = "implicit TLS (RFC 8314)" if security == "tls" else "STARTTLS (RFC 6186)"
+    return f"{domain} publishes {record} SRV: its own submission server {host} port {port}, {how}."
+
+
+def nothing_proposed(domain: str) -> str:
+    return (
+        f"{domain}'s MX matches no preset and it publishes no _submission/_submissions SRV record; "
+        "choose the provider yourself"
+    )
+
+
+def proposal_lookup_failed(domain: str, failure: str) -> str:
+    return f"the provider of {domain} could not be looked up ({failure}); try again or name the provider"
