@@ -711,20 +711,17 @@ def _render_domain_report(out: Output, report: Any) -> None:
     out.line(f"{verdict} ({report.queries} DNS queries, {report.elapsed_s * 1000:.0f} ms)")
 
 
-RESERVED_DOMAINS = ("example", "example.com", "example.net", "example.org", "invalid", "localhost")  # RFC 2606
-
-
 def _domain_check_json(config: Any) -> dict[str, Any] | None:
     """The sender-domain check for apply/test --json, after SMTP passed; never changes their exit code.
     Skipped for documentation domains, which have no DNS to check."""
     import os
 
-    from smtpwizard.core.domain.check import check_domain, sender_domain
+    from smtpwizard.core.domain.check import check_domain, is_documentation_domain, sender_domain
     from smtpwizard.core.domain.resolver import DnsConfig
 
     try:
         domain = sender_domain(config.sender.address)
-        if any(domain == r or domain.endswith("." + r) for r in RESERVED_DOMAINS):
+        if is_documentation_domain(domain):
             return {"skipped": f"{domain} is reserved for documentation (RFC 2606)"}
         report = _run(check_domain(config.sender.address, config.provider, DnsConfig.from_env(os.environ)))
     except WizardError as exc:

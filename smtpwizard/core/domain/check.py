@@ -76,6 +76,14 @@ def sender_domain(address: str, field: str = "ADDRESS") -> str:
     return domain
 
 
+DOCUMENTATION_DOMAINS = ("example", "example.com", "example.net", "example.org", "invalid", "localhost")  # RFC 2606
+
+
+def is_documentation_domain(domain: str) -> bool:
+    """A name reserved for examples (RFC 2606): it has no real DNS to check."""
+    return any(domain == d or domain.endswith("." + d) for d in DOCUMENTATION_DOMAINS)
+
+
 def organizational_domain(domain: str) -> str:
     """The registrable domain, approximated as the last two labels (three under a two-letter
     second level such as co.uk): DMARC falls back to it when the From domain has no record."""

@@ -1,0 +1,79 @@
+"""The sender-domain check shown under a passing live test: will the mail land in the inbox?
+
+It starts only after SMTP passed and runs in its own worker, so it never holds up the result.
+Hidden for a failed test and for documentation domains (example.com), which have no DNS.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.widgets import Static
+
+from smtpwizard.core.answers import WizardAnswers
+from smtpwizard.core.domain.check import DomainReport, check_domain, is_documentation_domain, sender_domain
+from smtpwizard.core.errors import WizardError
+from smtpwizard.core.probe import ProbeReport
+
+MARKS = {"ok": "✓", "info": "·", "warning": "!", "problem": "✗", "unknown": "?"}
+VERDICTS = {
+    "ready": "receivers can authenticate mail from this domain.",
+    "problems": "add or fix these records at your DNS host, or the mail may go to spam or be rejected.",
+    "unknown": "DNS look-ups failed, so there is no verdict yet; test again later.",
+}
+
+
+def render(report: DomainReport) -> str:
+    """The report as the panel shows it (Rich markup, user text escaped)."""
+    lines = [
+        f"[b]Sender domain {escape(report.domain)}[/b] with {escape(report.provider_name or '')}: {VERDICTS[report.verdict]}"
+    ]
+    for finding in report.findings:
+        lines.append(f" {MARKS[finding.severity]} {escape(finding.title)}")
+        if finding.severity in ("problem", "warning", "unknown"):
+            if finding.fix:
+                lines.append(f"   {escape(finding.fix)}")
+            lines += [f"     {escape(r.line())}" for r in finding.records]
+    return "\n".join(lines)
+
+
+class DomainCheckPanel(Static):
+    DEFAULT_CSS = """
+    DomainCheckPanel {
+        height: auto;
+        margin-top: 1;
+        display: none;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.report: DomainReport | None = None
+
+    def after_test(self, probe: ProbeReport, answers: WizardAnswers) -> None:
+        """Check the sender's domain when the live test passed; otherwise hide."""
+        self.workers.cancel_group(self, "domain-check")
+        self.report = None
+        try:
+            domain = sender_domain(answers.sender_address)
+        except WizardError:
+            domain = ""
+        self.display = probe.ok and bool(domain) and not is_documentation_domain(domain)
+        if not self.display:
+            return
+        self.update(
+            f"Checking {escape(domain)}'s DNS for {escape(answers.provider or 'your provider')}: DKIM, SPF, DMARC, MX…"
+        )
+        self.run_worker(
+            self._check(answers.sender_address, answers.provider),
+            group="domain-check",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _check(self, address: str, provider: str | None) -> None:
+        try:
+            self.report = await check_domain(address, provider)
+        except WizardError as exc:  # e.g. a malformed SMTPWIZARD_DNS
+            self.update(escape(f"The sender domain was not checked: {exc}"))
+            return
+        self.update(render(self.report))
