@@ -42,6 +42,13 @@ def _sendgrid_dkim() -> list[Record]:
     return [(f"{s}._domainkey", "CNAME", f"{s}.domainkey.u1.wl1.sendgrid.net.") for s in ("s1", "s2")]
 
 
+def _m365_dkim() -> list[Record]:
+    return [
+        (f"{s}._domainkey", "CNAME", f"{s}-m365-ok-test._domainkey.m365ok.n-v1.dkim.mail.microsoft.")
+        for s in ("selector1", "selector2")
+    ]
+
+
 def provider_zones() -> dict[str, list[Record]]:
     key = dkim_key()
     lookups = [(f"l{i}", "TXT", f"v=spf1 ip4:192.0.2.{i} -all") for i in range(1, 12)]
@@ -89,10 +96,7 @@ def customer_zones() -> dict[str, list[Record]]:
         ],
         "m365-ok.test": [
             ("@", "TXT", "v=spf1 include:spf.protection.outlook.com -all"),
-            *[
-                (f"{s}._domainkey", "CNAME", f"{s}-m365-ok-test._domainkey.m365ok.n-v1.dkim.mail.microsoft.")
-                for s in ("selector1", "selector2")
-            ],
+            *_m365_dkim(),
             _dmarc(),
             _mx("m365-ok-test.mail.protection.outlook.com."),
         ],
@@ -154,10 +158,7 @@ def customer_zones() -> dict[str, list[Record]]:
         ],
         "m365-nospf.test": [
             ("@", "TXT", "v=spf1 mx -all"),
-            *[
-                (f"{s}._domainkey", "CNAME", f"{s}-m365-ok-test._domainkey.m365ok.n-v1.dkim.mail.microsoft.")
-                for s in ("selector1", "selector2")
-            ],
+            *_m365_dkim(),
             _dmarc(),
             _mx("m365-ok-test.mail.protection.outlook.com."),
         ],
