@@ -46,6 +46,8 @@ TABLE = [
     ("bad-key.test", "google_workspace_relay", (), "problems", {"dkim_bad_key", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("dangling.test", "fastmail", (), "problems", {"dkim_dangling", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("m365-nospf.test", "microsoft365", (), "problems", {"dkim_ok", "spf_missing_include", "dmarc_ok", "mx_ok"}),
+    ("brevo-dangling.test", "brevo", (), "problems", {"dkim_dangling", "spf_ok", "dmarc_unaligned", "mx_ok"}),
+    ("redirect.test", "brevo", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("missing.sendgrid-ok.test", "sendgrid", (), "problems", {"domain_missing"}),
     ("servfail.test", "sendgrid", (), "unknown", {"dns_failure"}),
 ]
@@ -188,3 +190,19 @@ async def test_the_lookups_run_at_once(dns_config: DnsConfig) -> None:
     """The same questions one after another take at least as many round trips; here: counted queries."""
     parallel = await check(dns_config, "sendgrid-ok.test", "sendgrid")
     assert parallel.queries == 8  # TXT, 2 DKIM CNAMEs + their targets, 2 DMARC, MX, the include
+
+
+async def test_a_redirect_is_followed_and_its_all_counts(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "redirect.test", "brevo")
+    spf = next(f for f in report.findings if f.code == "spf_ok")
+    assert (
+        spf.explanation
+        == "It needs 3 of the 10 DNS look-ups receivers allow and ends in ~all. It includes spf.brevo.com."
+    )
+
+
+async def test_a_cname_to_a_name_that_does_not_exist_is_dangling_not_missing(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "brevo-dangling.test", "brevo")
+    finding = next(f for f in report.findings if f.code == "dkim_dangling")
+    assert finding.title == "DKIM: mail._domainkey.brevo-dangling.test points to a key that does not exist"
+    assert "mail.keys.brevo-dangling.test" in finding.explanation

@@ -156,6 +156,19 @@ def customer_zones() -> dict[str, list[Record]]:
             _dmarc(),
             _mx("in1-smtp.messagingengine.com."),
         ],
+        "brevo-dangling.test": [  # an in-zone CNAME to nothing: the server answers NXDOMAIN with the CNAME
+            ("@", "TXT", "v=spf1 include:spf.brevo.com ~all"),
+            ("mail._domainkey", "CNAME", "mail.keys.brevo-dangling.test."),
+            _dmarc(),
+            _mx(),
+        ],
+        "redirect.test": [  # Brevo's include reached through a redirect; the redirect's ~all is the record's
+            ("@", "TXT", "v=spf1 mx redirect=_spf.redirect.test"),
+            ("_spf", "TXT", "v=spf1 include:spf.brevo.com ~all"),
+            ("mail._domainkey", "TXT", dkim_key()),
+            _dmarc(),
+            _mx(),
+        ],
         "m365-nospf.test": [
             ("@", "TXT", "v=spf1 mx -all"),
             *_m365_dkim(),

@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 
 import dns.asyncresolver
 import dns.exception
+import dns.message
 import dns.resolver
 
 from smtpwizard.core.errors import FieldError
@@ -179,8 +180,8 @@ class Resolver:
         started = time.monotonic()
         try:
             answer = await self._backend().resolve(name, rdtype, search=False, raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN:
-            return Lookup(name, rdtype, "nxdomain"), None
+        except dns.resolver.NXDOMAIN as exc:  # a CNAME to a name that does not exist keeps its chain
+            return Lookup(name, rdtype, "nxdomain", (), _nx_chain(exc, name)), None
         except dns.resolver.LifetimeTimeout:
             return Lookup(name, rdtype, "timeout", detail=f"after {time.monotonic() - started:.1f} s"), None
         except dns.resolver.NoNameservers as exc:
@@ -194,3 +195,12 @@ class Resolver:
         if chain:  # the answer ended at a CNAME whose target it did not include: ask for the target
             return Lookup(name, rdtype, "nodata", (), chain[:-1]), chain[-1]
         return Lookup(name, rdtype, "nodata"), None
+
+
+def _nx_chain(exc: dns.resolver.NXDOMAIN, name: str) -> tuple[str, ...]:
+    """The CNAMEs a server followed before the name that does not exist (a recursive resolver, or
+    an authoritative one within its zone, answers NXDOMAIN with the chain in the answer)."""
+    responses: dict[object, dns.message.QueryMessage] = exc.kwargs.get("responses") or {}
+    for response in responses.values():
+        return tuple(_host(rrset[0].target) for rrset in response.resolve_chaining().cnames)
+    return ()

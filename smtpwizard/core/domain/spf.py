@@ -91,12 +91,13 @@ async def _walk(
     """Count the look-ups of ``record`` and of every include/redirect under it, a level at a time
     (all of a level's look-ups at once). Returns the record's final ``all`` qualifier."""
     terms = parse(record)
-    result.lookups += sum(1 for t in terms if t.name in DNS_TERMS)
-    result.uses_ptr = result.uses_ptr or any(t.name == "ptr" for t in terms)
     all_term = next((t.qualifier for t in terms if t.name == "all"), None)
     redirect = next((t.value for t in terms if t.name == "redirect"), None)
+    # a redirect is ignored (and costs nothing) when the record has an all (RFC 7208 6.1)
+    result.lookups += sum(1 for t in terms if t.name in DNS_TERMS and not (t.name == "redirect" and all_term))
+    result.uses_ptr = result.uses_ptr or any(t.name == "ptr" for t in terms)
     targets = [t.value.lower().rstrip(".") for t in terms if t.name == "include" and t.value]
-    if redirect and all_term is None:  # a redirect is ignored when the record has an all
+    if redirect and all_term is None:
         targets.append(redirect.lower().rstrip("."))
     targets = [t for t in targets if "%" not in t and t not in seen]  # macros need the sender's IP
     if result.lookups > LOOKUP_LIMIT or not targets:
