@@ -601,7 +601,8 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
 
 CHECK_DOMAIN_EXIT = """\
 exit codes of check-domain:
-    0  the domain is ready for this provider (warnings may remain)
+    0  the domain is ready for this provider (warnings may remain), or nothing
+       wrong was found but DKIM needs --dkim-selector to finish (verdict "incomplete")
    64  wrong command-line usage
    65  ADDRESS (or the config's sender) has no valid domain, or a DNS setting is malformed
    66  no ADDRESS given and no config file to take it from
@@ -693,7 +694,7 @@ def _propose(address: str, dns: Any, out: Output) -> Any:
 
 
 def _render_domain_report(out: Output, report: Any) -> None:
-    marks = {"ok": "ok  ", "info": "note", "warning": "warn", "problem": "FIX ", "unknown": "??  "}
+    marks = {"ok": "ok  ", "info": "note", "warning": "warn", "unchecked": "--  ", "problem": "FIX ", "unknown": "??  "}
     out.line(f"Sender domain {report.domain}, sending through {report.provider_name}:")
     for finding in report.findings:
         out.line(f"  {marks[finding.severity]} {finding.title}")
@@ -705,6 +706,7 @@ def _render_domain_report(out: Output, report: Any) -> None:
                 out.line(f"         {record.name}  {record.type}  {record.value}")
     verdict = {
         "ready": "Ready: receivers can authenticate mail from this domain.",
+        "incomplete": "Not fully checked: nothing wrong so far; give what is asked above to finish.",
         "problems": "Not ready: add or fix the records above, then run this again.",
         "unknown": "No verdict: DNS look-ups failed; try again.",
     }[report.verdict]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from smtpwizard.core.domain.resolver import Lookup
 
-Severity = Literal["ok", "info", "warning", "problem", "unknown"]
+Severity = Literal["ok", "info", "warning", "unchecked", "problem", "unknown"]  # unchecked: needs more input
 Area = Literal["domain", "dkim", "spf", "dmarc", "mx"]
 GOOGLE_SENDER_RULES = (
     "https://support.google.com/a/answer/81126"  # Gmail's rules for senders: SPF or DKIM, DMARC for bulk
@@ -184,7 +184,7 @@ def dkim_selector_needed(provider: str, hint: str, tried: tuple[str, ...]) -> Fi
     return Finding(
         "dkim_selector_needed",
         "dkim",
-        "warning",
+        "unchecked",
         f"DKIM: smtpwizard needs your {provider} selector to check it",
         f"{provider} gives each domain its own DKIM record name, and DNS cannot list names.{tried_text}",
         f"Run again with --dkim-selector SELECTOR: {hint}." if hint else "Run again with --dkim-selector SELECTOR.",
@@ -388,7 +388,7 @@ def dmarc_alignment_unknown(domain: str, policy: str) -> Finding:
     return Finding(
         "dmarc_alignment_unknown",
         "dmarc",
-        "warning",
+        "unchecked",
         f"DMARC (p={policy}): alignment could not be confirmed",
         f"Whether mail passes DMARC for {domain} depends on the DKIM records smtpwizard could not check.",
         "See the DKIM finding above.",
@@ -399,7 +399,7 @@ def dmarc_alignment_unknown(domain: str, policy: str) -> Finding:
 
 
 def mx_ok(domain: str, hosts: tuple[str, ...], hosted_by: str | None) -> Finding:
-    who = f" Mail for {domain} is hosted by {hosted_by}." if hosted_by else ""
+    who = f" They are {hosted_by}'s servers." if hosted_by else ""
     return Finding(
         "mx_ok",
         "mx",
@@ -437,7 +437,7 @@ def mx_null(domain: str) -> Finding:
 
 
 def proposed_by_mx(provider: str, domain: str, mx_host: str) -> str:
-    return f"{domain}'s mail is hosted by {provider} (MX {mx_host}), so {provider}'s SMTP server is the likely one."
+    return f"{domain} receives its mail at {mx_host}, a {provider} server, so {provider} is the likely sender."
 
 
 def proposed_by_srv(domain: str, record: str, host: str, port: int, security: str) -> str:

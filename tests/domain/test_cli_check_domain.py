@@ -114,3 +114,11 @@ def test_apply_json_includes_the_domain_check_after_smtp_passes(
         assert "dkim_missing" in [f["code"] for f in check["findings"]]
         code, out, _ = run("test", "--json")
         assert code == 0 and json.loads(out)["domain_check"]["verdict"] == "problems"
+
+
+def test_a_provider_needing_a_selector_is_not_called_ready(dns_server: KnotServer) -> None:
+    code, out, _ = run("check-domain", "a@ses-ok.test", "--provider", "amazon_ses", "--dns", dns_server.address)
+    assert code == 0
+    assert "--   DKIM: smtpwizard needs your Amazon SES selector to check it" in out
+    assert "Not fully checked: nothing wrong so far; give what is asked above to finish." in out
+    assert "Ready:" not in out

@@ -21,7 +21,7 @@ from smtpwizard.core.domain_findings import Finding, RecordToAdd
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.exit_codes import ExitCode
 
-Verdict = Literal["ready", "problems", "unknown"]
+Verdict = Literal["ready", "incomplete", "problems", "unknown"]
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
@@ -45,11 +45,19 @@ class DomainReport:
         severities = {f.severity for f in self.findings}
         if "problem" in severities:
             return "problems"
-        return "unknown" if "unknown" in severities else "ready"
+        if "unknown" in severities:
+            return "unknown"
+        return "incomplete" if "unchecked" in severities else "ready"
 
     @property
     def exit_code(self) -> ExitCode:
-        return {"ready": ExitCode.OK, "problems": ExitCode.CONFIG, "unknown": ExitCode.TEMP_FAIL}[self.verdict]
+        codes = {
+            "ready": ExitCode.OK,
+            "incomplete": ExitCode.OK,
+            "problems": ExitCode.CONFIG,
+            "unknown": ExitCode.TEMP_FAIL,
+        }
+        return codes[self.verdict]  # incomplete: nothing wrong found, but a selector is needed to finish
 
     def to_dict(self) -> dict[str, Any]:
         return {

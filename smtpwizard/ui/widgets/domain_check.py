@@ -14,9 +14,10 @@ from smtpwizard.core.domain.check import DomainReport, check_domain, is_document
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 
-MARKS = {"ok": "✓", "info": "·", "warning": "!", "problem": "✗", "unknown": "?"}
+MARKS = {"ok": "✓", "info": "·", "warning": "!", "unchecked": "-", "problem": "✗", "unknown": "?"}
 VERDICTS = {
     "ready": "receivers can authenticate mail from this domain.",
+    "incomplete": "nothing wrong so far, but DKIM needs your selector to be checked (smtpwizard check-domain --help).",
     "problems": "add or fix these records at your DNS host, or the mail may go to spam or be rejected.",
     "unknown": "DNS look-ups failed, so there is no verdict yet; test again later.",
 }
@@ -29,7 +30,7 @@ def render(report: DomainReport) -> str:
     ]
     for finding in report.findings:
         lines.append(f" {MARKS[finding.severity]} {escape(finding.title)}")
-        if finding.severity in ("problem", "warning", "unknown"):
+        if finding.severity in ("problem", "warning", "unchecked", "unknown"):
             if finding.fix:
                 lines.append(f"   {escape(finding.fix)}")
             lines += [f"     {escape(r.line())}" for r in finding.records]
