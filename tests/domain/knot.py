@@ -99,10 +99,28 @@ def knot_server(workdir: Path, zones: dict[str, list[Record]], timeout_zone: boo
     (zone_dir / f"{TIMEOUT_ZONE}.zone").write_text(zone_text(TIMEOUT_ZONE, []))
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # receives Knot's forwarded queries, never answers
     silent.bind(("127.0.0.1", 0))
-    port = free_port()
     zone_list = "".join(f"  - domain: {origin}\n" for origin in [*zones, SERVFAIL_ZONE])
     if timeout_zone:
         zone_list += f"  - domain: {TIMEOUT_ZONE}\n    module: mod-dnsproxy/silent\n"
+    server = None
+    try:
+        for attempt in range(3):  # the free port may be taken between our check and knotd's bind
+            try:
+                server = _start(knotd, workdir, zone_list, silent.getsockname()[1], next(iter(zones)))
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+        assert server is not None
+        yield server
+    finally:
+        if server is not None:
+            _stop(server.process)
+        silent.close()
+
+
+def _start(knotd: str, workdir: Path, zone_list: str, silent_port: int, first_zone: str) -> KnotServer:
+    port = free_port()
     (workdir / "knot.conf").write_text(
         f"""server:
     rundir: {workdir}
@@ -114,7 +132,7 @@ database:
     storage: {workdir}/db
 remote:
   - id: silent
-    address: 127.0.0.1@{silent.getsockname()[1]}
+    address: 127.0.0.1@{silent_port}
 mod-dnsproxy:
   - id: silent
     remote: silent
@@ -122,7 +140,7 @@ mod-dnsproxy:
     fallback: off
 template:
   - id: default
-    storage: {zone_dir}
+    storage: {workdir / "zones"}
     file: "%s.zone"
     zonefile-sync: -1
     journal-content: none
@@ -135,16 +153,20 @@ zone:
         process = subprocess.Popen([knotd, "-c", str(workdir / "knot.conf")], stdout=log_file, stderr=log_file)
     server = KnotServer(port, process, log)
     try:
-        _wait_ready(server, next(iter(zones)))
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        silent.close()
+        _wait_ready(server, first_zone)
+    except RuntimeError:
+        _stop(process)
+        raise
+    return server
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_ready(server: KnotServer, zone: str) -> None:
