@@ -122,3 +122,20 @@ def test_a_provider_needing_a_selector_is_not_called_ready(dns_server: KnotServe
     assert "--   DKIM: smtpwizard needs your Amazon SES selector to check it" in out
     assert "Not fully checked: nothing wrong so far; give what is asked above to finish." in out
     assert "Ready:" not in out
+
+
+def test_without_an_address_it_needs_the_config(tmp_path: Path) -> None:
+    code, out, err = run("check-domain", "--config", str(tmp_path / "missing.yaml"))
+    assert code == ExitCode.NO_INPUT and out == ""
+    assert f"{tmp_path / 'missing.yaml'}: no such file" in err
+
+
+def test_without_an_address_it_checks_the_configs_sender_and_provider(tmp_path: Path, dns_server: KnotServer) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "version: 1\nprovider: fastmail\nsmtp: {host: smtp.fastmail.com, port: 465, security: tls, auth: none}\n"
+        "sender: {address: me@fastmail-ok.test}\n"
+    )
+    code, out, _ = run("check-domain", "--config", str(config), "--dns", dns_server.address)
+    assert code == 0, out
+    assert out.startswith("Sender domain fastmail-ok.test, sending through Fastmail:")
