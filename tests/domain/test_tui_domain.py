@@ -58,3 +58,22 @@ async def test_a_failed_test_or_an_example_domain_shows_no_domain_check(
                 assert (app.last_report is not None) == (password == TEST_SECRET)
                 panel = app.screen.query_one("#domain-check", DomainCheckPanel)
                 assert not panel.display and panel.report is None
+
+
+async def test_a_custom_server_is_told_which_preset_the_domain_points_to(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring, dns_env: None
+) -> None:
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, _):
+        answers = answers_for(server.port, ca_file, TEST_SECRET)  # provider: custom
+        answers.sender_address = "notifications@fastmail-ok.test"
+        app = wizard_at("live_test", answers, tmp_path / "config.yaml")
+        async with app.run_test(size=(100, 60)) as pilot:
+            for _ in range(2):  # the SMTP test, then the domain check it starts
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            panel = app.screen.query_one("#domain-check", DomainCheckPanel)
+            assert panel.proposal is not None and panel.proposal.provider_id == "fastmail"
+            assert str(panel.render()).startswith(
+                "Proposed from your domain: Fastmail. fastmail-ok.test receives its mail at "
+                "in1-smtp.messagingengine.com, a Fastmail server, so Fastmail is the likely sender."
+            )

@@ -1,4 +1,5 @@
 """The sender-domain check shown under a passing live test: will the mail land in the inbox?
+With a custom server, the preset the domain's MX points to is proposed too.
 
 It starts only after SMTP passed and runs in its own worker, so it never holds up the result.
 Hidden for a failed test and for documentation domains (example.com), which have no DNS.
@@ -6,11 +7,14 @@ Hidden for a failed test and for documentation domains (example.com), which have
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.markup import escape
 from textual.widgets import Static
 
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.domain.check import DomainReport, check_domain, is_documentation_domain, sender_domain
+from smtpwizard.core.domain.detect import LookupFailed, Proposal, propose_provider
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 
@@ -49,11 +53,12 @@ class DomainCheckPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.report: DomainReport | None = None
+        self.proposal: Proposal | None = None  # a preset the sender's domain points to, when none was chosen
 
     def after_test(self, probe: ProbeReport, answers: WizardAnswers) -> None:
         """Check the sender's domain when the live test passed; otherwise hide."""
         self.workers.cancel_group(self, "domain-check")
-        self.report = None
+        self.report, self.proposal = None, None
         try:
             domain = sender_domain(answers.sender_address)
         except WizardError:
@@ -72,9 +77,22 @@ class DomainCheckPanel(Static):
         )
 
     async def _check(self, address: str, provider: str | None) -> None:
+        proposal = None
         try:
+            if provider in (None, "custom"):  # no preset chosen: the domain may name one
+                with contextlib.suppress(LookupFailed):
+                    proposal = await propose_provider(address)
             self.report = await check_domain(address, provider)
         except WizardError as exc:  # e.g. a malformed SMTPWIZARD_DNS
             self.update(escape(f"The sender domain was not checked: {exc}"))
             return
-        self.update(render(self.report))
+        self.proposal = proposal if proposal is not None and proposal.provider_id != "custom" else None
+        text = render(self.report)
+        if self.proposal is not None:
+            hint = f"Proposed from your domain: {self.proposal.provider_name}. {self.proposal.reason}"
+            text = (
+                escape(hint)
+                + " Go back to the Provider step to choose it (its DKIM records are then checked too).\n"
+                + text
+            )
+        self.update(text)
