@@ -704,13 +704,9 @@ def _render_domain_report(out: Output, report: Any) -> None:
                 out.line(f"       {finding.fix}")
             for record in finding.records:
                 out.line(f"         {record.name}  {record.type}  {record.value}")
-    verdict = {
-        "ready": "Ready: receivers can authenticate mail from this domain.",
-        "incomplete": "Not fully checked: nothing wrong so far; give what is asked above to finish.",
-        "problems": "Not ready: add or fix the records above, then run this again.",
-        "unknown": "No verdict: DNS look-ups failed; try again.",
-    }[report.verdict]
-    out.line(f"{verdict} ({report.queries} DNS queries, {report.elapsed_s * 1000:.0f} ms)")
+    from smtpwizard.core.domain_findings import VERDICTS
+
+    out.line(f"{VERDICTS[report.verdict]} ({report.queries} DNS queries, {report.elapsed_s * 1000:.0f} ms)")
 
 
 def _domain_check_json(config: Any) -> dict[str, Any] | None:

@@ -57,6 +57,14 @@ class Finding:
         }
 
 
+VERDICTS: dict[str, str] = {  # the report's one-line outcome, by DomainReport.verdict
+    "ready": "Ready: receivers can authenticate mail from this domain.",
+    "incomplete": "Not fully checked: nothing wrong so far; give your DKIM selector (--dkim-selector) to finish.",
+    "problems": "Not ready: add or fix these records at your DNS host, or mail may go to spam or be rejected.",
+    "unknown": "No verdict: DNS look-ups failed; try again.",
+}
+
+
 # --- any area --------------------------------------------------------------------------------
 
 

@@ -39,7 +39,7 @@ def test_missing_dkim_prints_the_records_to_add_and_exits_78(dns_server: KnotSer
     assert code == ExitCode.CONFIG
     assert "FIX  DKIM: Fastmail's key records are missing" in out
     assert "fm1._domainkey.no-dkim.test  CNAME  fm1.no-dkim.test.dkim.fmhosted.com" in out
-    assert "Not ready: add or fix the records above, then run this again." in out
+    assert "Not ready: add or fix these records at your DNS host, or mail may go to spam or be rejected." in out
 
 
 def test_a_dns_failure_exits_75_without_a_verdict(dns_server: KnotServer) -> None:
@@ -120,7 +120,7 @@ def test_a_provider_needing_a_selector_is_not_called_ready(dns_server: KnotServe
     code, out, _ = run("check-domain", "a@ses-ok.test", "--provider", "amazon_ses", "--dns", dns_server.address)
     assert code == 0
     assert "--   DKIM: smtpwizard needs your Amazon SES selector to check it" in out
-    assert "Not fully checked: nothing wrong so far; give what is asked above to finish." in out
+    assert "Not fully checked: nothing wrong so far; give your DKIM selector (--dkim-selector) to finish." in out
     assert "Ready:" not in out
 
 

@@ -15,29 +15,23 @@ from textual.widgets import Static
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.domain.check import DomainReport, check_domain, is_documentation_domain, sender_domain
 from smtpwizard.core.domain.detect import LookupFailed, Proposal, propose_provider
+from smtpwizard.core.domain_findings import VERDICTS
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 
 MARKS = {"ok": "✓", "info": "·", "warning": "!", "unchecked": "-", "problem": "✗", "unknown": "?"}
-VERDICTS = {
-    "ready": "receivers can authenticate mail from this domain.",
-    "incomplete": "nothing wrong so far, but DKIM needs your selector to be checked (smtpwizard check-domain --help).",
-    "problems": "add or fix these records at your DNS host, or the mail may go to spam or be rejected.",
-    "unknown": "DNS look-ups failed, so there is no verdict yet; test again later.",
-}
 
 
 def render(report: DomainReport) -> str:
     """The report as the panel shows it (Rich markup, user text escaped)."""
-    lines = [
-        f"[b]Sender domain {escape(report.domain)}[/b] with {escape(report.provider_name or '')}: {VERDICTS[report.verdict]}"
-    ]
+    lines = [f"[b]Sender domain {escape(report.domain)}[/b] with {escape(report.provider_name or '')}"]
     for finding in report.findings:
         lines.append(f" {MARKS[finding.severity]} {escape(finding.title)}")
         if finding.severity in ("problem", "warning", "unchecked", "unknown"):
             if finding.fix:
                 lines.append(f"   {escape(finding.fix)}")
             lines += [f"     {escape(r.line())}" for r in finding.records]
+    lines.append(escape(VERDICTS[report.verdict]))
     return "\n".join(lines)
 
 
