@@ -199,6 +199,19 @@ def dkim_selector_needed(provider: str, hint: str, tried: tuple[str, ...]) -> Fi
     )
 
 
+def dkim_fewer_selectors(provider: str, expected: int, given: int, hint: str) -> Finding:
+    return Finding(
+        "dkim_fewer_selectors",
+        "dkim",
+        "warning",
+        f"DKIM: {provider} publishes {expected} records; {given} checked",
+        f"The selectors you gave hold valid keys, but {provider} asks for {expected} and signs with any of them.",
+        f"Check all {expected} with --dkim-selector: {hint}."
+        if hint
+        else f"Check all {expected} with --dkim-selector.",
+    )
+
+
 def dkim_no_facts(provider: str) -> Finding:
     return Finding(
         "dkim_no_facts",
@@ -425,6 +438,18 @@ def mx_none(domain: str) -> Finding:
         f"MX: {domain} receives no mail",
         f"{domain} has no MX record: replies and bounces to the sender address are lost, and some receivers "
         "distrust senders whose domain cannot receive.",
+        "Add an MX record for your mailbox host, or set a Reply-To address on a domain that receives mail.",
+    )
+
+
+def mx_implicit(domain: str, addresses: tuple[str, ...]) -> Finding:
+    return Finding(
+        "mx_implicit",
+        "mx",
+        "warning",
+        f"MX: {domain} has no MX record",
+        f"Mail to {domain} falls back to its address record ({', '.join(addresses)}, RFC 5321 section 5.1), which "
+        "rarely runs a mail server: replies and bounces are likely lost.",
         "Add an MX record for your mailbox host, or set a Reply-To address on a domain that receives mail.",
     )
 

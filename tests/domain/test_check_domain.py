@@ -43,6 +43,7 @@ TABLE = [
     ("plus-all.test", "sendgrid", (), "problems", {"dkim_ok", "spf_plus_all", "dmarc_ok", "mx_ok"}),
     ("dmarc-reject.test", "sendgrid", (), "problems", {"dkim_missing", "spf_ok", "dmarc_unaligned", "mx_ok"}),
     ("no-mx.test", "sendgrid", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_none"}),
+    ("implicit-mx.test", "sendgrid", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_implicit"}),
     ("bad-key.test", "google_workspace_relay", (), "problems", {"dkim_bad_key", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("dangling.test", "fastmail", (), "problems", {"dkim_dangling", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("m365-nospf.test", "microsoft365", (), "problems", {"dkim_ok", "spf_missing_include", "dmarc_ok", "mx_ok"}),
@@ -208,3 +209,16 @@ async def test_a_cname_to_a_name_that_does_not_exist_is_dangling_not_missing(dns
     finding = next(f for f in report.findings if f.code == "dkim_dangling")
     assert finding.title == "DKIM: mail._domainkey.brevo-dangling.test points to a key that does not exist"
     assert "mail.keys.brevo-dangling.test" in finding.explanation
+
+
+async def test_one_ses_token_of_three_is_checked_but_the_others_are_asked_for(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "ses-ok.test", "amazon_ses", dkim_selectors=SES_TOKENS[:1])
+    assert codes(report)["dkim_ok"] == "ok"
+    finding = next(f for f in report.findings if f.code == "dkim_fewer_selectors")
+    assert finding.title == "DKIM: Amazon SES publishes 3 records; 1 checked"
+
+
+async def test_a_domain_without_mx_falls_back_to_its_address_record(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "implicit-mx.test", "sendgrid")
+    finding = next(f for f in report.findings if f.code == "mx_implicit")
+    assert "falls back to its address record (192.0.2.80, RFC 5321 section 5.1)" in finding.explanation

@@ -144,6 +144,7 @@ def customer_zones() -> dict[str, list[Record]]:
         "plus-all.test": [("@", "TXT", "v=spf1 include:sendgrid.net +all"), *_sendgrid_dkim(), _dmarc(), _mx()],
         "dmarc-reject.test": [sendgrid_spf, _dmarc("reject"), _mx()],
         "no-mx.test": [sendgrid_spf, *_sendgrid_dkim(), _dmarc()],
+        "implicit-mx.test": [sendgrid_spf, *_sendgrid_dkim(), _dmarc(), ("@", "A", "192.0.2.80")],
         "bad-key.test": [
             ("@", "TXT", "v=spf1 include:_spf.google.com ~all"),
             ("google._domainkey", "TXT", key[:120]),  # cut when pasted

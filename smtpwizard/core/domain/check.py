@@ -120,12 +120,12 @@ async def check_domain(
         _check_dkim(resolver, domain, facts, name, options),
         _spf_results(resolver, domain, facts, options),
         _dmarc_lookups(resolver, domain),
-        resolver.lookup(domain, "MX"),
+        _mx_lookups(resolver, domain),
     )
     if resolver.config.parallel:
-        dkim, spf, dmarc_lookups, mx = await asyncio.gather(*parts)
+        dkim, spf, dmarc_lookups, (mx, fallback) = await asyncio.gather(*parts)
     else:  # the benchmark's baseline: the same look-ups one after another
-        dkim, spf, dmarc_lookups, mx = await parts[0], await parts[1], await parts[2], await parts[3]
+        dkim, spf, dmarc_lookups, (mx, fallback) = await parts[0], await parts[1], await parts[2], await parts[3]
     if mx.status == "nxdomain":
         findings: list[Finding] = [cat.domain_missing(domain)]
     elif mx.failed and spf[0].failed_lookup is not None and spf[0].failed_lookup.name == domain:
@@ -135,7 +135,7 @@ async def check_domain(
         findings = [*dkim_findings, *_judge_spf(domain, facts, name, options, spf)]
         spf_aligned = _spf_aligned(domain, facts, options, spf)
         findings += _judge_dmarc(domain, name, dmarc_lookups, dkim_aligned, spf_aligned)
-        findings.append(_judge_mx(domain, mx))
+        findings.append(_judge_mx(domain, mx, fallback))
     return DomainReport(domain, provider_id, name, tuple(findings), time.monotonic() - started, resolver.queries)
 
 
@@ -225,6 +225,8 @@ async def _check_dkim(
     oks = [s for s, (status, _) in zip(selectors, judged, strict=True) if status == "ok"]
     notes = [f for status, f in judged if status == "ok" and f is not None]
     if (need == "any" and oks) or (need == "all" and len(oks) == len(selectors)):
+        if dkim.count > len(selectors):  # e.g. one SES token given where SES publishes three
+            notes.append(cat.dkim_fewer_selectors(name, dkim.count, len(selectors), dkim.selector_hint))
         return [cat.dkim_ok(name, tuple(oks), ()), *notes], True
     if not options.dkim_selectors and not dkim.selectors:  # only common guesses were tried
         return [cat.dkim_selector_needed(name, dkim.selector_hint, selectors)], None
@@ -407,10 +409,18 @@ def hosted_by(hosts: tuple[str, ...]) -> str | None:
     return None
 
 
-def _judge_mx(domain: str, lookup: Lookup) -> Finding:
+async def _mx_lookups(resolver: Resolver, domain: str) -> tuple[Lookup, Lookup | None]:
+    """The MX, and when there is none the address record mail would fall back to (RFC 5321 5.1)."""
+    mx = await resolver.lookup(domain, "MX")
+    return mx, await resolver.lookup(domain, "A") if mx.status == "nodata" else None
+
+
+def _judge_mx(domain: str, lookup: Lookup, address: Lookup | None) -> Finding:
     if lookup.failed:
         return cat.dns_failure("mx", lookup)
     hosts = mx_hosts(lookup)
+    if not hosts and address is not None and address.status == "ok":
+        return cat.mx_implicit(domain, address.records)
     if not hosts:
         return cat.mx_none(domain)
     if hosts == (".",):
