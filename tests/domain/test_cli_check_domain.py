@@ -139,3 +139,17 @@ def test_without_an_address_it_checks_the_configs_sender_and_provider(tmp_path: 
     code, out, _ = run("check-domain", "--config", str(config), "--dns", dns_server.address)
     assert code == 0, out
     assert out.startswith("Sender domain fastmail-ok.test, sending through Fastmail:")
+
+
+def test_check_domain_never_imports_textual_and_help_skips_dnspython(dns_server: KnotServer) -> None:
+    code = (
+        "import sys\nfrom smtpwizard.cli import main\n"
+        "try:\n    main(['check-domain', '--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'dns' not in sys.modules, 'dnspython imported for --help'\n"
+        f"main(['check-domain', 'a@sendgrid-ok.test', '--provider', 'sendgrid', '--dns', '{dns_server.address}'])\n"
+        "assert 'dns' in sys.modules\n"
+        "assert not [m for m in sys.modules if m == 'textual' or m.startswith('textual.')], 'textual imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Ready: receivers can authenticate mail from this domain." in done.stdout
