@@ -7,7 +7,7 @@ Hidden for a failed test and for documentation domains (example.com), which have
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 
 from rich.markup import escape
 from textual.widgets import Static
@@ -71,12 +71,11 @@ class DomainCheckPanel(Static):
         )
 
     async def _check(self, address: str, provider: str | None) -> None:
-        proposal = None
-        try:
-            if provider in (None, "custom"):  # no preset chosen: the domain may name one
-                with contextlib.suppress(LookupFailed):
-                    proposal = await propose_provider(address)
-            self.report = await check_domain(address, provider)
+        try:  # both at once; with a preset chosen there is nothing to propose
+            proposal, self.report = await asyncio.gather(
+                self._propose(address) if provider in (None, "custom") else asyncio.sleep(0),
+                check_domain(address, provider),
+            )
         except WizardError as exc:  # e.g. a malformed SMTPWIZARD_DNS
             self.update(escape(f"The sender domain was not checked: {exc}"))
             return
@@ -90,3 +89,10 @@ class DomainCheckPanel(Static):
                 + text
             )
         self.update(text)
+
+    @staticmethod
+    async def _propose(address: str) -> Proposal | None:
+        try:
+            return await propose_provider(address)
+        except LookupFailed:  # the check itself shows the failing look-ups
+            return None
