@@ -150,7 +150,7 @@ def dkim_wrong_target(provider: str, name: str, target: str, expected: tuple[str
     )
 
 
-def dkim_dangling(provider: str, name: str, target: str) -> Finding:
+def dkim_dangling(provider: str, name: str, target: str, record: RecordToAdd) -> Finding:
     return Finding(
         "dkim_dangling",
         "dkim",
@@ -158,7 +158,9 @@ def dkim_dangling(provider: str, name: str, target: str) -> Finding:
         f"DKIM: {name} points to a key that does not exist",
         f"{name} is a CNAME to {target}, where there is no DKIM key. A typo in the value, or {provider} "
         "has not published (or has removed) the key for this domain.",
-        f"Copy the exact value again from {provider}'s domain settings, and check that the domain is still set up there.",
+        f"Copy the exact value again from {provider}'s domain settings, and check that the domain is still set up "
+        "there. The record should read:",
+        (record,),
     )
 
 

@@ -222,3 +222,12 @@ async def test_a_domain_without_mx_falls_back_to_its_address_record(dns_config: 
     report = await check(dns_config, "implicit-mx.test", "sendgrid")
     finding = next(f for f in report.findings if f.code == "mx_implicit")
     assert "falls back to its address record (192.0.2.80, RFC 5321 section 5.1)" in finding.explanation
+
+
+async def test_a_fastmail_cname_to_no_key_shows_the_value_it_should_have(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "dangling.test", "fastmail")
+    dangling = [f for f in report.findings if f.code == "dkim_dangling"]
+    assert [f.records for f in dangling] == [
+        (RecordToAdd(f"fm{i}._domainkey.dangling.test", "CNAME", f"fm{i}.dangling.test.dkim.fmhosted.com"),)
+        for i in (1, 2, 3)
+    ]

@@ -189,7 +189,7 @@ def _judge_selector(
             if not dkim.txt:
                 return "bad", cat.dkim_wrong_target(name, lookup.name, target, dkim.cname_to, record)
         if not keys:
-            return "bad", cat.dkim_dangling(name, lookup.name, lookup.chain[-1])
+            return "bad", cat.dkim_dangling(name, lookup.name, lookup.chain[-1], record)
     elif not keys:
         return "missing", None
     verdict = check_key(keys[0])
