@@ -163,49 +163,22 @@ def compose_dotenv(text: str) -> dict[str, str]:
             raise ParseError(f"unterminated quoted value {rest.splitlines()[0]}")
 
 
-# bkeepers/dotenv lib/dotenv/parser.rb @v3.2.0 (LINE, parse_value, expand_newlines in its default
-# mode): applied over Debian's 2.x gem so both major versions run on this machine.
-_DOTENV3 = r"""
-module Dotenv
-  class Parser
-    remove_const(:LINE)
-    LINE = /
-      (?:^|\A)\s*(?<export>export\s+)?(?<key>[\w.]+)
-      (?:(?:\s*=\s*?|:\s+?)(?<value>\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|[^\#\n]+)?)?
-      \s*(?:\#.*)?(?:$|\z)
-    /x
-    def call
-      @string.gsub(/\r\n?/, "\n").scan(LINE) do
-        match = $LAST_MATCH_INFO
-        @hash[match[:key]] = parse_value(match[:value] || "") unless match[:export] && !match[:value]
-      end
-      @hash
-    end
-    def parse_value(value)
-      value = value.strip.sub(/\A(['"])(.*)\1\z/m, '\2')
-      maybe_quote = Regexp.last_match(1)
-      value = value.gsub('\n', "\\\\\\n").gsub('\r', "\\\\\\r") if maybe_quote == '"'
-      if maybe_quote != "'"
-        value = value.gsub(/\\([^$])/, '\1')
-        self.class.substitutions.each { |proc| value = proc.call(value, @hash, false) }
-      end
-      value
-    end
-  end
-end
-"""
-
-
 def ruby_dotenv(text: str, major: int) -> dict[str, str]:
     """Ruby dotenv's parser (Debian's 2.x gem, or 3.x rules), as Rails apps load .env files."""
     need_ruby_library("dotenv", "ruby-dotenv")
-    script = 'require "English"; require "dotenv"; require "json"\n'
-    script += _DOTENV3 if major == 3 else ""
-    script += "puts JSON.generate(Dotenv::Parser.call($stdin.read))"
-    done = _run(["ruby", "-e", script], text)
-    if done.returncode != 0:
-        raise ParseError(done.stderr.strip().splitlines()[-1])
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    (result,) = ruby_read_many(f"dotenv{major}", [text])
+    if isinstance(result, ParseError):
+        raise result
+    return result
+
+
+def ruby_read_many(kind: str, items: list[Any]) -> list[Any]:
+    """One Ruby process reading many inputs (tests/apps/ruby/read_many.rb): each result, or a
+    ParseError where the reader or the app's mapping refused it."""
+    need_ruby_library("mail", "ruby-mail")
+    done = _run(["ruby", str(RUBY / "read_many.rb")], json.dumps({"kind": kind, "items": items}))
+    assert done.returncode == 0, done.stderr
+    return [ParseError(r["error"]) if isinstance(r, dict) and "error" in r else r for r in json.loads(done.stdout)]
 
 
 def python_dotenv(text: str) -> dict[str, str | None]:
@@ -288,8 +261,11 @@ def discourse_launcher(app_yml: str, tmp_path: Path) -> dict[str, str]:
         raise ParseError(done.stdout.decode(errors="replace").strip())
     items = done.stdout.decode("utf-8").split("\0")[:-1]
     env: dict[str, str] = {}
+    if len(items) % 2:
+        raise ParseError("the launcher read a stray line")
     for flag, assignment in zip(items[::2], items[1::2], strict=True):
-        assert flag == "-e"
+        if flag != "-e":
+            raise ParseError(f"the launcher read a stray line {flag!r}")
         key, _, value = assignment.partition("=")
         env[key] = value
     return env

@@ -21,6 +21,13 @@ def env(source: Source) -> Export:
             NAME, "it treats port 465 as implicit TLS", "use security: tls on 465, or port 587 for STARTTLS"
         )
     source.require_automatic_auth(NAME)
+    # aduggleby/selfmx website/src/pages/configuration/smtp.md (its former docs) names no CA variable.
+    if source.smtp.ca_file:
+        raise source.refuse(
+            NAME,
+            "it has no CA-file setting (it trusts the system store only)",
+            "add the CA to the system trust store of the app's container, then remove ca_file from the config",
+        )
     pairs: list[tuple[str, Scalar]] = [("SMTP_HOST", smtp.host), ("SMTP_PORT", smtp.port)]
     if source.uses_auth:
         pairs += [("SMTP_USER", smtp.username), ("SMTP_PASS", source.password)]
@@ -30,7 +37,7 @@ def env(source: Source) -> Export:
         ("SMTP_TIMEOUT", int(smtp.timeout_s)),
     ]
     notes = ("These variables come from SelfMX's early documentation; current SelfMX sends through the SES API.",)
-    return Export(render_dotenv(pairs, header(NAME, source, "SelfMX's environment")), notes, tuple(pairs))
+    return Export(render_dotenv(pairs, header(NAME, source, "SelfMX's environment"), ("compose",)), notes, tuple(pairs))
 
 
 PROFILE = ClientProfile(

@@ -2,6 +2,7 @@
 // reader, for tests/apps. Stdlib plus Debian's gopkg.in/yaml.v2 only (GO111MODULE=off).
 //
 //	appclients yaml         < values.yaml     -> JSON with each scalar's Go type
+//	appclients yamls        < texts.json      -> the same for a JSON list of documents
 //	appclients mattermost   < request.json    -> sends one message the way Mattermost does
 //	appclients sourcegraph  < request.json    -> sends one message the way Sourcegraph does
 package main
@@ -30,6 +31,8 @@ func main() {
 		switch os.Args[1] {
 		case "yaml":
 			err = dumpYAML(input)
+		case "yamls":
+			err = dumpYAMLs(input)
 		case "mattermost":
 			err = mattermost(input)
 		case "sourcegraph":
@@ -72,6 +75,29 @@ func dumpYAML(input []byte) error {
 		return err
 	}
 	out, err := json.Marshal(typed(doc))
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
+}
+
+// dumpYAMLs reads a JSON list of YAML documents: one result (or {"error": ...}) each.
+func dumpYAMLs(input []byte) error {
+	var texts []string
+	if err := json.Unmarshal(input, &texts); err != nil {
+		return err
+	}
+	results := []interface{}{}
+	for _, text := range texts {
+		var doc interface{}
+		if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+			results = append(results, map[string]string{"error": err.Error()})
+			continue
+		}
+		results = append(results, typed(doc))
+	}
+	out, err := json.Marshal(results)
 	if err != nil {
 		return err
 	}
