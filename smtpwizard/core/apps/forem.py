@@ -61,7 +61,7 @@ def env(source: Source) -> Export:
         header(NAME, source, "Forem's environment (.env), or the same fields in the admin form"),
         COMPOSE_AND_RUBY,
     )
-    return Export(text, tuple(notes), tuple(pairs))
+    return Export(text, tuple(notes), tuple(pairs), () if smtp.helo_domain else ("SMTP_DOMAIN",))
 
 
 PROFILE = ClientProfile(

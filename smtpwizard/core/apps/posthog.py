@@ -63,7 +63,8 @@ def env(source: Source) -> Export:
     pairs = _pairs(source)
     where = f"the environment of the web and worker containers (.env). {ENV_NOT_READ}"
     text = render_dotenv(pairs, header(NAME, source, where), ("compose",))
-    return Export(text, _notes(source), tuple(pairs))
+    unset = () if source.config.sender.reply_to else ("EMAIL_REPLY_TO",)  # a stale one would still apply
+    return Export(text, _notes(source), tuple(pairs), unset)
 
 
 def compose(source: Source) -> Export:

@@ -37,7 +37,9 @@ def env(source: Source) -> Export:
         ("SMTP_TIMEOUT", int(smtp.timeout_s)),
     ]
     notes = ("These variables come from SelfMX's early documentation; current SelfMX sends through the SES API.",)
-    return Export(render_dotenv(pairs, header(NAME, source, "SelfMX's environment"), ("compose",)), notes, tuple(pairs))
+    unset = () if source.uses_auth else ("SMTP_USER", "SMTP_PASS")
+    text = render_dotenv(pairs, header(NAME, source, "SelfMX's environment"), ("compose",))
+    return Export(text, notes, tuple(pairs), unset)
 
 
 PROFILE = ClientProfile(
