@@ -326,18 +326,23 @@ def posthog_settings(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def django_send(
-    *, host: str, port: int, username: str, password: str, use_tls: bool, use_ssl: bool, timeout: float | None,
-    from_email: str, ca_file: str,
-) -> Sent:  # fmt: skip
-    """Django's own SMTP EmailBackend (what PostHog's posthog/email.py _send_via_smtp and every
-    Django site use), trusting ``ca_file`` as the system store (SSL_CERT_FILE)."""
+def django_ready() -> None:
+    """Django configured once per process with its defaults (each test passes its own settings)."""
     import django
     from django.conf import settings
 
     if not settings.configured:
         settings.configure(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend")
         django.setup()
+
+
+def django_send(
+    *, host: str, port: int, username: str, password: str, use_tls: bool, use_ssl: bool, timeout: float | None,
+    from_email: str, ca_file: str,
+) -> Sent:  # fmt: skip
+    """Django's own SMTP EmailBackend (what PostHog's posthog/email.py _send_via_smtp and every
+    Django site use), trusting ``ca_file`` as the system store (SSL_CERT_FILE)."""
+    django_ready()
     from django.core.mail import EmailMessage
     from django.core.mail.backends.smtp import EmailBackend
 
