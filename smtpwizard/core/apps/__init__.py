@@ -9,9 +9,12 @@ which app it is.
 from __future__ import annotations
 
 from smtpwizard.core.apps import (
+    authentik,
     discourse,
     django,
     forem,
+    ghost,
+    gitea,
     gitlab,
     mastodon,
     mattermost,
@@ -23,7 +26,20 @@ from smtpwizard.core.apps.base import App, ClientProfile
 
 __all__ = ["APPS", "APP_IDS", "App", "ClientProfile", "find_app", "get_app"]
 
-_MODULES = (posthog, forem, sourcegraph, mattermost, selfmx, mastodon, discourse, gitlab, django)
+_MODULES = (
+    posthog,
+    forem,
+    sourcegraph,
+    mattermost,
+    selfmx,
+    gitea,
+    authentik,
+    ghost,
+    mastodon,
+    discourse,
+    gitlab,
+    django,
+)
 APPS: tuple[App, ...] = tuple(module.APP for module in _MODULES)
 APP_IDS: tuple[str, ...] = tuple(app.id for app in APPS)
 

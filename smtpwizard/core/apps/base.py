@@ -33,6 +33,7 @@ LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")
 class ClientProfile:
     """How an app's mail client connects, as read from the app's and its library's sources."""
 
+    app: str  # the app's name, for the diagnoses that name it
     library: str  # the mail library, in the user's words
     starttls: StartTlsPolicy
     implicit_tls: bool
@@ -125,6 +126,7 @@ class App:
     write_into: tuple[str, ...] = ()  # formats that support --write-into
     consequences: tuple[Consequence, ...] = ()
     compose: str | None = None  # how its usual docker setup hands settings to the app
+    caveat: str | None = None  # what a user must know before using any export (shown by export --list)
 
 
 def header(app: str, source: Source, where: str, password_note: str | None = None) -> str:

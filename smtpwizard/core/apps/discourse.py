@@ -79,6 +79,7 @@ def app_yml(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Ruby mail gem with net-smtp (ActionMailer)",
     # discourse/discourse app/models/global_setting.rb smtp_settings: enable_starttls_auto =
     # !force_tls && enable_start_tls (upgrades when offered, cannot require it); tls when FORCE_TLS.

@@ -110,6 +110,7 @@ def mailers_py(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Python smtplib through Django's EmailBackend",
     # django/django django/core/mail/backends/smtp.py: use_tls -> starttls() (smtplib raises
     # SMTPNotSupportedError when the server does not offer it); use_ssl -> SMTP_SSL; neither -> plain.

@@ -65,6 +65,7 @@ def env(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Ruby mail gem with net-smtp (ActionMailer)",
     # forem/forem app/models/settings/smtp.rb has no TLS keys, so mikel/mail
     # lib/mail/network/delivery_methods/smtp.rb DEFAULTS apply: enable_starttls_auto: true.

@@ -54,6 +54,7 @@ def gitlab_rb(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Ruby mail gem with net-smtp (ActionMailer)",
     # gitlabhq/omnibus-gitlab files/gitlab-cookbooks/gitlab/templates/default/smtp_settings.rb.erb:
     # enable_starttls_auto (upgrades when offered, cannot require it); tls for implicit TLS.

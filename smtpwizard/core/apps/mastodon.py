@@ -62,6 +62,7 @@ def env(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Ruby mail gem with net-smtp (ActionMailer)",
     # mastodon/mastodon lib/mastodon/email_configuration_helper.rb: SMTP_ENABLE_STARTTLS=always ->
     # enable_starttls: :always (ruby/net-smtp raises when the server does not offer it), never -> false;

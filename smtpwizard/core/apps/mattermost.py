@@ -79,6 +79,7 @@ def compose(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Go net/smtp",
     # mattermost/mattermost server/platform/shared/mail/mail.go: ConnectionSecurity "TLS" ->
     # tls.DialWithDialer; "STARTTLS" -> c.StartTLS (its error ignored: the login then fails); "" -> plain.

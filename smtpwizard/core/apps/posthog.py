@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smtpwizard.core.apps.base import App, Export, Source, header
 from smtpwizard.core.apps.django import PROFILE as DJANGO_PROFILE
 from smtpwizard.core.apps.django import email_connection
@@ -93,7 +95,7 @@ def helm(source: Source) -> Export:
 
 # PostHog/posthog posthog/email.py sends through Django's EmailBackend with the EMAIL_*
 # settings (posthog/settings/emails.py): the same client as Django.
-PROFILE = DJANGO_PROFILE
+PROFILE = replace(DJANGO_PROFILE, app=NAME)
 
 CONSEQUENCES = (
     Consequence(

@@ -47,6 +47,7 @@ def site_config(source: Source) -> Export:
 
 
 PROFILE = ClientProfile(
+    app=NAME,
     library="Go net/smtp (through jordan-wright/email)",
     # sourcegraph/sourcegraph-public-snapshot internal/txemail/txemail.go: m.Send / m.SendWithStartTLS
     # -> Go net/smtp SendMail: plain dial, then STARTTLS whenever the server offers it, certificate
