@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -163,11 +162,17 @@ def test_top_level_config_is_honoured_by_export_and_test(tmp_path: Path, config_
 
     from smtpwizard.cli import main
     from smtpwizard.core.config import dump_config
+    from tests.servers import filtered_port
 
     path = tmp_path / "elsewhere.yaml"
     path.write_text(dump_config(config()))
     out, err = io.StringIO(), io.StringIO()
     assert main(["--config", str(path), "export", "--target", "django"], out=out, err=err) == 0, err.getvalue()
     assert "EMAIL_HOST = '127.0.0.1'" in out.getvalue()
-    assert json.dumps(str(path))  # the default path was not used:
-    assert not (config_home / "smtpwizard" / "config.yaml").exists()
+    with filtered_port() as port:  # nothing answers: the test fails to connect, but reads the right file
+        cfg = config()
+        path.write_text(dump_config(replace(cfg, smtp=cfg.smtp.with_changes(port=port, timeout_s=1.0))))
+        out, err = io.StringIO(), io.StringIO()
+        main(["--config", str(path), "test"], out=out, err=err)
+    assert f"from {path}" in out.getvalue() + err.getvalue()
+    assert "does not exist" not in err.getvalue()
