@@ -93,8 +93,8 @@ def _compose_escapes(value: str) -> str:
         if token == "\\$":
             return "$$"
         if token.startswith("\\0"):
-            digits = token[2:] or "0"
-            return chr(int(digits, 8)) if len(token) > 2 else "\0"
+            # \0ddd is rewritten to \ddd for strconv.UnquoteChar, which needs exactly three digits.
+            return chr(int(token[2:], 8)) if len(token) == 5 and int(token[2:], 8) < 256 else token
         simple = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\"}
         return simple.get(token[1], token)
 
