@@ -120,7 +120,7 @@ def _dotenvs(texts: list[str], readers: tuple[str, ...]) -> list[dict[str, Any] 
 
 
 def _discourse(texts: list[str], tmp_path: Path) -> list[Reading | ParseError]:
-    envs = _each(texts, lambda text: harness.discourse_launcher(text, tmp_path))
+    envs = harness.discourse_launcher_many(texts, tmp_path)
     good = [e for e in envs if not isinstance(e, ParseError)]
     read = iter(_ruby_app("discourse", [{"env": e} for e in good]))
     return [e if isinstance(e, ParseError) else next(read) for e in envs]
