@@ -181,3 +181,31 @@ def test_mattermost_sends_through_a_relay_without_login_in_plain_text(
         sent = run_mattermost(relay, ca_file, go_clients, tmp_path)
     assert sent.ok, sent.detail
     assert mailbox.auth_attempts == [] and len(mailbox.messages) == 1
+
+
+def test_sourcegraph_refuses_a_login_verified_with_auth_login_which_it_cannot_send(
+    good_tls: ssl.SSLContext, ca_file: str, go_clients: Path
+) -> None:
+    """Against a server offering only LOGIN, Sourcegraph's PLAIN is refused: the export must not
+    turn a LOGIN-verified config into "authentication": "PLAIN"."""
+    from aiosmtpd.smtp import SMTP
+
+    from tests.servers import Handler, Mailbox, ServerThread, make_authenticator
+
+    mailbox = Mailbox()
+
+    def login_only() -> SMTP:
+        return SMTP(
+            Handler(mailbox), tls_context=good_tls, authenticator=make_authenticator(PASSWORD, mailbox),
+            auth_required=True, auth_exclude_mechanism=["PLAIN"],
+        )  # fmt: skip
+
+    with ServerThread(factory=login_only) as server:
+        config = config_for("starttls", server.port)
+        login = replace(config, verified=replace(config.verified, auth_mechanism="LOGIN"))
+        with pytest.raises(ExportError, match=r"^Sourcegraph export: the live test logged in with AUTH LOGIN"):
+            exported("sourcegraph", "json", login)
+        # What the old export (PLAIN) would have met: the server refuses it.
+        sent = harness.go_app_send("sourcegraph", go_clients, ca_file, config=exported("sourcegraph", "json", config))
+    assert not sent.ok and "504" in sent.detail
+    assert mailbox.messages == []
