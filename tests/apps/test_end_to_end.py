@@ -32,7 +32,7 @@ def config_for(mode: str, port: int, ca_file: str | None = None) -> Config:
         port=port,
         security=mode,  # type: ignore[arg-type]
         username=USERNAME,
-        password=SecretRef("smtpwizard", "default/app-test"),
+        password=SecretRef("smtpwizard", f"default/{USERNAME}@127.0.0.1:{port}"),
         allow_insecure_auth=mode == "none",
         ca_file=ca_file,
     )

@@ -171,8 +171,8 @@ def test_top_level_config_is_honoured_by_export_and_test(tmp_path: Path, config_
     assert main(["--config", str(path), "export", "--target", "django"], out=out, err=err) == 0, err.getvalue()
     assert "EMAIL_HOST = '127.0.0.1'" in out.getvalue()
     with filtered_port() as port:  # nothing answers: the test fails to connect, but reads the right file
-        cfg = config()
-        path.write_text(dump_config(replace(cfg, smtp=cfg.smtp.with_changes(port=port, timeout_s=1.0))))
+        cfg = config_for("starttls", port)
+        path.write_text(dump_config(replace(cfg, smtp=cfg.smtp.with_changes(timeout_s=1.0))))
         out, err = io.StringIO(), io.StringIO()
         main(["--config", str(path), "test"], out=out, err=err)
     assert f"from {path}" in out.getvalue() + err.getvalue()
