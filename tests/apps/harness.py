@@ -323,6 +323,21 @@ def ruby_app_send(app: str, payload: dict[str, Any], ca_file: str) -> Sent:
     return Sent(bool(result["ok"]), result.get("error") or json.dumps(result))
 
 
+def node_app_send(app: str, config: str, ca_file: str) -> Sent:
+    """Ghost: its mail options handed to nodemailer (Debian's node-nodemailer), trusting ``ca_file``
+    as Ghost's own note says (NODE_EXTRA_CA_CERTS)."""
+    need("node", "nodejs")
+    if not Path("/usr/share/nodejs/nodemailer").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide node-nodemailer (.ci/run installs it)")
+        pytest.skip("needs apt-get install node-nodemailer")
+    request = json.dumps({"config": config, "to": TO})
+    env = {"NODE_PATH": "/usr/share/nodejs", "NODE_EXTRA_CA_CERTS": ca_file}
+    done = _run(["node", str(HERE / "node" / f"{app}.js")], request, env)
+    result = json.loads(done.stdout or '{"ok": false, "error": "no output"}')
+    return Sent(bool(result["ok"]), result.get("error", ""))
+
+
 def go_app_send(app: str, binary: Path, ca_file: str, config: str = "null", env: dict[str, str] | None = None) -> Sent:
     """Mattermost or Sourcegraph: their connection code on Go's net/smtp."""
     request = json.dumps({"config": json.loads(config), "env": env or {}, "to": TO})

@@ -130,6 +130,10 @@ def run_sourcegraph(config: Config, ca_file: str, go: Path, tmp_path: Path) -> h
     return harness.go_app_send("sourcegraph", go, ca_file, config=exported("sourcegraph", "json", config))
 
 
+def run_ghost(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    return harness.node_app_send("ghost", exported("ghost", "json", config), ca_file)
+
+
 RUNNERS: dict[str, Runner] = {
     "posthog": run_posthog,
     "authentik": run_authentik,
@@ -141,6 +145,7 @@ RUNNERS: dict[str, Runner] = {
     "mattermost": run_mattermost,
     "mattermost-env": run_mattermost_env,
     "sourcegraph": run_sourcegraph,
+    "ghost": run_ghost,
 }
 # What each app cannot do, so its export must refuse (and the app's code shows why).
 REFUSED = {
