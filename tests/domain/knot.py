@@ -58,7 +58,10 @@ def zone_text(origin: str, records: list[Record]) -> str:
         "ns A 127.0.0.1",
     ]
     for name, rtype, value in records:
-        lines.append(f"{name} {rtype} {txt(value) if rtype == 'TXT' else value}")
+        if rtype == "TXT-RAW":  # zone-file text as given, e.g. with \027 escapes
+            lines.append(f"{name} TXT {value}")
+        else:
+            lines.append(f"{name} {rtype} {txt(value) if rtype == 'TXT' else value}")
     return "\n".join(lines) + "\n"
 
 

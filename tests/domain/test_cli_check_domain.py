@@ -153,3 +153,10 @@ def test_check_domain_never_imports_textual_and_help_skips_dnspython(dns_server:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Ready: receivers can authenticate mail from this domain." in done.stdout
+
+
+def test_control_characters_in_dns_data_never_reach_the_terminal(dns_server: KnotServer) -> None:
+    code, out, _ = run("check-domain", "a@escape.test", "--provider", "sendgrid", "--dns", dns_server.address)
+    assert code == ExitCode.CONFIG
+    assert "\x1b" not in out and "\x07" not in out
+    assert "'v=DMARC1; p=\\x1b[2J\\x1b]0;owned\\x07' lacks p=none" in out

@@ -170,6 +170,12 @@ def customer_zones() -> dict[str, list[Record]]:
             _dmarc(),
             _mx(),
         ],
+        "escape.test": [  # a record carrying terminal escape sequences
+            ("@", "TXT", "v=spf1 include:sendgrid.net ~all"),
+            *_sendgrid_dkim(),
+            ("_dmarc", "TXT-RAW", '"v=DMARC1; p=\\027[2J\\027]0;owned\\007"'),
+            _mx(),
+        ],
         "m365-nospf.test": [
             ("@", "TXT", "v=spf1 mx -all"),
             *_m365_dkim(),

@@ -107,10 +107,15 @@ class Lookup:
         return f"{what} for {self.rdtype} {self.name}" + (f" ({self.detail})" if self.detail else "")
 
 
+def _printable(text: str) -> str:
+    """DNS data is anyone's: control characters (terminal escapes) are shown as \\xNN, never sent."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _text(rdtype: str, rdata: object) -> str:
     if rdtype == "TXT":
         strings: tuple[bytes, ...] = getattr(rdata, "strings", ())
-        return b"".join(strings).decode("utf-8", "replace")
+        return _printable(b"".join(strings).decode("utf-8", "replace"))
     if rdtype == "MX":
         return f"{getattr(rdata, 'preference', 0)} {_host(getattr(rdata, 'exchange', ''))}"
     if rdtype == "SRV":
