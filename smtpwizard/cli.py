@@ -649,7 +649,7 @@ def _domain_dns_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_check_domain(args: argparse.Namespace, out: Output) -> int:
-    from smtpwizard.core.domain.check import DomainCheckOptions, check_domain
+    from smtpwizard.core.domain.check import DomainCheckOptions, check_domain, dkim_selectors
     from smtpwizard.core.errors import FieldError
 
     address, provider = args.address, args.provider
@@ -666,7 +666,7 @@ def cmd_check_domain(args: argparse.Namespace, out: Output) -> int:
 
         if provider not in provider_ids():
             raise FieldError("--provider", f"'{provider}' is not a known provider", "run 'smtpwizard providers'")
-    options = DomainCheckOptions(tuple(args.dkim_selector or ()), args.return_path)
+    options = DomainCheckOptions(dkim_selectors(args.dkim_selector or ()), args.return_path)
     dns = _domain_dns_config(args)
     proposal = _propose(address, dns, out) if provider is None else None
     if proposal is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smtpwizard.core.domain.check import organizational_domain, sender_domain
+from smtpwizard.core.domain.check import dkim_selectors, organizational_domain, sender_domain
 from smtpwizard.core.domain.dkim import check_key
 from smtpwizard.core.domain.facts import load_dns_facts
 from smtpwizard.core.domain.resolver import DnsConfig
@@ -73,3 +73,9 @@ def test_every_dns_block_belongs_to_a_preset_and_cites_a_source() -> None:
     assert set(facts) <= set(provider_ids())
     assert len(facts) >= 15
     assert all(f.source.startswith("https://") for f in facts.values())
+
+
+def test_dkim_selectors_are_names_given_once() -> None:
+    assert dkim_selectors(["S1", "s1._domainkey", "20240101120000pm"]) == ("s1", "20240101120000pm")
+    with pytest.raises(FieldError, match="give at most 10"):
+        dkim_selectors([f"s{i}" for i in range(11)])

@@ -92,6 +92,20 @@ def is_documentation_domain(domain: str) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in DOCUMENTATION_DOMAINS)
 
 
+def dkim_selectors(texts: list[str] | tuple[str, ...], field: str = "--dkim-selector") -> tuple[str, ...]:
+    """The user's DKIM selectors, lower-cased and de-duplicated; FieldError for one that is not a name."""
+    selectors: list[str] = []
+    for text in texts:
+        selector = text.strip().lower().removesuffix("._domainkey")
+        if not selector or len(selector) > 200 or not all(_LABEL.match(part) for part in selector.split(".")):
+            raise FieldError(field, f"'{text}' is not a DKIM selector", "give the part before ._domainkey, e.g. s1")
+        if selector not in selectors:
+            selectors.append(selector)
+    if len(selectors) > 10:
+        raise FieldError(field, f"{len(selectors)} selectors given", "give at most 10")
+    return tuple(selectors)
+
+
 def organizational_domain(domain: str) -> str:
     """The registrable domain, approximated as the last two labels (three under a two-letter
     second level such as co.uk): DMARC falls back to it when the From domain has no record."""
