@@ -67,6 +67,7 @@ def test_json_report_lists_findings_with_records(dns_server: KnotServer) -> None
         (["a@x.test", "--provider", "nope"], "--provider: 'nope' is not a known provider"),
         (["a@x.test", "--dns", "resolver.test"], "--dns: 'resolver.test' is not IP[:PORT]"),
         (["a@x.test", "--dkim-selector", "s1;rm"], "--dkim-selector: 's1;rm' is not a DKIM selector"),
+        (["a@x.test", "--return-path", "bounces"], "--return-path: 'bounces' has no valid domain"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_field(args: list[str], message: str) -> None:

@@ -126,6 +126,8 @@ async def check_domain(
     FieldError for an address without a valid domain; DNS trouble becomes findings, never raises."""
     domain = sender_domain(address)
     options = options or DomainCheckOptions()
+    if options.return_path:
+        sender_domain(options.return_path, "--return-path")  # a bad value is the user's error, before any look-up
     resolver = Resolver(config or DnsConfig.from_env())
     facts = dns_facts(provider_id)
     name = _provider_name(provider_id)
