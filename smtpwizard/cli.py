@@ -626,7 +626,9 @@ def _add_check_domain_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("address", nargs="?", metavar="ADDRESS", help="the sender address (default: the config's)")
-    check.add_argument("--provider", metavar="ID", help="the provider that sends (default: the config's)")
+    check.add_argument(
+        "--provider", metavar="ID", help="the provider that sends (default: the config's, else found from the domain)"
+    )
     check.add_argument(
         "--dkim-selector",
         metavar="SELECTOR",
