@@ -678,7 +678,7 @@ def cmd_check_domain(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.json(
             {
-                "ok": report.verdict == "ready",
+                "ok": report.exit_code == ExitCode.OK,  # as in every report; "verdict" says ready or incomplete
                 **report.to_dict(),
                 "proposed_provider": proposal.to_dict() if proposal else None,
             }
