@@ -118,6 +118,7 @@ class StageResult:
     status: Status
     elapsed_s: float = 0.0
     detail: str = ""
+    handshake_s: float | None = None  # connect: the winning attempt's own TCP handshake (about one round trip)
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ StageCallback = Callable[[StageResult], None]
 # Control characters a hostile server could use to rewrite the user's terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
+CONNECTION_ATTEMPT_DELAY_S = 0.25  # RFC 8305 5: the recommended delay before the next address is tried
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
 
 # Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
@@ -402,39 +404,84 @@ class _Probe:
         return list(infos)
 
     async def connect(self, infos: list[tuple[Any, ...]]) -> None:
+        """Happy Eyeballs v2 (RFC 8305): the families interleaved, a new attempt every 250 ms
+        (at once when one fails) while the earlier ones keep going; the first to connect wins."""
         result = self.begin(Stage.CONNECT)
         t0 = time.monotonic()
-        loop = asyncio.get_running_loop()
-        last_kind: FailureKind = "unreachable"
-        last_message = ""
-        for family, type_, proto, _canon, sockaddr in infos:
-            sock = socket.socket(family, type_, proto)
-            sock.setblocking(False)
-            try:
-                await asyncio.wait_for(loop.sock_connect(sock, sockaddr), self.budget(self.options.connect_timeout_s))
-            except ConnectionRefusedError:
-                sock.close()
-                last_kind, last_message = "refused", f"{sockaddr[0]} port {self.settings.port} refused the connection"
-                continue
-            except TimeoutError:
-                sock.close()
-                last_kind = "connect_timeout"
-                last_message = f"no answer from {sockaddr[0]} port {self.settings.port} within {self.options.connect_timeout_s:g} s"
-                if self.remaining() <= 0:
-                    break
-                continue
-            except OSError as exc:
-                sock.close()
-                last_kind, last_message = "unreachable", f"{sockaddr[0]}: {exc.strerror or exc}"
-                continue
-            except BaseException:
-                sock.close()
-                raise
-            self.sock = sock
-            self.report.address = str(sockaddr[0])
-            self.end(result, t0, "ok", f"{sockaddr[0]} port {self.settings.port}")
-            return
-        raise self.fail(result, t0, last_kind, last_message)
+        attempts: dict[asyncio.Task[socket.socket], tuple[Any, ...]] = {}
+        started_at: dict[asyncio.Task[socket.socket], float] = {}
+        failures: dict[asyncio.Task[socket.socket], tuple[FailureKind, str]] = {}
+        winner: asyncio.Task[socket.socket] | None = None
+        queue = interleave_families(infos)
+        won_at = t0
+        try:
+            while winner is None and (queue or len(failures) < len(attempts)):
+                if queue:
+                    info = queue.pop(0)
+                    task = asyncio.create_task(self._attempt(info))
+                    attempts[task], started_at[task] = info, time.monotonic()
+                pending = [t for t in attempts if t not in failures]  # a finished one is taken at once
+                delay = CONNECTION_ATTEMPT_DELAY_S if queue else None
+                finished, _ = await asyncio.wait(pending, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+                won_at = time.monotonic()
+                for task in sorted(finished, key=started_at.__getitem__):
+                    failure = self._attempt_failure(task, attempts[task])
+                    if failure is not None:
+                        failures[task] = failure
+                    elif winner is None:
+                        winner = task
+                        self.sock = task.result()  # owned from here on: close() releases it even if cancelled
+        finally:
+            for task in attempts:
+                if task is not winner:
+                    task.cancel()
+                    task.add_done_callback(_close_if_connected)
+            await asyncio.gather(*(t for t in attempts if t is not winner), return_exceptions=True)
+        if winner is None:
+            kind, message = list(failures.values())[-1] if failures else ("unreachable", "no address to connect to")
+            if len(failures) > 1:
+                message = "; ".join(m for _k, m in failures.values())
+            raise self.fail(result, t0, kind, message)
+        address = str(attempts[winner][4][0])
+        self.report.address = address
+        result.handshake_s = won_at - started_at[winner]
+        others = [m for _k, m in failures.values()] + [
+            f"{info[4][0]}: no answer within {(won_at - started_at[t]) * 1000:.0f} ms, abandoned"
+            for t, info in attempts.items()
+            if t is not winner and t not in failures
+        ]
+        tried = f" (first to connect of {len(attempts)} tried; {'; '.join(others)})" if others else ""
+        self.end(result, t0, "ok", f"{address} port {self.settings.port}{tried}")
+
+    async def _attempt(self, info: tuple[Any, ...]) -> socket.socket:
+        """One TCP handshake, with the connect timeout of its own (the overall timeout caps it)."""
+        family, type_, proto, _canon, sockaddr = info
+        sock = socket.socket(family, type_, proto)
+        sock.setblocking(False)
+        try:
+            loop = asyncio.get_running_loop()
+            await asyncio.wait_for(loop.sock_connect(sock, sockaddr), self.budget(self.options.connect_timeout_s))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _attempt_failure(
+        self, task: asyncio.Task[socket.socket], info: tuple[Any, ...]
+    ) -> tuple[FailureKind, str] | None:
+        """How a finished attempt failed (kind, message), or None if it connected."""
+        address, port = str(info[4][0]), self.settings.port
+        exc = task.exception()
+        if exc is None:
+            return None
+        if isinstance(exc, ConnectionRefusedError):
+            return "refused", f"{address} port {port} refused the connection"
+        if isinstance(exc, TimeoutError):
+            timeout = self.options.connect_timeout_s
+            return "connect_timeout", f"no answer from {address} port {port} within {timeout:g} s"
+        if isinstance(exc, OSError):
+            return "unreachable", f"{address}: {exc.strerror or exc}"
+        raise exc
 
     @property
     def verifies(self) -> bool:
@@ -838,6 +885,24 @@ class _Probe:
             )
         except (OSError, TimeoutError, smtp_errors.SMTPException, ssl.SSLError):
             return None
+
+
+def interleave_families(infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The addresses with their families alternating, the first address's family first (RFC 8305 4)."""
+    by_family: dict[int, list[tuple[Any, ...]]] = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    queues = list(by_family.values())
+    ordered = []
+    while any(queues):
+        ordered += [queue.pop(0) for queue in queues if queue]
+    return ordered
+
+
+def _close_if_connected(task: asyncio.Task[socket.socket]) -> None:
+    """A losing attempt that connected anyway (it finished as it was cancelled) is closed."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
 
 
 async def fetch_certificate(settings: SmtpSettings, address: str, options: ProbeOptions) -> CertificateInfo | None:
