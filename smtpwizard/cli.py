@@ -496,7 +496,7 @@ def _parse_candidate(text: str) -> tuple[int, str]:
 
 
 def cmd_detect(args: argparse.Namespace, out: Output) -> int:
-    from smtpwizard.core.autodetect import Candidate, candidates_for, detect
+    from smtpwizard.core.autodetect import Candidate, Detection, candidates_for, detect
     from smtpwizard.core.errors import FieldError
     from smtpwizard.core.providers import get_provider, provider_for_host
     from smtpwizard.core.settings import validate_hostname
@@ -513,8 +513,19 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
-    found = _run(detect(host, candidates, ca_file=args.ca_file))
-    marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
+    marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - ", "probably blocked": "  ? "}
+
+    def on_early(early: Detection) -> None:
+        """The answer as soon as it is probably right; the detection goes on confirming it."""
+        assert early.best is not None and early.early is not None
+        out.line(f"Early answer after {early.early.after_s:.1f} s:")
+        for result in early.results:
+            out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
+        out.line(f"Best: port {early.best.port}, security: {early.best.security} (early verdict)")
+        out.line(f"  Why early: {early.early.reason()}")
+        out.line("Confirming until the normal timeouts run out (Ctrl+C stops here; the answer above stands)...")
+
+    found = _run(detect(host, candidates, ca_file=args.ca_file, on_early=on_early))
     for result in found.results:
         out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
     took = f"{found.elapsed_s * 1000:.0f} ms" if found.elapsed_s < 1 else f"{found.elapsed_s:.1f} s"
@@ -522,12 +533,15 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
         out.line(f"Best: port {found.best.port}, security: {found.best.security} ({took})")
     else:
         out.line(f"Nothing answered as an SMTP server ({took}).")
+    if found.early is not None:
+        out.line(f"  {found.early.outcome()}.")
     if out.json_mode:
         out.json(
             {
                 "host": host,
                 "best": None if found.best is None else {"port": found.best.port, "security": found.best.security},
                 "elapsed_s": round(found.elapsed_s, 3),
+                "early": None if found.early is None else found.early.to_dict(),
                 "candidates": [
                     {
                         "port": r.candidate.port,

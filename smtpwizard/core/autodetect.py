@@ -9,11 +9,12 @@ cancelled, so a filtered or silent port never delays the result.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from smtpwizard.core.diagnose import Diagnosis, diagnose
-from smtpwizard.core.probe import ProbeOptions, ProbeReport, run_probe
+from smtpwizard.core.probe import ProbeOptions, ProbeReport, Stage, StageResult, run_probe
 from smtpwizard.core.providers import Provider
 from smtpwizard.core.settings import SECURITY_LABELS, Security, SmtpSettings
 
@@ -24,6 +25,11 @@ DEFAULT_CANDIDATES: tuple[tuple[int, Security], ...] = (
     (25, "starttls"),
     (25, "none"),
 )
+
+# A candidate still without a TCP handshake this long after the start, while another port of the
+# same host has completed one, is judged "probably blocked": a firewall drops its SYNs.
+EARLY_MIN_S = 1.0
+EARLY_RTT_FACTOR = 20
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,15 @@ class Candidate:
 @dataclass
 class CandidateResult:
     candidate: Candidate
-    status: Literal["works", "fails", "not waited for"]
+    status: Literal["works", "fails", "not waited for", "probably blocked"]
     report: ProbeReport | None = None
     diagnosis: Diagnosis | None = None
+    early: EarlyVerdict | None = None  # with "probably blocked": why it was judged so
 
     def summary(self) -> str:
         """What this candidate offers (or why it failed), in one line."""
+        if self.status == "probably blocked" and self.early is not None:
+            return f"probably blocked: {self.early.silence()}; still confirming"
         if self.report is None:
             return "not needed: a preferred choice answered first"
         if self.diagnosis is not None:
@@ -60,12 +69,62 @@ class CandidateResult:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class EarlyVerdict:
+    """An answer given before the normal timeouts ran out, and what confirming it found."""
+
+    best: Candidate
+    blocked: tuple[Candidate, ...]  # silent when judged, better ranked than ``best``
+    after_s: float  # when the early answer was given, from the start
+    bound_s: float  # max(EARLY_MIN_S, EARLY_RTT_FACTOR x rtt_s)
+    rtt_s: float  # the fastest TCP handshake to this host
+    measured_on: Candidate  # the candidate whose handshake gave ``rtt_s``
+    confirmed: bool | None = None  # None while confirming; False: the final verdict differs
+    correction: str = ""  # what the confirmation found that the early verdict did not say
+
+    def silence(self) -> str:
+        return f"no TCP handshake within {self.bound_s:.1f} s"
+
+    def reason(self) -> str:
+        """Why the answer could be given early, in one line."""
+        ports = ", ".join(str(c.port) for c in dict.fromkeys(self.blocked))
+        rtt = f"{self.rtt_s * 1000:.1f} ms" if self.rtt_s < 1 else f"{self.rtt_s:.2f} s"
+        return (
+            f"early verdict after {self.after_s:.1f} s: port {ports} gave {self.silence()} while port "
+            f"{self.measured_on.port} of the same host completed one in {rtt} "
+            f"(bound: max({EARLY_MIN_S:g} s, {EARLY_RTT_FACTOR} x that round trip))"
+        )
+
+    def outcome(self) -> str:
+        """What confirming the early verdict found, in one sentence."""
+        if self.confirmed is None:
+            return "Early verdict, still being confirmed until the normal timeouts"
+        if self.confirmed:
+            silent = ", ".join(f"port {c.port} gave no answer until its timeout" for c in self.blocked)
+            return f"Early verdict confirmed: {silent}"
+        return f"The early verdict was wrong: {self.correction}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "best": {"port": self.best.port, "security": self.best.security},
+            "probably_blocked": [{"port": c.port, "security": c.security} for c in self.blocked],
+            "after_s": round(self.after_s, 3),
+            "bound_s": round(self.bound_s, 3),
+            "rtt_s": round(self.rtt_s, 4),
+            "reason": self.reason(),
+            "confirmed": self.confirmed,
+            "outcome": self.outcome(),
+        }
+
+
 @dataclass
 class Detection:
     host: str
     results: list[CandidateResult]
     best: Candidate | None
     elapsed_s: float
+    early: EarlyVerdict | None = None
 
 
 def candidates_for(provider: Provider | None) -> list[Candidate]:
@@ -85,12 +144,20 @@ async def detect(
     helo_domain: str | None = None,
     timeout_s: float = 10.0,
     options: ProbeOptions | None = None,
+    on_early: Callable[[Detection], None] | None = None,
 ) -> Detection:
-    """Race ``candidates`` (in preference order) against ``host``; best working one first."""
+    """Race ``candidates`` (in preference order) against ``host``; best working one first.
+
+    When a better-ranked candidate is still silent (no TCP handshake) past a bound derived from
+    another candidate's handshake, ``on_early`` gets the answer then (those candidates "probably
+    blocked"); the detection keeps waiting for them until their normal timeouts, and the returned
+    Detection says whether that confirmed the early answer.
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
+    watch = _HandshakeWatch(candidates, started)
 
-    async def attempt(candidate: Candidate) -> ProbeReport:
+    async def attempt(candidate: Candidate, index: int) -> ProbeReport:
         settings = SmtpSettings(
             host=host,
             port=candidate.port,
@@ -101,27 +168,57 @@ async def detect(
             helo_domain=helo_domain,
             timeout_s=timeout_s,
         )
-        return await run_probe(settings, None, options=options)
+        return await run_probe(settings, None, options=options, on_stage=watch.on_stage(index))
 
-    tasks = [asyncio.create_task(attempt(c)) for c in candidates]
+    tasks = [asyncio.create_task(attempt(c, i)) for i, c in enumerate(candidates)]
     done: dict[int, ProbeReport] = {}
     best: int | None = None
+    early: EarlyVerdict | None = None
     try:
         pending = set(tasks)
         while pending and best is None:
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                done[tasks.index(task)] = task.result()
+            waiting: set[asyncio.Future[Any]] = {*pending, watch.changed()}
+            finished, _ = await asyncio.wait(waiting, timeout=watch.wait_s(early), return_when=asyncio.FIRST_COMPLETED)
+            for index, task in enumerate(tasks):
+                if task in finished:
+                    done[index] = task.result()
+                    pending.discard(task)
             best = _certain_best(done, len(candidates))
+            if best is None and early is None:
+                early = watch.judge(done, loop.time() - started)
+                if early is not None:
+                    for index, task in enumerate(tasks):
+                        if candidates[index] not in early.blocked and index not in done:
+                            task.cancel()  # worse than the early answer: not needed
+                            pending.discard(task)
+                    if on_early is not None:
+                        blocked = {candidates.index(c) for c in early.blocked}
+                        on_early(_detection(host, candidates, done, early, blocked, early.after_s))
     finally:
+        watch.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if early is not None:
+        early = _confirmation(early, candidates, done)
+    return _detection(host, candidates, done, early, set(), loop.time() - started)
 
+
+def _detection(
+    host: str,
+    candidates: list[Candidate],
+    done: dict[int, ProbeReport],
+    early: EarlyVerdict | None,
+    blocked: set[int],
+    elapsed_s: float,
+) -> Detection:
+    """The candidates' results, working ones first; ``blocked`` are judged so, still unconfirmed."""
     results = []
     for index, candidate in enumerate(candidates):
         report = done.get(index)
-        if report is None:
+        if index in blocked:
+            results.append(CandidateResult(candidate, "probably blocked", early=early))
+        elif report is None:
             results.append(CandidateResult(candidate, "not waited for"))
         elif report.ok:
             results.append(CandidateResult(candidate, "works", report))
@@ -129,7 +226,98 @@ async def detect(
             settings = SmtpSettings(host=host, port=candidate.port, security=candidate.security)
             results.append(CandidateResult(candidate, "fails", report, diagnose(report, settings)))
     ordered = sorted(results, key=lambda r: (r.status != "works", candidates.index(r.candidate)))
-    return Detection(host, ordered, candidates[best] if best is not None else None, loop.time() - started)
+    best = _certain_best(done, len(candidates))
+    if best is None and blocked and early is not None:
+        best = candidates.index(early.best)
+    return Detection(host, ordered, candidates[best] if best is not None else None, elapsed_s, early)
+
+
+def _confirmation(early: EarlyVerdict, candidates: list[Candidate], done: dict[int, ProbeReport]) -> EarlyVerdict:
+    """The early verdict, marked confirmed or corrected by what the normal timeouts found."""
+    for candidate in early.blocked:
+        report = done.get(candidates.index(candidate))
+        if report is None:
+            continue  # cancelled with the detection itself
+        connect = report.stage(Stage.CONNECT)
+        if report.ok:
+            return replace(
+                early,
+                confirmed=False,
+                correction=f"port {candidate.port} answered after all; it is the better choice",
+            )
+        if connect is not None and connect.status == "ok":
+            why = report.failure.message if report.failure else "it failed"
+            return replace(
+                early,
+                confirmed=False,
+                correction=f"port {candidate.port} was not blocked (it connected later), but it failed: {why}",
+            )
+    return replace(early, confirmed=True)
+
+
+class _HandshakeWatch:
+    """Which candidates completed their TCP handshake, how fast, and when to judge the silent ones."""
+
+    def __init__(self, candidates: list[Candidate], started: float) -> None:
+        self.candidates = candidates
+        self.started = started
+        self.loop = asyncio.get_running_loop()
+        self.handshakes: dict[int, float] = {}  # candidate index: its TCP handshake time
+        self._changed: asyncio.Future[Any] = self.loop.create_future()
+
+    def on_stage(self, index: int) -> Callable[[StageResult], None]:
+        def seen(result: StageResult) -> None:
+            if result.stage == Stage.CONNECT and result.status == "ok":
+                self.handshakes[index] = result.handshake_s if result.handshake_s is not None else result.elapsed_s
+                if not self._changed.done():
+                    self._changed.set_result(None)
+
+        return seen
+
+    def changed(self) -> asyncio.Future[Any]:
+        if self._changed.done():
+            self._changed = self.loop.create_future()
+        return self._changed
+
+    def close(self) -> None:
+        self._changed.cancel()
+
+    def bound(self) -> tuple[float, int] | None:
+        """max(EARLY_MIN_S, EARLY_RTT_FACTOR x the fastest handshake) and whose it was."""
+        if not self.handshakes:
+            return None
+        fastest = min(self.handshakes, key=self.handshakes.__getitem__)
+        return max(EARLY_MIN_S, EARLY_RTT_FACTOR * self.handshakes[fastest]), fastest
+
+    def wait_s(self, early: EarlyVerdict | None) -> float | None:
+        """How long until the silent candidates can be judged (None: nothing to judge yet)."""
+        found = self.bound()
+        if early is not None or found is None:
+            return None
+        left = self.started + found[0] - self.loop.time()
+        return left if left > 0 else None  # past the bound: judged again whenever something changes
+
+    def judge(self, done: dict[int, ProbeReport], elapsed_s: float) -> EarlyVerdict | None:
+        """The early verdict, once every candidate better than a working one is silent past the bound."""
+        found = self.bound()
+        if found is None or elapsed_s < found[0]:
+            return None
+        bound_s, fastest = found
+        silent = {i for i in range(len(self.candidates)) if i not in done and i not in self.handshakes}
+        best = _certain_best({**done, **{i: _SILENT for i in silent}}, len(self.candidates))
+        if best is None or not silent & set(range(best)):
+            return None
+        return EarlyVerdict(
+            best=self.candidates[best],
+            blocked=tuple(self.candidates[i] for i in sorted(silent) if i < best),
+            after_s=elapsed_s,
+            bound_s=bound_s,
+            rtt_s=self.handshakes[fastest],
+            measured_on=self.candidates[fastest],
+        )
+
+
+_SILENT = ProbeReport(host="", port=0, security="")  # stands for "failed": no stages, so not ok
 
 
 def _certain_best(done: dict[int, ProbeReport], count: int) -> int | None:
