@@ -77,11 +77,23 @@ class ConnectionStep(StepScreen):
         self.run_worker(self.detect(host), exclusive=True, name="detect", exit_on_error=False)
 
     async def detect(self, host: str) -> None:
-        from smtpwizard.core.autodetect import candidates_for, detect
+        from smtpwizard.core.autodetect import Detection, candidates_for, detect
         from smtpwizard.core.providers import provider_for_host
 
         preset = self.answers.provider_preset
         provider = preset if preset.id != "custom" else provider_for_host(host)
+        marks = {"works": "✓", "fails": "✗", "not waited for": "·", "probably blocked": "?"}
+
+        def on_early(early: Detection) -> None:
+            """The answer as soon as it is probably right (filled in); the detection goes on confirming."""
+            assert early.best is not None and early.early is not None
+            self.query_one("#port", Input).value = str(early.best.port)
+            self.query_one("#security", Select).value = early.best.security
+            best = f"port {early.best.port} with {SECURITY_LABELS[early.best.security]}"
+            lines = [f"Best: {best} (filled in; early verdict, still confirming...)", f"Why: {early.early.reason()}"]
+            lines += [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}" for r in early.results]
+            self.query_one("#detect-result", Static).update("\n".join(line.replace("[", r"\[") for line in lines))
+
         found = await detect(
             host,
             candidates_for(provider),
@@ -89,8 +101,8 @@ class ConnectionStep(StepScreen):
             ca_file=self.answers.ca_file or None,
             helo_domain=self.answers.helo_domain or None,
             options=self.wizard.probe_options,
+            on_early=on_early,
         )
-        marks = {"works": "✓", "fails": "✗", "not waited for": "·"}
         lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}".replace("[", r"\[") for r in found.results]
         if found.best is not None:
             self.query_one("#port", Input).value = str(found.best.port)
@@ -98,6 +110,8 @@ class ConnectionStep(StepScreen):
             lines.insert(0, f"Best: port {found.best.port} with {SECURITY_LABELS[found.best.security]} (filled in).")
         else:
             lines.insert(0, "Nothing answered as an SMTP server; check the host name.")
+        if found.early is not None:
+            lines.insert(1, f"{found.early.outcome()}.")
         self.query_one("#detect-result", Static).update("\n".join(lines))
 
     def collect(self) -> None:
