@@ -11,7 +11,7 @@ Usage (after `pip install -e '.[test]'`):
     python3 benchmarks/run.py --quick    # baselines capped at 5 s, fewer repetitions (~30 s)
     python3 benchmarks/run.py --only diagnosis autodetect
 
-Sections: diagnosis, autodetect, roundtrips, startup, memory, domain (needs knotd). Each prints its figures, the
+Sections: diagnosis, autodetect, dualstack, early, roundtrips, startup, memory, domain (needs knotd). Each prints its figures, the
 baselines and the ratios, and the targets it is held to; a summary of the targets ends the run.
 The exit status is 0 when every target is met, 1 otherwise.
 """
@@ -28,6 +28,7 @@ import select
 import shutil
 import signal
 import smtplib
+import socket
 import ssl
 import statistics
 import struct
@@ -49,9 +50,11 @@ import aiosmtplib  # noqa: E402
 import trustme  # noqa: E402
 
 from benchmarks.domain_check import bench_domain  # noqa: E402
+from smtpwizard.core import autodetect as autodetect_module  # noqa: E402
+from smtpwizard.core import probe as probe_module  # noqa: E402
 from smtpwizard.core.autodetect import Candidate, detect  # noqa: E402
 from smtpwizard.core.diagnose import diagnose  # noqa: E402
-from smtpwizard.core.probe import ProbeReport, run_probe  # noqa: E402
+from smtpwizard.core.probe import ProbeReport, Stage, run_probe  # noqa: E402
 from smtpwizard.core.settings import Secret, Sender, SmtpSettings  # noqa: E402
 from tests.secret_service import missing_tools, running_secret_service  # noqa: E402
 from tests.servers import USERNAME, ServerThread, filtered_port, scripted_server, silent, smtp_server  # noqa: E402
@@ -348,6 +351,200 @@ def bench_autodetect(run: Run) -> None:
     print("  trip (as a provider on the Internet is), a filtered port and a silent port. No credentials are sent.")
     print("  When the preferred ports are the filtered and silent ones, the answer is only certain once they")
     print("  have failed (the 3 s connect and greeting timeouts); the race still takes the longest, not the sum.")
+
+
+# ---------------------------------------------------------------------------------------
+# Dual-stack hosts: Happy Eyeballs against today's one-address-after-another connect.
+
+DUAL_NAME = "dual-stack.bench"  # resolved by a stub at the getaddrinfo boundary; the sockets are real
+
+
+async def sequential_connect(self: Any, infos: list[tuple[Any, ...]]) -> None:
+    """The connect stage before Happy Eyeballs (main before issue 16): each address in turn, each
+    with the full connect timeout. Kept here, unchanged, as the baseline."""
+    result = self.begin(Stage.CONNECT)
+    t0 = time.monotonic()
+    loop = asyncio.get_running_loop()
+    last_kind, last_message = "unreachable", ""
+    for family, type_, proto, _canon, sockaddr in infos:
+        sock = socket.socket(family, type_, proto)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, sockaddr), self.budget(self.options.connect_timeout_s))
+        except ConnectionRefusedError:
+            sock.close()
+            last_kind, last_message = "refused", f"{sockaddr[0]} port {self.settings.port} refused the connection"
+            continue
+        except TimeoutError:
+            sock.close()
+            last_kind, last_message = "connect_timeout", f"no answer from {sockaddr[0]}"
+            if self.remaining() <= 0:
+                break
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+        self.report.address = str(sockaddr[0])
+        self.end(result, t0, "ok", f"{sockaddr[0]} port {self.settings.port}")
+        return
+    raise self.fail(result, t0, last_kind, last_message)
+
+
+@contextlib.contextmanager
+def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, saved)
+
+
+@contextlib.contextmanager
+def resolving(name: str, addresses: list[tuple[str, int]]) -> Iterator[None]:
+    """``name`` resolves to ``addresses`` (in that order); every other name as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, p, 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, p))
+            for a, p in addresses
+        ]
+
+    with patched(socket, "getaddrinfo", getaddrinfo):
+        yield
+
+
+@contextlib.contextmanager
+def filtered_on(address: str, port: int) -> Iterator[int]:
+    """A listening socket on ``address``:``port`` whose accept queue is full (SYNs dropped)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.bind((address, port))
+        listener.listen(0)
+        fillers = [socket.socket(family, socket.SOCK_STREAM) for _ in range(4)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    filler.connect((address, port))
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def ipv6_loopback() -> bool:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        return True
+    return False
+
+
+def bench_dualstack(run: Run) -> None:
+    rtt_ms = run.rtt_s * 1000
+    dead = "::1" if ipv6_loopback() else "127.0.0.2"  # no IPv6 loopback: a second IPv4 address stands in
+    heading(f"Dual-stack host whose first address ({dead}) is filtered (median of {run.repeats})")
+    named_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    run.ca.issue_cert(DUAL_NAME).configure_cert(named_tls)  # the certificate names the host, as a provider's does
+    with (
+        smtp_server(password=PASSWORD, starttls_context=named_tls) as (server, _),
+        delay_proxy(server.port, run.rtt_s) as port,
+        filtered_on(dead, port),
+    ):
+        settings = SmtpSettings(
+            host=DUAL_NAME, port=port, security="starttls", ca_file=run.ca_file, auth="none", helo_domain="bench.test"
+        )
+
+        def probe(addresses: list[tuple[str, int]]) -> float:
+            with resolving(DUAL_NAME, addresses):
+                started = time.perf_counter()
+                report = asyncio.run(run_probe(settings, None))
+                elapsed = time.perf_counter() - started
+            assert report.ok and report.address == HOST, report.failure
+            return elapsed
+
+        ipv4_only = statistics.median(probe([(HOST, port)]) for _ in range(run.repeats))
+        dual = [(dead, port), (HOST, port)]
+        eyeballs = statistics.median(probe(dual) for _ in range(run.repeats))
+        with patched(probe_module._Probe, "connect", sequential_connect):
+            sequential = statistics.median(probe(dual) for _ in range(max(1, run.repeats // 2)))
+    mark = run.target(
+        "dual-stack with a dead first address within 0.35 s of IPv4 only",
+        f"+{(eyeballs - ipv4_only) * 1000:.0f} ms",
+        eyeballs - ipv4_only <= 0.35,
+    )
+    table(
+        [
+            ["IPv4 only (127.0.0.1)", seconds(ipv4_only), "", ""],
+            [f"{dead} filtered, then 127.0.0.1: Happy Eyeballs", seconds(eyeballs), f"+{(eyeballs - ipv4_only) * 1000:.0f} ms", mark],
+            [f"{dead} filtered, then 127.0.0.1: one after another (before)", seconds(sequential), f"+{(sequential - ipv4_only) * 1000:.0f} ms", f"x{sequential / eyeballs:.1f} slower"],
+        ],
+        ["connect as", "live test (STARTTLS, no login)", "vs IPv4 only", "<= +0.35 s"],
+    )  # fmt: skip
+    print(f"  A STARTTLS server behind a proxy adding {rtt_ms:.0f} ms per round trip; the name resolves to {dead} (a")
+    print("  listening socket with a full accept queue, so SYNs are dropped) before 127.0.0.1. Happy Eyeballs")
+    print("  starts 127.0.0.1 250 ms after the first attempt (RFC 8305); before, each address had the 3 s timeout.")
+
+
+# ---------------------------------------------------------------------------------------
+# Detect with the preferred port filtered: the early "probably blocked" verdict vs. the fixed wait.
+
+
+def bench_early(run: Run) -> None:
+    rtt_ms = run.rtt_s * 1000
+    heading(f"Detect with the preferred port filtered: early verdict vs. the fixed wait (median of {run.repeats})")
+    with (
+        smtp_server(password=PASSWORD, implicit_context=run.server_tls) as (implicit, _),
+        delay_proxy(implicit.port, run.rtt_s) as implicit_port,
+        filtered_port() as blocked,
+    ):
+        candidates = [Candidate(blocked, "starttls"), Candidate(implicit_port, "tls")]
+
+        async def timed(early_allowed: bool) -> tuple[float, float]:
+            """(time to the answer shown, time until detect returned)."""
+            started = time.perf_counter()
+            shown: list[float] = []
+            with contextlib.ExitStack() as stack:
+                if not early_allowed:
+                    stack.enter_context(patched(autodetect_module, "EARLY_MIN_S", float("inf")))
+                found = await detect(
+                    HOST, candidates, ca_file=run.ca_file, on_early=lambda _d: shown.append(time.perf_counter())
+                )
+            finished = time.perf_counter()
+            assert found.best == candidates[1], found.results
+            return (shown[0] if shown else finished) - started, finished - started
+
+        async def alone() -> float:
+            started = time.perf_counter()
+            settings = SmtpSettings(host=HOST, port=implicit_port, security="tls", ca_file=run.ca_file, auth="none")
+            report = await run_probe(settings, None)
+            assert report.ok, report.failure
+            return time.perf_counter() - started
+
+        early = [asyncio.run(timed(True)) for _ in range(run.repeats)]
+        fixed = [asyncio.run(timed(False)) for _ in range(max(1, run.repeats // 2))]
+        working = statistics.median(asyncio.run(alone()) for _ in range(run.repeats))
+    answer = statistics.median(a for a, _ in early)
+    confirmed = statistics.median(c for _, c in early)
+    before = statistics.median(a for a, _ in fixed)
+    mark = run.target("detect with the preferred port filtered within 1.2 s", seconds(answer), answer <= 1.2)
+    table(
+        [
+            ["early verdict (now)", seconds(answer), seconds(confirmed), f"x{answer / working:.1f}", mark],
+            ["fixed wait (before)", seconds(before), seconds(before), f"x{before / working:.1f}", f"x{before / answer:.1f} slower"],
+            ["the working port alone", seconds(working), "", "x1.0", ""],
+        ],
+        ["detect", "answer shown", "confirmed", "vs working port alone", "<= 1.2 s"],
+    )  # fmt: skip
+    print("  Candidates: a filtered STARTTLS port (preferred) and an implicit-TLS server behind a proxy adding")
+    print(f"  {rtt_ms:.0f} ms per round trip. The filtered port is judged probably blocked max(1 s, 20 x the other")
+    print("  port's TCP handshake) after the start; the normal 3 s timeout then confirms it in the background.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -798,6 +995,8 @@ def child_full_tui(ca_file: str) -> None:
 SECTIONS: dict[str, Callable[[Run], None]] = {
     "diagnosis": bench_diagnosis,
     "autodetect": bench_autodetect,
+    "dualstack": bench_dualstack,
+    "early": bench_early,
     "roundtrips": bench_roundtrips,
     "startup": bench_startup,
     "memory": bench_memory,

@@ -77,3 +77,18 @@ def test_the_script_runs_a_section_and_reports_its_targets() -> None:
     assert done.returncode in (0, 1), done.stderr  # 1 only means a target was missed on this machine
     assert "smtplib/ours" in done.stdout and "targets met." in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+async def test_the_dual_stack_baseline_is_the_old_one_address_after_another_connect() -> None:
+    with smtp_server(password=TEST_SECRET, require_auth=False) as (server, _):
+        dead = "::1" if bench.ipv6_loopback() else "127.0.0.2"
+        settings = SmtpSettings(host=bench.DUAL_NAME, port=server.port, security="none", auth="none")
+        with bench.resolving(bench.DUAL_NAME, [(dead, server.port), ("127.0.0.1", server.port)]):
+            now = await run_probe(settings, None)
+            with bench.patched(bench.probe_module._Probe, "connect", bench.sequential_connect):
+                before = await run_probe(settings, None)
+    connected = [r.stage(bench.Stage.CONNECT) for r in (now, before)]
+    assert [r.detail if r else None for r in connected] == [
+        f"127.0.0.1 port {server.port} (first to connect of 2 tried; {dead} port {server.port} refused the connection)",
+        f"127.0.0.1 port {server.port}",
+    ]
