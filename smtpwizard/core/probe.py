@@ -224,8 +224,8 @@ StageCallback = Callable[[StageResult], None]
 # Control characters a hostile server could use to rewrite the user's terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
-CONNECTION_ATTEMPT_DELAY_S = 0.25  # RFC 8305 5: the recommended delay before the next address is tried
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
+CONNECTION_ATTEMPT_DELAY_S = 0.25  # RFC 8305 5: the recommended delay before the next address is tried
 
 # Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
 # TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
@@ -887,24 +887,6 @@ class _Probe:
             return None
 
 
-def interleave_families(infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The addresses with their families alternating, the first address's family first (RFC 8305 4)."""
-    by_family: dict[int, list[tuple[Any, ...]]] = {}
-    for info in infos:
-        by_family.setdefault(info[0], []).append(info)
-    queues = list(by_family.values())
-    ordered = []
-    while any(queues):
-        ordered += [queue.pop(0) for queue in queues if queue]
-    return ordered
-
-
-def _close_if_connected(task: asyncio.Task[socket.socket]) -> None:
-    """A losing attempt that connected anyway (it finished as it was cancelled) is closed."""
-    if not task.cancelled() and task.exception() is None:
-        task.result().close()
-
-
 async def fetch_certificate(settings: SmtpSettings, address: str, options: ProbeOptions) -> CertificateInfo | None:
     """Connect (STARTTLS or implicit TLS) with verification off and return the peer certificate.
 
@@ -932,6 +914,24 @@ async def fetch_certificate(settings: SmtpSettings, address: str, options: Probe
         return None if ssl_object is None else _certificate_from_ssl(ssl_object)
     finally:
         smtp.close()
+
+
+def interleave_families(infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The addresses with their families alternating, the first address's family first (RFC 8305 4)."""
+    by_family: dict[int, list[tuple[Any, ...]]] = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    queues = list(by_family.values())
+    ordered = []
+    while any(queues):
+        ordered += [queue.pop(0) for queue in queues if queue]
+    return ordered
+
+
+def _close_if_connected(task: asyncio.Task[socket.socket]) -> None:
+    """A losing attempt that connected anyway (it finished as it was cancelled) is closed."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
 
 
 def _secret_forms(username: str, password: str) -> list[str]:
