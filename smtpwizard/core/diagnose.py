@@ -16,6 +16,9 @@ from smtpwizard.core.probe import Failure, ProbeReport, Stage
 from smtpwizard.core.providers import Provider, get_provider, provider_for_host
 from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings, is_loopback
 
+# Settings that decide where the password goes: never part of a one-key fix.
+CREDENTIAL_ROUTING = frozenset({"host"})
+
 LOCKOUT_NOTE = "smtpwizard tried once and will not retry by itself: repeated failed logins can lock the account."
 
 
@@ -28,6 +31,12 @@ class Diagnosis:
     exit_code: ExitCode
     settings_change: dict[str, Any] | None = None
     details: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # A fix is applied with one key and re-tested at once, login included: one that sends
+        # the login to another host (a name an attacker could supply) may only be advice.
+        if self.settings_change and set(self.settings_change) & CREDENTIAL_ROUTING:
+            raise ValueError(f"{self.code}: a fix that moves the login elsewhere must be advice, not a change")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,10 +95,8 @@ def _provider_for(settings: SmtpSettings, provider_id: str | None) -> Provider |
 
 def _dns(c: _Context) -> Diagnosis:
     fix = "Check the spelling of the host name."
-    change = None
     if c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
-        fix += f" {c.provider.name}'s server is {c.provider.default_host}."
-        change = {"host": c.provider.default_host}
+        fix += f" {c.provider.name}'s server is {c.provider.default_host}: set host to it if that is what you meant."
     else:
         fix += " If it is right, check this machine's DNS (try: getent hosts " + c.settings.host + ")."
     return Diagnosis(
@@ -98,7 +105,6 @@ def _dns(c: _Context) -> Diagnosis:
         f"DNS has no address for {c.settings.host}. {c.reply}",
         fix,
         ExitCode.UNAVAILABLE,
-        change,
     )
 
 
@@ -247,12 +253,16 @@ def _cert(c: _Context) -> Diagnosis:
         title = "The certificate is for a different name"
         explanation = (
             f"The server's certificate does not name {c.settings.host}. This happens when connecting by IP address "
-            "or through an alias (CNAME) of the real host."
+            "or through an alias (CNAME) of the real host, and when someone on the network intercepts the connection."
         )
         names = [n for n in (cert.sans if cert else ()) if not n.startswith("*")]
         if names:
-            fix = f"Connect using a name on the certificate, e.g. {names[0]}."
-            change = {"host": names[0]}
+            # Advice only: the name comes from a server that has not proven who it is.
+            fix = (
+                f"If {names[0]} is your mail server's real name, set host to it yourself. smtpwizard will not "
+                "change the host for you: the name comes from an unproven server, and anyone on the way can "
+                "present a valid certificate for their own name."
+            )
         else:
             fix = "Connect using the host name the certificate was issued for."
     elif kind == "cert_expired":

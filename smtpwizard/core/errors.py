@@ -59,6 +59,12 @@ class NotAcknowledged(WizardError):
     exit_code = ExitCode.CONFIG
 
 
+class OutputFailed(WizardError):
+    """smtpwizard's own output could not be written (a closed pipe, a full disk): a local fault."""
+
+    exit_code = ExitCode.IO_ERROR
+
+
 class ExportError(WizardError):
     """A setting cannot be expressed in the target app's configuration."""
 

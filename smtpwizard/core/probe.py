@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
+import contextlib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any, Literal
 import aiosmtplib
 from aiosmtplib import errors as smtp_errors
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.settings import Secret, Sender, SmtpSettings
 
 
@@ -214,10 +216,9 @@ class ProbeReport:
 
 StageCallback = Callable[[StageResult], None]
 
-# Control characters a hostile server could use to rewrite the user's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
+MAX_SANS = 20  # names kept from a certificate's subjectAltName (a hostile one may carry thousands)
 
 # Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
 # TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
@@ -240,6 +241,14 @@ class _Client(aiosmtplib.SMTP):
 
 class _Stop(Exception):
     """Internal: a stage failed; the report already holds the failure."""
+
+
+class _CallbackFailed(Exception):
+    """Internal: the stage callback raised; carried past the stages' handlers, then re-raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Probe:
@@ -278,11 +287,11 @@ class _Probe:
         return min(left, stage_limit) if stage_limit else left
 
     def redact(self, text: str) -> str:
-        """Server text made safe to show: secrets masked, control characters escaped."""
+        """Server text made safe to show: secrets masked, then through the one safe-display function."""
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "********")
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        return safe_text(text)
 
     def log(self, direction: str, text: str) -> None:
         for line in text.splitlines() or [""]:
@@ -297,22 +306,28 @@ class _Probe:
     def begin(self, stage: Stage) -> StageResult:
         result = StageResult(stage, "running")
         self.report.stages.append(result)
-        if self.on_stage:
-            self.on_stage(result)
+        self.notify(result)
         return result
+
+    def notify(self, result: StageResult) -> None:
+        """Tell the front end; its failure (e.g. stdout cannot be written) is its own, never the server's."""
+        if self.on_stage is None:
+            return
+        try:
+            self.on_stage(result)
+        except Exception as exc:
+            raise _CallbackFailed(exc) from exc
 
     def end(self, result: StageResult, started: float, status: Status, detail: str = "") -> None:
         result.status = status
         result.elapsed_s = time.monotonic() - started
         result.detail = self.redact(detail)
-        if self.on_stage:
-            self.on_stage(result)
+        self.notify(result)
 
     def skip(self, stage: Stage, detail: str) -> None:
         result = StageResult(stage, "skipped", 0.0, detail)
         self.report.stages.append(result)
-        if self.on_stage:
-            self.on_stage(result)
+        self.notify(result)
 
     def fail(
         self,
@@ -337,6 +352,16 @@ class _Probe:
         self.deadline = started + self.settings.timeout_s
         self.report.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
+            await self.stages()
+        except _CallbackFailed as failed:
+            raise failed.error from None
+        finally:
+            self.close()
+            self.report.elapsed_s = time.monotonic() - started
+        return self.report
+
+    async def stages(self) -> None:
+        try:
             addresses = await self.resolve()
             await self.connect(addresses)
             await self.greet()
@@ -352,10 +377,6 @@ class _Probe:
             pass
         except (smtp_errors.SMTPException, OSError, EOFError, ValueError) as exc:
             self._unforeseen(exc)  # server behaviour no stage expected: a diagnosis, never a traceback
-        finally:
-            self.close()
-            self.report.elapsed_s = time.monotonic() - started
-        return self.report
 
     def _unforeseen(self, exc: BaseException) -> None:
         running = [r for r in self.report.stages if r.status == "running"]
@@ -378,10 +399,9 @@ class _Probe:
     async def resolve(self) -> list[tuple[Any, ...]]:
         result = self.begin(Stage.RESOLVE)
         t0 = time.monotonic()
-        loop = asyncio.get_running_loop()
         try:
             infos = await asyncio.wait_for(
-                loop.getaddrinfo(self.settings.host, self.settings.port, type=socket.SOCK_STREAM),
+                resolve_abandonable(self.settings.host, self.settings.port),
                 self.budget(self.options.resolve_timeout_s),
             )
         except socket.gaierror as exc:
@@ -569,8 +589,8 @@ class _Probe:
                 result, t0, "protocol", f"unexpected reply to EHLO: {exc.code} {exc.message}", exc.code
             ) from None
         self.log_reply(reply)
-        self.report.capabilities = dict(self.smtp.esmtp_extensions)
-        self.report.auth_offered = tuple(m.upper() for m in self.smtp.server_auth_methods)
+        self.report.capabilities = {safe_text(k): safe_text(v) for k, v in self.smtp.esmtp_extensions.items()}
+        self.report.auth_offered = tuple(safe_text(m.upper()) for m in self.smtp.server_auth_methods)
         names = sorted(k.upper() for k in self.smtp.esmtp_extensions)
         self.end(result, t0, "ok", ", ".join(names) if names else "no extensions")
 
@@ -752,6 +772,36 @@ class _Probe:
             return None
 
 
+async def resolve_abandonable(host: str, port: int) -> list[tuple[Any, ...]]:
+    """getaddrinfo in a daemon thread of its own, so a stalled resolver can be walked away from.
+
+    loop.getaddrinfo uses the default executor, whose threads asyncio.run and the interpreter
+    join at exit: a resolver stuck for 25 s would hold the exit (and Ctrl+C) that long after
+    the diagnosis was shown. A daemon thread is left behind instead.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
+
+    def deliver(result: list[tuple[Any, ...]] | None, error: BaseException | None) -> None:
+        if answer.done():  # timed out or cancelled meanwhile
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(result or [])
+
+    def work() -> None:
+        try:
+            result, error = list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)), None
+        except Exception as exc:  # handed to the waiting task as it is
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=work, name=f"smtpwizard-resolve-{host}", daemon=True).start()
+    return await answer
+
+
 async def fetch_certificate(settings: SmtpSettings, address: str, options: ProbeOptions) -> CertificateInfo | None:
     """Connect (STARTTLS or implicit TLS) with verification off and return the peer certificate.
 
@@ -814,12 +864,12 @@ def _name(parts: Any) -> str:
 def _certificate_from_ssl(ssl_object: ssl.SSLObject) -> CertificateInfo | None:
     peer = ssl_object.getpeercert()
     if peer:
-        return CertificateInfo(
-            subject=_name(peer.get("subject", ())),
-            issuer=_name(peer.get("issuer", ())),
-            not_before=str(peer.get("notBefore", "")),
-            not_after=str(peer.get("notAfter", "")),
-            sans=tuple(str(entry[1]) for entry in peer.get("subjectAltName", ())),
+        return _certificate_info(
+            _name(peer.get("subject", ())),
+            _name(peer.get("issuer", ())),
+            str(peer.get("notBefore", "")),
+            str(peer.get("notAfter", "")),
+            tuple(str(entry[1]) for entry in peer.get("subjectAltName", ())),
         )
     der = ssl_object.getpeercert(binary_form=True)
     return None if der is None else _decode_der(der)
@@ -852,12 +902,25 @@ def _decode_der(der: bytes) -> CertificateInfo | None:
     except x509.ExtensionNotFound:
         sans = ()
     fmt = "%b %d %H:%M:%S %Y GMT"
+    return _certificate_info(
+        name(cert.subject),
+        name(cert.issuer),
+        cert.not_valid_before_utc.strftime(fmt),
+        cert.not_valid_after_utc.strftime(fmt),
+        sans,
+    )
+
+
+def _certificate_info(
+    subject: str, issuer: str, not_before: str, not_after: str, sans: tuple[str, ...]
+) -> CertificateInfo:
+    """Every field is the certificate owner's text (anyone can mint one): made safe here, once."""
     return CertificateInfo(
-        subject=name(cert.subject),
-        issuer=name(cert.issuer),
-        not_before=cert.not_valid_before_utc.strftime(fmt),
-        not_after=cert.not_valid_after_utc.strftime(fmt),
-        sans=sans,
+        subject=safe_text(subject)[:MAX_DETAIL],
+        issuer=safe_text(issuer)[:MAX_DETAIL],
+        not_before=safe_text(not_before),
+        not_after=safe_text(not_after),
+        sans=tuple(safe_text(san)[:MAX_DETAIL] for san in sans[:MAX_SANS]),
     )
 
 

@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
@@ -91,7 +92,7 @@ class ConnectionStep(StepScreen):
             options=self.wizard.probe_options,
         )
         marks = {"works": "✓", "fails": "✗", "not waited for": "·"}
-        lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}".replace("[", r"\[") for r in found.results]
+        lines = [escape(f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}") for r in found.results]
         if found.best is not None:
             self.query_one("#port", Input).value = str(found.best.port)
             self.query_one("#security", Select).value = found.best.security

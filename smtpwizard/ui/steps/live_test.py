@@ -19,7 +19,7 @@ from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 from smtpwizard.core.settings import SECURITY_LABELS
 from smtpwizard.ui.steps.base import StepScreen
-from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
+from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel, escape
 from smtpwizard.ui.widgets.stages import StageList
 
 
@@ -170,7 +170,7 @@ class LiveTestStep(StepScreen):
         if self.running() or not (self.diagnosis and self.diagnosis.settings_change):
             return
         self.answers.apply_change(self.diagnosis.settings_change)
-        self.notify(f"Applied: {self.diagnosis.change_summary()}. Testing again.", timeout=4)
+        self.notify(f"Applied: {escape(self.diagnosis.change_summary() or '')}. Testing again.", timeout=4)
         self.start()
 
     def action_transcript(self) -> None:
@@ -179,7 +179,7 @@ class LiveTestStep(StepScreen):
         panel = self.query_one("#transcript-text", Static)
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
-        panel.update("Transcript (passwords redacted):\n" + text.replace("[", r"\["))
+        panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")

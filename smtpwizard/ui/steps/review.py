@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import planned, save, verification_from
 from smtpwizard.core.config import Document, InlineSource, dump_config
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
 
@@ -58,7 +59,7 @@ class ReviewStep(StepScreen):
         if path.exists():
             old = path.read_text(encoding="utf-8", errors="replace").splitlines()
             lines = list(difflib.unified_diff(old, text.splitlines(), "current", "new", lineterm="", n=1))
-            body = "\n".join(lines) if lines else "(no change from the current file)"
+            body = "\n".join(safe_text(line) for line in lines) if lines else "(no change from the current file)"
             diff.update(
                 Syntax(
                     f"Difference from the current file:\n{body}", "diff", theme="ansi_dark", background_color="default"
