@@ -47,7 +47,9 @@ async def test_pressing_f_on_a_certificate_for_another_name_sends_no_login_and_k
     assert not config.exists()
 
 
-async def test_a_certificate_mismatch_is_advice_in_every_front_end(wrong_host_tls: ssl.SSLContext, ca_file: str) -> None:
+async def test_a_certificate_mismatch_is_advice_in_every_front_end(
+    wrong_host_tls: ssl.SSLContext, ca_file: str
+) -> None:
     """The headless output's 'Change in the file' and --json's settings_change come from the same object."""
     with smtp_server(password=TEST_SECRET, starttls_context=wrong_host_tls) as (server, mailbox):
         s = SmtpSettings("127.0.0.1", server.port, ca_file=ca_file, username=USERNAME)
