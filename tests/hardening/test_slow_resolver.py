@@ -31,21 +31,25 @@ marker = Path(sys.argv[1])
 def stalling(host, *args, **kwargs):
     if str(host).endswith("stall.example"):
         marker.touch()  # tells the test the resolver is now stuck
-        time.sleep(%d)
+        time.sleep(STALL_S)
     return real(host, *args, **kwargs)
 
 socket.getaddrinfo = stalling
 sys.argv = ["smtpwizard", *sys.argv[2:]]
 from smtpwizard.cli import main_entry
 main_entry()
-""" % STALL_S
+""".replace("STALL_S", str(STALL_S))
 
 
 def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
     script = tmp_path / "stalling.py"
     script.write_text(STALLING)
     marker = tmp_path / "resolving"
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
     process = subprocess.Popen(
         [sys.executable, str(script), str(marker), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
