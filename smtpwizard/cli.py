@@ -478,6 +478,10 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
+    if args.ca_file is not None:
+        from smtpwizard.core.probe import verifying_context
+
+        verifying_context(args.ca_file, "--ca-file")  # a local fault, told before any connection
     found = _run(detect(host, candidates, ca_file=args.ca_file))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:

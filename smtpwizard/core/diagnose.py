@@ -504,6 +504,17 @@ def _envelope(c: _Context) -> Diagnosis:
     return Diagnosis(f"{who}_refused", title, f"{c.reply}.", fix, ExitCode.NO_PERMISSION)
 
 
+def _smtputf8_missing(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "smtputf8_missing",
+        "This server cannot take an address with non-ASCII characters before the @",
+        f"{c.failure.message}. Such an address needs the SMTPUTF8 extension, which {c.where} does not offer, "
+        "so smtpwizard sent nothing. The server did nothing wrong; an international domain after the @ works anywhere.",
+        "Use sender.address (and the test recipient) with only ASCII letters, digits and . _ + - before the @.",
+        ExitCode.DATA_ERROR,
+    )
+
+
 def _disconnected(c: _Context) -> Diagnosis:
     during = c.failure.stage.label.lower()
     explanation = f"{c.where} closed the connection during {during}."
@@ -560,6 +571,7 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "sender_refused": _envelope,
     "recipient_refused": _envelope,
     "data_refused": _envelope,
+    "smtputf8_missing": _smtputf8_missing,
     "disconnected": _disconnected,
     "timeout": _timeout,
     "protocol": _protocol,

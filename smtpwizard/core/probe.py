@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import email.policy
 import socket
 import ssl
 import threading
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
@@ -28,6 +30,7 @@ import aiosmtplib
 from aiosmtplib import errors as smtp_errors
 
 from smtpwizard.core.display import safe_text
+from smtpwizard.core.errors import FieldError, InputMissing, one_line
 from smtpwizard.core.settings import Secret, Sender, SmtpSettings
 
 
@@ -93,6 +96,7 @@ FailureKind = Literal[
     "sender_refused",
     "recipient_refused",
     "data_refused",
+    "smtputf8_missing",
     "disconnected",
     "timeout",
     "protocol",
@@ -351,6 +355,8 @@ class _Probe:
         started = time.monotonic()
         self.deadline = started + self.settings.timeout_s
         self.report.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.settings.security != "none":
+            self.tls_context()  # an unusable ca_file is the user's to fix: raised before any network work
         try:
             await self.stages()
         except _CallbackFailed as failed:
@@ -453,7 +459,7 @@ class _Probe:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
             return context
-        return ssl.create_default_context(cafile=self.settings.ca_file)
+        return verifying_context(self.settings.ca_file, "smtp.ca_file")
 
     async def greet(self) -> None:
         implicit = self.settings.security == "tls"
@@ -698,16 +704,29 @@ class _Probe:
 
     async def envelope(self) -> None:
         assert self.smtp is not None and self.sender is not None
-        await self._command(Stage.MAIL, "sender_refused", f"MAIL FROM:<{self.sender.address}>")
+        addresses = [self.sender.address] + ([self.test_to] if self.test_to else [])
+        if self.test_to and self.sender.reply_to:
+            addresses.append(self.sender.reply_to)
+        utf8 = any(not a.rpartition("@")[0].isascii() for a in addresses)
+        if utf8 and not self.smtp.supports_extension("smtputf8"):
+            # Raw UTF-8 in MAIL FROM is only allowed with SMTPUTF8; refusing here is the user's
+            # address meeting this server's limits, not a server fault.
+            result = self.begin(Stage.MAIL)
+            wide = next(a for a in addresses if not a.rpartition("@")[0].isascii())
+            raise self.fail(
+                result, time.monotonic(), "smtputf8_missing", f"{wide} has non-ASCII characters before the @"
+            )
+        suffix = " SMTPUTF8" if utf8 else ""
+        await self._command(Stage.MAIL, "sender_refused", f"MAIL FROM:<{wire_address(self.sender.address)}>{suffix}")
         if self.test_to is None:  # QUIT ends the open transaction; no RSET round trip needed
             self.skip(Stage.RCPT, "no test recipient given")
             self.skip(Stage.DATA, "no test recipient given")
             return
         self.report.test_message_to = self.test_to
-        await self._command(Stage.RCPT, "recipient_refused", f"RCPT TO:<{self.test_to}>")
+        await self._command(Stage.RCPT, "recipient_refused", f"RCPT TO:<{wire_address(self.test_to)}>")
         result = self.begin(Stage.DATA)
         t0 = time.monotonic()
-        message, message_id = _test_message(self.sender, self.test_to, self.settings)
+        message, message_id = _test_message(self.sender, self.test_to, self.settings, utf8=utf8)
         self.log("C", "DATA")
         try:
             reply = await self.smtp.data(message, timeout=self.budget())
@@ -770,6 +789,29 @@ class _Probe:
             )
         except (OSError, TimeoutError, smtp_errors.SMTPException, ssl.SSLError):
             return None
+
+
+def verifying_context(ca_file: str | None, field_path: str) -> ssl.SSLContext:
+    """A TLS context that verifies against the system CAs, plus ``ca_file`` when given.
+
+    Raises InputMissing (exit 66) when the file does not exist and FieldError (exit 65) when
+    it cannot be read or holds no PEM certificate: local faults, never the server's.
+    """
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except FileNotFoundError:
+        raise InputMissing(
+            f"{field_path}: '{one_line(str(ca_file))}' does not exist; give the path of a PEM file with your CA"
+        ) from None
+    except ssl.SSLError:
+        raise FieldError(
+            field_path, f"'{ca_file}' holds no PEM certificate", "give a PEM file (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FieldError(
+            field_path, f"'{ca_file}' cannot be read ({reason})", "check the path and its permissions"
+        ) from None
 
 
 async def resolve_abandonable(host: str, port: int) -> list[tuple[Any, ...]]:
@@ -924,14 +966,30 @@ def _certificate_info(
     )
 
 
-def _test_message(sender: Sender, to: str, settings: SmtpSettings) -> tuple[bytes, str]:
-    domain = sender.address.rpartition("@")[2] or "localhost"
+def wire_address(address: str) -> str:
+    """An address as it goes on the wire: an international domain as IDNA A-labels
+    (``exämple.com`` -> ``xn--exmple-cua.com``); the local part as it is."""
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")  # validate_email checked it encodes
+    return f"{local}@{domain}"
+
+
+def _header_address(address: str, name: str = "") -> Address:
+    # username/domain rather than addr_spec: parsing a UTF-8 local part raises even under SMTPUTF8
+    local, _, domain = wire_address(address).rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _test_message(sender: Sender, to: str, settings: SmtpSettings, *, utf8: bool = False) -> tuple[bytes, str]:
+    """The test message; with ``utf8`` (SMTPUTF8 in use) headers carry UTF-8 as it is."""
+    domain = wire_address(sender.address).rpartition("@")[2] or "localhost"
     message_id = make_msgid(idstring="smtpwizard", domain=domain)
-    msg = EmailMessage()
-    msg["From"] = sender.formatted()
-    msg["To"] = to
+    msg = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+    msg["From"] = _header_address(sender.address, sender.name or "")
+    msg["To"] = _header_address(to)
     if sender.reply_to:
-        msg["Reply-To"] = sender.reply_to
+        msg["Reply-To"] = _header_address(sender.reply_to)
     msg["Subject"] = "smtpwizard test message"
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = message_id
@@ -940,7 +998,8 @@ def _test_message(sender: Sender, to: str, settings: SmtpSettings) -> tuple[byte
         f"Server: {settings.host} port {settings.port} ({settings.security})\n"
         f"From: {sender.address}\n\n"
         "If it reached you, the settings work. If it landed in spam, check the SPF and DKIM\n"
-        "records of the sender's domain at your provider.\n"
+        "records of the sender's domain at your provider.\n",
+        cte="8bit" if utf8 else "quoted-printable",  # 8-bit body text only where SMTPUTF8 allows it
     )
     return msg.as_bytes(), message_id
 
@@ -955,6 +1014,8 @@ async def run_probe(
     on_stage: StageCallback | None = None,
 ) -> ProbeReport:
     """Run the live test once and return its report; never raises for server behaviour.
+
+    Raises FieldError or InputMissing for a ca_file that cannot be used (a local fault).
 
     Cancelling the task closes the connection. AUTH is attempted at most once.
     """

@@ -132,15 +132,16 @@ def keyring_account(profile: str, username: str | None, host: str, port: int) ->
 
 # --- validators of single values -------------------------------------------------------
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# fullmatch everywhere: `$` also matches before a trailing newline, which let "a\n" through.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
 
 
 @functools.cache
 def _local_part() -> re.Pattern[str]:
     """Compiled on first use: the non-ASCII range takes ~10 ms to compile, at every start-up."""
-    return re.compile(rf"^{_ATEXT}(\.{_ATEXT})*$")
+    return re.compile(rf"{_ATEXT}(\.{_ATEXT})*")
 
 
 def validate_hostname(value: str, field_path: str) -> str:
@@ -175,7 +176,7 @@ def validate_hostname(value: str, field_path: str) -> str:
             field_path, f"'{host}' is not a valid host name", "use letters, digits, hyphens and dots only"
         ) from None
     labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(ascii_name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise FieldError(
             field_path,
             f"'{host}' is not a valid host name",
@@ -204,7 +205,7 @@ def validate_email(value: str, field_path: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise FieldError(field_path, f"'{address}' is not an email address", "use the form name@example.com")
-    if len(local) > 64 or not _local_part().match(local):
+    if len(local) > 64 or not _local_part().fullmatch(local):
         raise FieldError(
             field_path,
             f"'{address}' has an invalid part before the @",
@@ -234,7 +235,7 @@ def validate_timeout(value: object, field_path: str) -> float:
 
 
 def validate_profile(value: str, field_path: str) -> str:
-    if not _PROFILE.match(value):
+    if not _PROFILE.fullmatch(value):
         raise FieldError(
             field_path,
             f"'{value}' is not a valid profile name",

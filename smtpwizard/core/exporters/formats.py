@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 Scalar = str | int | bool | None
-_DOTENV_BARE = re.compile(r"^[A-Za-z0-9_./:@+,=-]*$")
+_DOTENV_BARE = re.compile(r"[A-Za-z0-9_./:@+,=-]*")  # fullmatch: `$` would pass a trailing newline
 
 
 def dotenv_value(value: Scalar) -> str:
@@ -22,7 +22,7 @@ def dotenv_value(value: Scalar) -> str:
     text = "" if value is None else str(value)
     if "\n" in text or "\r" in text:
         raise ValueError("a dotenv value cannot hold a line break")
-    if _DOTENV_BARE.match(text) and text:
+    if _DOTENV_BARE.fullmatch(text) and text:
         return text
     if "'" not in text:
         return f"'{text}'"

@@ -20,7 +20,7 @@ from smtpwizard.core.exporters import Export
 from smtpwizard.core.exporters.formats import dotenv_value
 from smtpwizard.core.files import atomic_write, locked
 
-_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<export>export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=(?P<value>.*)$")
+_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<export>export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=(?P<value>.*)\Z")
 
 
 def _unterminated(value: str) -> bool:

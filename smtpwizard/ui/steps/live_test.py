@@ -113,13 +113,18 @@ class LiveTestStep(StepScreen):
         elif isinstance(source, KeyringSource):
             secret = await asyncio.to_thread(self.wizard.store.get, source.ref)  # D-Bus may block
         stages = self.query_one("#stages", StageList)
-        report, diagnosis = await live_test(
-            document.config,
-            secret,
-            test_to=self.answers.test_to or None,
-            probe_options=self.wizard.probe_options,
-            on_stage=stages.show,
-        )
+        try:
+            report, diagnosis = await live_test(
+                document.config,
+                secret,
+                test_to=self.answers.test_to or None,
+                probe_options=self.wizard.probe_options,
+                on_stage=stages.show,
+            )
+        except WizardError as exc:  # a local fault (e.g. an unusable CA file): the user's to fix
+            self.show_error(f"{exc} (press Esc to go back and correct it)")
+            self.set_buttons(running=False)
+            return
         self.report, self.diagnosis = report, diagnosis
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
