@@ -223,6 +223,30 @@ def _tls_handshake(c: _Context) -> Diagnosis:
     )
 
 
+def _tls_outdated(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_outdated",
+        "The server only offers an outdated TLS version",
+        f"{c.where} offers only TLS 1.0 or 1.1 ({c.failure.message}). Both were retired in 2021 (RFC 8996) and "
+        "this machine refuses them, as current mail clients and the apps you configure do.",
+        "Ask the server's administrator to enable TLS 1.2 or newer, or use a provider whose server supports it.",
+        ExitCode.PROTOCOL,
+    )
+
+
+def _tls_client_certificate(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_client_certificate",
+        "The server wants a client certificate",
+        f"{c.where} asked this machine to prove who it is with a TLS client certificate and closed the connection "
+        f"without one ({c.failure.message}). smtpwizard and the apps it configures log in with a password, not a "
+        "client certificate.",
+        "Ask the server's administrator for a port that accepts password login (usually 587 or 465), or to stop "
+        "requiring client certificates for your server.",
+        ExitCode.PROTOCOL,
+    )
+
+
 def _tls_timeout(c: _Context) -> Diagnosis:
     return Diagnosis(
         "tls_timeout",
@@ -297,6 +321,19 @@ def _ehlo_rejected(c: _Context) -> Diagnosis:
         f"{c.reply}. Some servers, such as Google's relay, require a real host name in EHLO.",
         "Set helo_domain to your server's public host name, e.g. mail.example.com.",
         ExitCode.PROTOCOL,
+    )
+
+
+def _ehlo_unsupported(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "ehlo_unsupported",
+        "The server only speaks old SMTP (HELO)",
+        f"{c.where} did not know EHLO, so smtpwizard greeted it with HELO, which it accepted. A HELO-only server "
+        "has no extensions: no STARTTLS, so the connection cannot be encrypted, and no AUTH, so there is no login. "
+        f"({c.failure.message}.)",
+        "Use the server's submission port (587 with STARTTLS, or 465 with TLS). Only for a relay on this machine "
+        "that needs no login: security: none and no username.",
+        ExitCode.UNAVAILABLE,
     )
 
 
@@ -556,6 +593,9 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "tls_wrong_version": _tls_wrong_version,
     "tls_handshake": _tls_handshake,
     "tls_timeout": _tls_timeout,
+    "tls_outdated": _tls_outdated,
+    "tls_client_certificate": _tls_client_certificate,
+    "ehlo_unsupported": _ehlo_unsupported,
     "cert_untrusted": _cert,
     "cert_self_signed": _cert,
     "cert_hostname": _cert,

@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import aiosmtplib
 from aiosmtplib import errors as smtp_errors
+from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.response import SMTPResponse
 
 from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import FieldError, InputMissing, one_line
@@ -97,6 +99,9 @@ FailureKind = Literal[
     "recipient_refused",
     "data_refused",
     "smtputf8_missing",
+    "ehlo_unsupported",
+    "tls_outdated",
+    "tls_client_certificate",
     "disconnected",
     "timeout",
     "protocol",
@@ -157,6 +162,7 @@ class ProbeReport:
     banner: str | None = None
     capabilities: dict[str, str] = field(default_factory=dict)
     auth_offered: tuple[str, ...] = ()
+    helo_only: bool = False  # EHLO was unknown: greeted with HELO, so no extensions at all
     auth_used: str | None = None
     tls: TlsInfo | None = None
     test_message_to: str | None = None
@@ -210,6 +216,7 @@ class ProbeReport:
             "banner": self.banner,
             "capabilities": self.capabilities,
             "auth_offered": list(self.auth_offered),
+            "helo_only": self.helo_only,
             "auth_used": self.auth_used,
             "tls": tls,
             "test_message_to": self.test_message_to,
@@ -221,6 +228,13 @@ class ProbeReport:
 StageCallback = Callable[[StageResult], None]
 
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
+# OpenSSL's reasons when the versions do not meet (the server's alert, or this side's refusal).
+OUTDATED_TLS_REASONS = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW"}
+)
+CLIENT_CERTIFICATE_REASONS = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"})
+TLS_CERTIFICATE_REQUEST = 13  # HandshakeType certificate_request (RFC 8446 4)
+EHLO_UNKNOWN = (500, 502)  # "command unrecognized" / "not implemented": an old server that wants HELO
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
 MAX_SANS = 20  # names kept from a certificate's subjectAltName (a hostile one may carry thousands)
 
@@ -237,10 +251,52 @@ class _Client(aiosmtplib.SMTP):
 
     last_protocol: object = None
 
+    @property
+    def protocol(self) -> SMTPProtocol | None:
+        return self._strict_protocol
+
+    @protocol.setter
+    def protocol(self, value: SMTPProtocol | None) -> None:
+        if value is not None:
+            _reject_mixed_codes(value)
+        self._strict_protocol = value
+
     def close(self) -> None:
         if self.protocol is not None:
             self.last_protocol = self.protocol
         super().close()
+
+
+def _reject_mixed_codes(protocol: SMTPProtocol) -> None:
+    """Make ``protocol`` refuse a multi-line reply whose lines carry different codes.
+
+    aiosmtplib keeps only the last line's code, so ``535-no`` then ``235 ok`` would count as
+    logged in. RFC 5321 4.2.1: every line of a reply carries the same code. (Wraps a private
+    parser of aiosmtplib 5; the reply is checked before it is parsed.)
+    """
+    parse = protocol._read_response_from_buffer
+
+    def checked() -> SMTPResponse | None:
+        codes = _complete_reply_codes(bytes(protocol._buffer))
+        if len(set(codes)) > 1:
+            del protocol._buffer[:]
+            raise smtp_errors.SMTPResponseException(
+                INVALID_REPLY,
+                f"the lines of one reply carry different codes ({codes[0].decode('ascii', 'replace')} then {codes[-1].decode('ascii', 'replace')})",
+            )
+        return parse()
+
+    setattr(protocol, "_read_response_from_buffer", checked)  # noqa: B010 - an instance, not the class
+
+
+def _complete_reply_codes(buffer: bytes) -> list[bytes]:
+    """The code of each line of the first complete reply in ``buffer`` ([] if none is complete)."""
+    codes = []
+    for line in buffer.split(b"\n")[:-1]:  # the part after the last line end is not a line yet
+        codes.append(line[:3])
+        if line[3:4] != b"-":
+            return codes
+    return []
 
 
 class _Stop(Exception):
@@ -359,6 +415,8 @@ class _Probe:
             self.tls_context()  # an unusable ca_file is the user's to fix: raised before any network work
         try:
             await self.stages()
+            self.close()
+            await self.explain_tls_hang_up()
         except _CallbackFailed as failed:
             raise failed.error from None
         finally:
@@ -573,7 +631,40 @@ class _Probe:
         reason = (exc.reason or "").upper()
         if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"):
             return self.fail(result, t0, "tls_wrong_version", f"TLS handshake failed: {exc.reason}")
+        if reason in OUTDATED_TLS_REASONS:
+            return self.fail(result, t0, "tls_outdated", f"TLS handshake failed: {exc.reason}")
+        if reason in CLIENT_CERTIFICATE_REASONS:
+            return self.fail(result, t0, "tls_client_certificate", f"TLS handshake failed: {exc.reason}")
         return self.fail(result, t0, "tls_handshake", f"TLS handshake failed: {exc.reason or exc}")
+
+    async def explain_tls_hang_up(self) -> None:
+        """A server that drops the connection in or right after the TLS handshake says nothing
+        about why (asyncio-based servers send no alert). Ask with a second, diagnostic handshake
+        (no verification, no credentials, old versions allowed) whether it only speaks an
+        outdated TLS version or wants a client certificate."""
+        failure = self.report.failure
+        if failure is None or failure.kind not in ("disconnected", "tls_handshake"):
+            return
+        after_tls = {Stage.TLS, Stage.STARTTLS, Stage.EHLO_TLS} | (
+            {Stage.BANNER} if self.settings.security == "tls" else set()
+        )
+        if failure.stage not in after_tls or self.report.address is None or self.remaining() <= 0.2:
+            return
+        try:
+            offer = await asyncio.wait_for(
+                tls_offer(self.settings, self.report.address, self.options),
+                min(self.remaining(), self.options.connect_timeout_s + self.options.banner_timeout_s),
+            )
+        except (OSError, TimeoutError, smtp_errors.SMTPException):
+            return
+        kind: FailureKind
+        if offer.asked_for_certificate:
+            kind, message = "tls_client_certificate", "the server asked for a client certificate, then hung up"
+        elif offer.version in ("TLSv1", "TLSv1.1"):
+            kind, message = "tls_outdated", f"a diagnostic handshake got {offer.version}, the newest the server offers"
+        else:
+            return
+        self.report.failure = Failure(failure.stage, kind, message)
 
     async def ehlo(self, stage: Stage) -> None:
         assert self.smtp is not None
@@ -585,6 +676,9 @@ class _Probe:
             reply = await self.smtp.ehlo(timeout=self.budget())
         except smtp_errors.SMTPHeloError as exc:
             self.log("S", f"{exc.code} {exc.message}")
+            if exc.code in EHLO_UNKNOWN and stage == Stage.EHLO:
+                await self._helo(result, t0, exc)
+                return
             raise self.fail(result, t0, "ehlo_rejected", exc.message, exc.code) from None
         except (smtp_errors.SMTPServerDisconnected, ConnectionError):
             raise self.fail(result, t0, "disconnected", "the server closed the connection after EHLO") from None
@@ -600,10 +694,39 @@ class _Probe:
         names = sorted(k.upper() for k in self.smtp.esmtp_extensions)
         self.end(result, t0, "ok", ", ".join(names) if names else "no extensions")
 
+    async def _helo(self, result: StageResult, t0: float, refusal: smtp_errors.SMTPHeloError) -> None:
+        """EHLO is unknown to the server: greet with HELO (RFC 5321 4.1.1.1), which offers no extensions."""
+        assert self.smtp is not None
+        self.log("C", f"HELO {self.settings.helo_domain or 'localhost'}")
+        try:
+            reply = await self.smtp.helo(timeout=self.budget())
+        except smtp_errors.SMTPHeloError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "ehlo_rejected", exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection after HELO") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to HELO before the timeout") from None
+        self.log_reply(reply)
+        self.report.helo_only = True
+        self.end(
+            result, t0, "ok", f"EHLO unknown ({refusal.code}); HELO accepted: no extensions, so no STARTTLS or AUTH"
+        )
+
+    def _fail_helo_only(self, result: StageResult, t0: float, missing: str) -> _Stop:
+        return self.fail(
+            result,
+            t0,
+            "ehlo_unsupported",
+            f"the server answered EHLO with 'unknown command' and took only HELO, which offers no {missing}",
+        )
+
     async def starttls(self) -> None:
         assert self.smtp is not None
         result = self.begin(Stage.STARTTLS)
         t0 = time.monotonic()
+        if self.report.helo_only:
+            raise self._fail_helo_only(result, t0, "STARTTLS")
         if not self.smtp.supports_extension("starttls"):
             raise self.fail(
                 result,
@@ -665,6 +788,8 @@ class _Probe:
                 "insecure_auth",
                 "the connection is not encrypted, so the password was not sent",
             )
+        if self.report.helo_only:
+            raise self._fail_helo_only(result, t0, "AUTH")
         if not self.report.auth_offered:
             raise self.fail(result, t0, "auth_missing", "the server does not offer AUTH on this connection")
         mechanism = self._choose_mechanism(encrypted)
@@ -688,6 +813,10 @@ class _Probe:
             reply = await method(username, password, timeout=self.budget())
         except smtp_errors.SMTPAuthenticationError as exc:
             self.log("S", f"{exc.code} {exc.message}")
+            if not 400 <= exc.code < 600:  # e.g. 250: neither 235 nor a refusal; the password may be right
+                raise self.fail(
+                    result, t0, "protocol", f"the server answered AUTH with {exc.code}, not 235 (accepted) or a refusal"
+                ) from None
             raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
         except (smtp_errors.SMTPServerDisconnected, ConnectionError):
             raise self.fail(result, t0, "disconnected", "the server closed the connection during login") from None
@@ -871,6 +1000,61 @@ async def fetch_certificate(settings: SmtpSettings, address: str, options: Probe
         return None if ssl_object is None else _certificate_from_ssl(ssl_object)
     finally:
         smtp.close()
+
+
+@dataclass(frozen=True)
+class TlsOffer:
+    """What a diagnostic handshake learnt: the version agreed (None if none) and whether the
+    server sent a CertificateRequest."""
+
+    version: str | None
+    asked_for_certificate: bool
+
+
+async def tls_offer(settings: SmtpSettings, address: str, options: ProbeOptions) -> TlsOffer:
+    """A diagnostic handshake (STARTTLS or implicit TLS as the settings say) that accepts any
+    version and certificate, and records the handshake messages the server sends. Sends no
+    credentials and no mail; only used to explain a failure, never to go on."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with contextlib.suppress(ssl.SSLError):
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # old servers use old ciphers too
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    asked = False
+
+    def watch(
+        _conn: object, direction: str, _version: object, content_type: object, msg_type: object, _data: object
+    ) -> None:
+        nonlocal asked
+        if direction == "read" and int(content_type) == 22 and int(msg_type) == TLS_CERTIFICATE_REQUEST:  # type: ignore[call-overload]
+            asked = True
+
+    context._msg_callback = watch  # type: ignore[attr-defined]  # CPython's (private) TLS message hook
+    implicit = settings.security == "tls"
+    smtp = aiosmtplib.SMTP(
+        hostname=address,
+        port=settings.port,
+        use_tls=implicit,
+        start_tls=False,
+        tls_context=context,
+        local_hostname=settings.helo_domain or "localhost",
+        timeout=options.banner_timeout_s + options.connect_timeout_s,
+    )
+    version = None
+    try:
+        await smtp.connect()
+        if not implicit:
+            await smtp.ehlo()
+            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        await smtp.noop()  # TLS 1.3: a missing client certificate is refused after the handshake
+        ssl_object = smtp.get_transport_info("ssl_object")
+        version = ssl_object.version() if ssl_object is not None else None
+    except (OSError, smtp_errors.SMTPException):
+        pass
+    finally:
+        smtp.close()
+    return TlsOffer(version, asked)
 
 
 def _secret_forms(username: str, password: str) -> list[str]:

@@ -319,3 +319,77 @@ def unsafe_characters(text: str) -> list[str]:
     """Characters that act on a terminal or hide text (controls except line feed, format
     characters such as bidi overrides and zero-width spaces, surrogates, line separators)."""
     return [repr(ch) for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")]
+
+
+@dataclass
+class TlsRefusal:
+    """What a blocking TLS server saw: its handshake errors, and any login that got through."""
+
+    handshake_errors: list[str] = field(default_factory=list)
+    logins: int = 0
+
+
+@contextlib.contextmanager
+def blocking_tls_server(context: ssl.SSLContext, implicit: bool) -> Iterator[tuple[int, TlsRefusal]]:
+    """An SMTP server on plain blocking sockets, as an MTA runs TLS: unlike asyncio's, whose
+    failed server handshake resets the connection, it sends its TLS alert (protocol_version,
+    certificate_required...) before closing, so the client can tell why."""
+    import socket
+
+    seen = TlsRefusal()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def session(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        stream = conn
+        if not implicit:
+            reader = conn.makefile("rb")
+            conn.sendall(b"220 mx.blocking ESMTP\r\n")
+            while line := reader.readline():
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-mx.blocking\r\n250 STARTTLS\r\n")
+                elif verb == b"STARTTLS":
+                    conn.sendall(b"220 go ahead\r\n")
+                    break
+                else:
+                    conn.sendall(b"503 STARTTLS first\r\n")
+                    return
+        try:
+            stream = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            seen.handshake_errors.append(str(exc))
+            return
+        reader = stream.makefile("rb")
+        if implicit:
+            stream.sendall(b"220 mx.blocking ESMTP\r\n")
+        try:
+            while line := reader.readline():
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"AUTH":
+                    seen.logins += 1
+                stream.sendall(b"250-mx.blocking\r\n250 AUTH PLAIN\r\n" if verb == b"EHLO" else b"221 bye\r\n")
+                if verb in (b"AUTH", b"QUIT"):
+                    return
+        except (ssl.SSLError, OSError) as exc:  # TLS 1.3: the client cert is checked after the client's Finished
+            seen.handshake_errors.append(str(exc))
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                session(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
