@@ -115,3 +115,37 @@ async def test_the_tui_shows_certificate_text_escaped(
             )
     assert "\\u202e" in shown
     assert unsafe_characters(shown) == []
+
+
+async def test_config_values_shown_back_in_the_tui_are_escaped_and_carry_no_markup(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, _):
+        answers = answers_for(server.port, ca_file, TEST_SECRET)
+        answers.username = "wiz\u202e[b]ard@example.com"
+        app = wizard_at("live_test", answers, tmp_path / "c.yaml")
+        async with app.run_test(size=(200, 50)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, LiveTestStep)
+            while screen.report is None:
+                await pilot.pause(0.05)
+                await app.workers.wait_for_complete()
+            shown = str(screen.query_one("#target-line").render())
+    assert "wiz\\u202e[b]ard@example.com" in shown  # shown as typed, escaped, not taken as markup
+    assert unsafe_characters(shown) == []
+
+
+def test_config_values_shown_back_by_the_cli_are_escaped(
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
+    source = tmp_path / "input.yaml"
+    source.write_text(
+        "version: 1\nsmtp:\n  host: 127.0.0.1\n  port: 1\n  security: starttls\n"
+        '  username: "wiz\\u202eard\\u2066@example.com"\n  password: {env: SMTP_PASSWORD}\n'
+        "sender:\n  address: app@example.com\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    main(["apply", str(source), "--yes", "--config", str(tmp_path / "c.yaml")], out=out, err=err)
+    assert "wiz\\u202eard\\u2066@example.com" in out.getvalue() + err.getvalue()
+    assert unsafe_characters(out.getvalue() + err.getvalue()) == []

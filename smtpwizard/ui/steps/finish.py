@@ -18,6 +18,7 @@ from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
 from smtpwizard.ui.steps.base import warning_lines
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -142,6 +143,6 @@ class FinishScreen(Screen[None]):
             kind = "json" if exporter.default_format == "json" else "env"
             backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
-            result.update(f"✗ {exc}".replace("[", r"\["))
+            result.update(escape(f"✗ {exc}"))
             return
-        result.update(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))
+        result.update(escape(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "")))

@@ -92,7 +92,7 @@ class LiveTestStep(StepScreen):
         a = self.answers
         login = f" as {a.username}" if a.username else " without login"
         mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
-        self.query_one("#target-line", Static).update(f"Testing {a.host} port {a.port} with {mode}{login}")
+        self.query_one("#target-line", Static).update(escape(f"Testing {a.host} port {a.port} with {mode}{login}"))
         try:
             document = a.to_document()
         except WizardError as exc:
@@ -131,7 +131,7 @@ class LiveTestStep(StepScreen):
         outcome = self.query_one("#outcome", Static)
         if report.ok:
             took = "" if self.wizard.stable else f" in {report.elapsed_s:.1f} s"  # stable: reproducible pictures
-            sent = f" A test message went to {report.test_message_to}." if report.test_message_to else ""
+            sent = escape(f" A test message went to {report.test_message_to}.") if report.test_message_to else ""
             outcome.update(f"[b]✓ The test passed{took}.[/b]{sent} Press Enter to review and write.")
             self.query_one("#next", Button).focus()
         else:

@@ -7,6 +7,7 @@ import asyncio
 import difflib
 from pathlib import Path
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -48,7 +49,7 @@ class ReviewStep(StepScreen):
         if isinstance(document.password_source, InlineSource):
             text = text.replace("password: null", "password: {keyring: <stored when you press Write>}")
         path = self.wizard.config_path
-        self.query_one("#destination", Static).update(f"Will write [b]{path}[/b] (mode 0600):")
+        self.query_one("#destination", Static).update(f"Will write [b]{escape(safe_text(str(path)))}[/b] (mode 0600):")
         warnings = self.query_one("#warnings", Static)
         warnings.update(warning_lines(document.warnings))
         warnings.display = bool(document.warnings)
