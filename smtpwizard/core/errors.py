@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.exit_codes import ExitCode
 
 
@@ -13,7 +14,7 @@ class WizardError(Exception):
 
 def one_line(text: str, limit: int = 160) -> str:
     """``text`` with control characters escaped and shortened, safe to echo in a one-line error."""
-    escaped = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    escaped = safe_text(text)
     return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
 
 
