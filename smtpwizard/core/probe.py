@@ -381,7 +381,7 @@ class _Probe:
     def end(self, result: StageResult, started: float, status: Status, detail: str = "") -> None:
         result.status = status
         result.elapsed_s = time.monotonic() - started
-        result.detail = self.redact(detail)
+        result.detail = self.redact(" / ".join(detail.split("\n")))  # a multi-line reply on one line
         self.notify(result)
 
     def skip(self, stage: Stage, detail: str) -> None:

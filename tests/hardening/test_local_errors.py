@@ -174,3 +174,22 @@ def test_apply_with_a_non_pem_ca_file_names_the_field_and_never_blames_the_serve
     assert "TLS 1.2" not in out.getvalue() + err.getvalue()
     assert mailbox.auth_attempts == [] and memory_keyring.entries == {}
     assert not (tmp_path / "c.yaml").exists()
+
+
+async def test_the_tui_names_a_non_pem_ca_file_as_the_problem(
+    tmp_path: Path, not_pem: str, good_tls: ssl.SSLContext, memory_keyring: MemoryKeyring
+) -> None:
+    from smtpwizard.ui.steps.live_test import LiveTestStep
+    from tests.ui.scenes import answers_for, wizard_at
+
+    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, mailbox):
+        app = wizard_at("live_test", answers_for(server.port, not_pem, TEST_SECRET), tmp_path / "c.yaml")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, LiveTestStep)
+            shown = str(screen.query_one("#error").render())
+            assert "smtp.ca_file" in shown and "PEM" in shown, shown
+            assert screen.diagnosis is None  # not a server diagnosis
+    assert mailbox.auth_attempts == []
