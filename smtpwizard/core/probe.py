@@ -280,9 +280,9 @@ def _reject_mixed_codes(protocol: SMTPProtocol) -> None:
         codes = _complete_reply_codes(bytes(protocol._buffer))
         if len(set(codes)) > 1:
             del protocol._buffer[:]
+            first, last = (code.decode("ascii", "replace") for code in (codes[0], codes[-1]))
             raise smtp_errors.SMTPResponseException(
-                INVALID_REPLY,
-                f"the lines of one reply carry different codes ({codes[0].decode('ascii', 'replace')} then {codes[-1].decode('ascii', 'replace')})",
+                INVALID_REPLY, f"the lines of one reply carry different codes ({first} then {last})"
             )
         return parse()
 
