@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
@@ -72,7 +73,7 @@ class FinishScreen(Screen[None]):
         )
         yield Static(
             Syntax(
-                self.export.text,
+                safe_text(self.export.text, keep_newlines=True),  # shown safe; copied and written as it is
                 LEXERS[exporter.default_format],
                 theme="ansi_dark",
                 background_color="default",

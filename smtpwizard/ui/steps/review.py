@@ -54,7 +54,13 @@ class ReviewStep(StepScreen):
         warnings.update(warning_lines(document.warnings))
         warnings.display = bool(document.warnings)
         self.query_one("#yaml", Static).update(
-            Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
+            Syntax(
+                safe_text(text, keep_newlines=True),
+                "yaml",
+                theme="ansi_dark",
+                background_color="default",
+                word_wrap=True,
+            )
         )
         diff = self.query_one("#diff", Static)
         if path.exists():
