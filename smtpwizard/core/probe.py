@@ -1030,7 +1030,8 @@ async def tls_offer(settings: SmtpSettings, address: str, options: ProbeOptions)
         if direction == "read" and int(content_type) == 22 and int(msg_type) == TLS_CERTIFICATE_REQUEST:  # type: ignore[call-overload]
             asked = True
 
-    context._msg_callback = watch  # type: ignore[attr-defined]  # CPython's (private) TLS message hook
+    if hasattr(context, "_msg_callback"):  # CPython's (private) TLS message hook; without it only the version is learnt
+        context._msg_callback = watch
     implicit = settings.security == "tls"
     smtp = aiosmtplib.SMTP(
         hostname=address,
