@@ -34,7 +34,7 @@ from aiosmtplib.response import SMTPResponse
 from smtpwizard.core.apps.base import LOCALHOST_NAMES, ClientProfile
 from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import FieldError, InputMissing, one_line
-from smtpwizard.core.settings import Secret, Sender, SmtpSettings
+from smtpwizard.core.settings import Secret, Sender, SmtpSettings, wire_address
 
 
 class Stage(StrEnum):
@@ -1237,15 +1237,6 @@ def _certificate_info(
         not_after=safe_text(not_after),
         sans=tuple(safe_text(san)[:MAX_DETAIL] for san in sans[:MAX_SANS]),
     )
-
-
-def wire_address(address: str) -> str:
-    """An address as it goes on the wire: an international domain as IDNA A-labels
-    (``exämple.com`` -> ``xn--exmple-cua.com``); the local part as it is."""
-    local, _, domain = address.rpartition("@")
-    if not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")  # validate_email checked it encodes
-    return f"{local}@{domain}"
 
 
 def _header_address(address: str, name: str = "") -> Address:

@@ -96,9 +96,15 @@ class Sender:
     reply_to: str | None = None
 
     def formatted(self) -> str:
+        """``Name <address>`` for an app's From setting. formataddr refuses non-ASCII addresses:
+        an international domain goes as IDNA A-labels, a UTF-8 local part is kept as it is."""
+        from email.headerregistry import Address
         from email.utils import formataddr
 
-        return formataddr((self.name or "", self.address))
+        local, _, domain = wire_address(self.address).rpartition("@")
+        if local.isascii():
+            return formataddr((self.name or "", f"{local}@{domain}"))
+        return str(Address(display_name=self.name or "", username=local, domain=domain))
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,15 @@ class Config:
     provider: str = "custom"
     verified: Verification | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+def wire_address(address: str) -> str:
+    """An address as it goes on the wire: an international domain as IDNA A-labels
+    (``exämple.com`` -> ``xn--exmple-cua.com``); the local part as it is."""
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")  # validate_email checked it encodes
+    return f"{local}@{domain}"
 
 
 def keyring_account(profile: str, username: str | None, host: str, port: int) -> str:

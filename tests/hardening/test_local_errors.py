@@ -104,6 +104,18 @@ def test_headless_apply_with_an_international_sender_passes(
         code = main(args, out=out, err=err)
     assert code == ExitCode.OK, out.getvalue() + err.getvalue()
     assert len(mailbox.messages) == 1
+    for target in ("mastodon", "django", "gitea", "authentik", "ghost"):  # each puts the sender in a From setting
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["export", "--config", str(tmp_path / "c.yaml"), "--target", target], out=out, err=err)
+        assert code == ExitCode.OK, (target, err.getvalue())
+        assert "notifications@xn--exmple-cua.com" in out.getvalue(), target
+
+
+@pytest.mark.parametrize("address", ["notifications@exämple.com", "ünï@example.com"])
+def test_an_international_sender_formats_for_an_apps_from_setting(address: str) -> None:
+    shown = Sender(address, "Ünï, Sender").formatted()
+    assert address.rpartition("@")[0] in shown and "@" in shown
+    assert "exämple" not in shown  # the domain as IDNA, which every app's parser takes
 
 
 @pytest.mark.parametrize(
