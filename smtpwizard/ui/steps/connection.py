@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from smtpwizard.core.errors import FieldError
+from smtpwizard.core.errors import FieldError, WizardError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
@@ -92,18 +93,23 @@ class ConnectionStep(StepScreen):
             best = f"port {early.best.port} with {SECURITY_LABELS[early.best.security]}"
             lines = [f"Best: {best} (filled in; early verdict, still confirming...)", f"Why: {early.early.reason()}"]
             lines += [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}" for r in early.results]
-            self.query_one("#detect-result", Static).update("\n".join(line.replace("[", r"\[") for line in lines))
+            self.query_one("#detect-result", Static).update("\n".join(escape(line) for line in lines))
 
-        found = await detect(
-            host,
-            candidates_for(provider),
-            verify_certificate=self.answers.verify_certificate,
-            ca_file=self.answers.ca_file or None,
-            helo_domain=self.answers.helo_domain or None,
-            options=self.wizard.probe_options,
-            on_early=on_early,
-        )
-        lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}".replace("[", r"\[") for r in found.results]
+        try:
+            found = await detect(
+                host,
+                candidates_for(provider),
+                verify_certificate=self.answers.verify_certificate,
+                ca_file=self.answers.ca_file or None,
+                helo_domain=self.answers.helo_domain or None,
+                options=self.wizard.probe_options,
+                on_early=on_early,
+            )
+        except WizardError as exc:  # e.g. the CA file: a local fault, not a port that fails
+            self.query_one("#detect-result", Static).update("")
+            self.show_error(str(exc))
+            return
+        lines = [escape(f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}") for r in found.results]
         if found.best is not None:
             self.query_one("#port", Input).value = str(found.best.port)
             self.query_one("#security", Select).value = found.best.security
@@ -111,7 +117,7 @@ class ConnectionStep(StepScreen):
         else:
             lines.insert(0, "Nothing answered as an SMTP server; check the host name.")
         if found.early is not None:
-            lines.insert(1, f"{found.early.outcome()}.")
+            lines.insert(1, escape(f"{found.early.outcome()}."))
         self.query_one("#detect-result", Static).update("\n".join(lines))
 
     def collect(self) -> None:
