@@ -1,0 +1,152 @@
+"""Each app's export, read by the parser that app's users run, handed to the app's own mail code
+(reproduced from its source) against loopback servers: the login and the message must arrive
+exactly as configured. Run alone with: python3 -m pytest tests/apps -q"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import ssl
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpwizard.core.errors import ExportError
+from smtpwizard.core.exporters import export
+from smtpwizard.core.settings import Config, Secret, SecretRef, Sender, SmtpSettings, Verification
+from tests.apps import harness
+from tests.apps.conftest import MODES, mode_server
+from tests.servers import USERNAME
+
+# A quote, a backslash, $, #, spaces and a YAML-looking "key: value": what breaks config files.
+PASSWORD = "pa'ss\"w\\od $HOME #x: y"
+SENDER = Sender("app@example.com", "Example App")
+
+
+def config_for(mode: str, port: int, ca_file: str | None = None) -> Config:
+    smtp = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security=mode,  # type: ignore[arg-type]
+        username=USERNAME,
+        password=SecretRef("smtpwizard", "default/app-test"),
+        allow_insecure_auth=mode == "none",
+        ca_file=ca_file,
+    )
+    verified = Verification(status="passed", at="2026-11-30T12:00:00Z", auth_mechanism="PLAIN")
+    return Config(smtp=smtp, sender=SENDER, provider="custom", verified=verified)
+
+
+def with_ca(config: Config, ca_file: str) -> Config:
+    """The config with its CA file set, for apps that have a CA-file setting."""
+    return replace(config, smtp=config.smtp.with_changes(ca_file=ca_file))
+
+
+def exported(target: str, fmt: str, config: Config) -> str:
+    return export(target, config, Secret(PASSWORD), fmt=fmt, reveal=True).text
+
+
+Runner = Callable[[Config, str, Path, Path], harness.Sent]
+
+
+def run_posthog(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    env = harness.compose_dotenv(exported("posthog", "env", config))
+    s = harness.posthog_settings(env)
+    return harness.django_send(
+        host=s["EMAIL_HOST"], port=s["EMAIL_PORT"], username=s["EMAIL_HOST_USER"], password=s["EMAIL_HOST_PASSWORD"],
+        use_tls=s["EMAIL_USE_TLS"], use_ssl=s["EMAIL_USE_SSL"], timeout=s["EMAIL_TIMEOUT"],
+        from_email=s["EMAIL_DEFAULT_FROM"], ca_file=ca_file,
+    )  # fmt: skip
+
+
+def run_django(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    """settings.py as Django imports it: the module's code run, then its EMAIL_* settings used."""
+    namespace: dict[str, Any] = {}
+    exec(compile(exported("django", "python", config), "settings.py", "exec"), namespace)  # noqa: S102
+    return harness.django_send(
+        host=namespace["EMAIL_HOST"], port=namespace["EMAIL_PORT"], username=namespace["EMAIL_HOST_USER"],
+        password=namespace["EMAIL_HOST_PASSWORD"], use_tls=namespace["EMAIL_USE_TLS"],
+        use_ssl=namespace["EMAIL_USE_SSL"], timeout=namespace["EMAIL_TIMEOUT"],
+        from_email=namespace["DEFAULT_FROM_EMAIL"], ca_file=ca_file,
+    )  # fmt: skip
+
+
+def run_mastodon(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    text = exported("mastodon", "env", with_ca(config, ca_file))
+    env = harness.ruby_dotenv(text, 3)  # Mastodon's Gemfile: dotenv 3.x
+    assert harness.compose_dotenv(text) == env  # docker compose's env_file: .env.production agrees
+    return harness.ruby_app_send("mastodon", {"env": env}, ca_file)
+
+
+def run_discourse(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    env = harness.discourse_launcher(exported("discourse", "yaml", config), tmp_path)
+    return harness.ruby_app_send("discourse", {"env": env}, ca_file)
+
+
+def run_gitlab(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    source = exported("gitlab", "ruby", with_ca(config, ca_file))
+    return harness.ruby_app_send("gitlab", {"gitlab_rb": source}, ca_file)
+
+
+def run_forem(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    text = exported("forem", "env", config)
+    env = harness.compose_dotenv(text)
+    assert harness.ruby_dotenv(text, 2) == env  # Forem's dotenv-rails reads the same file
+    return harness.ruby_app_send("forem", {"env": env}, ca_file)
+
+
+def run_mattermost(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    return harness.go_app_send("mattermost", go, ca_file, config=exported("mattermost", "json", config))
+
+
+def run_mattermost_env(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    env = harness.compose_dotenv(exported("mattermost", "env", config))
+    return harness.go_app_send("mattermost", go, ca_file, env=env)
+
+
+def run_sourcegraph(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    return harness.go_app_send("sourcegraph", go, ca_file, config=exported("sourcegraph", "json", config))
+
+
+RUNNERS: dict[str, Runner] = {
+    "posthog": run_posthog,
+    "django": run_django,
+    "mastodon": run_mastodon,
+    "discourse": run_discourse,
+    "gitlab": run_gitlab,
+    "forem": run_forem,
+    "mattermost": run_mattermost,
+    "mattermost-env": run_mattermost_env,
+    "sourcegraph": run_sourcegraph,
+}
+# What each app cannot do, so its export must refuse (and the app's code shows why).
+REFUSED = {
+    ("forem", "tls"): "no implicit-TLS setting",
+    ("sourcegraph", "tls"): "no implicit TLS",
+    ("mattermost", "none"): "without TLS",
+    ("mattermost-env", "none"): "without TLS",
+}
+CASES = [(app, mode) for app in RUNNERS for mode in MODES]
+
+
+@pytest.mark.parametrize(("app", "mode"), CASES, ids=[f"{a}-{m}" for a, m in CASES])
+def test_the_app_logs_in_and_sends_with_the_exported_settings(
+    app: str, mode: str, good_tls: ssl.SSLContext, ca_file: str, go_clients: Path, tmp_path: Path
+) -> None:
+    with mode_server(mode, PASSWORD, good_tls) as (server, mailbox):
+        config = config_for(mode, server.port)
+        if (app, mode) in REFUSED:
+            with pytest.raises(ExportError, match=REFUSED[(app, mode)]):
+                RUNNERS[app](config, ca_file, go_clients, tmp_path)
+            return
+        sent = RUNNERS[app](config, ca_file, go_clients, tmp_path)
+    assert sent.ok, sent.detail
+    assert [login for _mechanism, login in mailbox.auth_attempts] == [USERNAME]  # logged in once, accepted
+    (message,) = mailbox.messages
+    assert message.mail_from == SENDER.address and message.rcpt_tos == [harness.TO]
+    parsed = email.message_from_bytes(message.original_content or b"", policy=email.policy.default)
+    (sender,) = parsed["From"].addresses
+    assert sender.addr_spec == SENDER.address
