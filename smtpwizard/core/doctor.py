@@ -1,0 +1,561 @@
+"""smtpwizard doctor: read an app's own mail settings, test them as the app will, fix them in place.
+
+import (the app module's ``read_settings``) -> contradictions (said before any connection) ->
+the live test speaking as the app's client -> the diagnosis in the app's own keys -> with a fix,
+the fixed settings tested -> only then written into the app's file (only the mail keys that
+change; in place, with a backup). The password read from the app's file is used for the test
+and never stored, shown or logged; diffs and reports mask it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from smtpwizard.core.apps import IMPORTERS, get_app
+from smtpwizard.core.apps.base import Export
+from smtpwizard.core.apps.readers import Contradiction, Imported
+from smtpwizard.core.diagnose import Diagnosis, diagnose
+from smtpwizard.core.errors import ExportError, FieldError, InputMissing
+from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback, run_probe
+from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, Config, Secret
+
+MASK = "********"
+
+Outcome = Literal["works", "contradiction", "failed", "fixed", "fix_tested", "fix_failed", "no_fix"]
+
+
+@dataclass(frozen=True)
+class AppChange:
+    """A settings change as the app's own keys: what --fix writes into the app's file."""
+
+    settings_change: dict[str, Any]
+    set_keys: tuple[tuple[str, str], ...]  # (key, value as the app's file writes it); never the password
+    removed_keys: tuple[str, ...]
+    writes_password: bool  # the password is written again, quoted so the app reads it as written
+    diff: str  # unified diff of the app's file, the password masked
+    export: Export | None = field(default=None, repr=False, compare=False)  # holds the password when it is written
+
+    def summary(self, file: str) -> str:
+        parts = [f"set {key} to {value}" for key, value in self.set_keys]
+        parts += [f"remove {key}" for key in self.removed_keys]
+        if self.writes_password:
+            parts.append("write the password again, quoted so the app reads it as written")
+        return f"in {file}: " + ", ".join(parts) if parts else f"nothing to change in {file}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings_change": self.settings_change,
+            "set": [{"key": k, "value": v} for k, v in self.set_keys],
+            "remove": list(self.removed_keys),
+            "writes_password": self.writes_password,
+            "diff": self.diff,
+        }
+
+
+@dataclass
+class DoctorResult:
+    imported: Imported
+    diagnosis: Diagnosis | None = None  # a contradiction (before any connection) or the test's diagnosis
+    report: ProbeReport | None = None
+    fix: str | None = None  # the fix in the app's own keys
+    change: AppChange | None = None
+    fixed_report: ProbeReport | None = None
+    fixed_diagnosis: Diagnosis | None = None
+    backup: Path | None = None
+    written: bool = False
+    adopted: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    outcome: Outcome = "works"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.outcome in ("works", "fixed", "fix_tested"):
+            return ExitCode.OK
+        if self.outcome == "fix_failed" and self.fixed_diagnosis is not None:
+            return self.fixed_diagnosis.exit_code
+        return self.diagnosis.exit_code if self.diagnosis else ExitCode.SOFTWARE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for --json: the imported settings with the password masked, never the password."""
+        imported = self.imported
+        smtp = imported.smtp
+        return {
+            "ok": self.exit_code == ExitCode.OK,
+            "exit_code": int(self.exit_code),
+            "outcome": self.outcome,
+            "app": imported.app,
+            "path": str(imported.path),
+            "imported": {
+                "host": smtp.host,
+                "port": smtp.port,
+                "security": smtp.security,
+                "verify_certificate": smtp.verify_certificate,
+                "ca_file": smtp.ca_file,
+                "auth": smtp.auth,
+                "username": smtp.username,
+                "password": MASK if imported.password is not None else None,
+                "helo_domain": smtp.helo_domain,
+                "sender": imported.config.sender.formatted(),
+                "keys": {
+                    key: {"line": f.line, "from": f.origin or str(imported.path)} for key, f in imported.found.items()
+                },
+            },
+            "contradictions": [
+                {"code": c.code, "keys": list(c.keys), "line": c.line, "problem": c.problem, "fix": c.fix}
+                for c in imported.contradictions
+            ],
+            "report": self.report.to_dict() if self.report else None,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "fix": self.fix,
+            "change": self.change.to_dict() if self.change else None,
+            "fixed_report": self.fixed_report.to_dict() if self.fixed_report else None,
+            "fixed_diagnosis": self.fixed_diagnosis.to_dict() if self.fixed_diagnosis else None,
+            "written": self.written,
+            "backup_path": str(self.backup) if self.backup else None,
+            "adopted_config": str(self.adopted) if self.adopted else None,
+            "notes": self.notes,
+        }
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def load(app_id: str, path: Path | None, environ: Mapping[str, str] | None = None) -> Imported:
+    """The app's settings read from ``path`` (or where the app keeps them by default).
+
+    Raises FieldError for an unknown app, InputMissing for a missing file, Unreadable (exit 65,
+    one line per value with file, line and key) for values the app's rules cannot read."""
+    if app_id not in IMPORTERS:
+        raise FieldError("--target", f"'{app_id}' is not a known app", "choose one of: " + ", ".join(IMPORTERS))
+    read, default, _fields = IMPORTERS[app_id]
+    if path is None:
+        if default is None:
+            name = get_app(app_id).name
+            raise InputMissing(f"{name} has no usual place for its settings; give the path of its file")
+        path = Path(default)
+    return read(path.expanduser(), os.environ if environ is None else environ)
+
+
+def contradiction_diagnosis(imported: Imported) -> Diagnosis | None:
+    """The settings' contradictions as one diagnosis (the first one's fix), before any connection."""
+    found = imported.contradictions
+    if not found:
+        return None
+    first = found[0]
+    name = get_app(imported.app).name
+    title = (
+        f"{name} will not send the password as written"
+        if first.code == "password_mangled"
+        else f"{name}'s settings contradict each other"
+    )
+    where = f"{imported.path}:{first.line}" if first.line else str(imported.path)
+    return Diagnosis(
+        first.code,
+        title,
+        f"{where}: {first.problem}. smtpwizard did not connect.",
+        f"In {imported.path.name}: {first.fix}.",
+        ExitCode.DATA_ERROR,
+        first.settings_change,
+        tuple(f"{imported.path}:{c.line}: {c.problem}; {c.fix}" for c in found[1:]),
+    )
+
+
+# --- the test, as the app will --------------------------------------------------------------
+
+
+async def examine(
+    imported: Imported,
+    *,
+    test_to: str | None = None,
+    options: ProbeOptions | None = None,
+    on_stage: StageCallback | None = None,
+) -> DoctorResult:
+    """Contradictions first (no connection), else the live test speaking as the app's client."""
+    result = DoctorResult(imported, notes=list(imported.notes))
+    contradiction = contradiction_diagnosis(imported)
+    if contradiction is not None:
+        result.diagnosis, result.outcome = contradiction, "contradiction"
+        result.change = propose(imported, contradiction.settings_change or {}, contradiction=_first(imported))
+        result.fix = contradiction.fix
+        return result
+    report, diagnosis = await _test(imported.config, imported.password, imported, test_to, options, on_stage)
+    result.report, result.diagnosis = report, diagnosis
+    if diagnosis is None:
+        return result
+    result.outcome = "failed"
+    if diagnosis.settings_change:
+        result.change = propose(imported, diagnosis.settings_change)
+    result.fix = in_app_words(imported, diagnosis, result.change)
+    return result
+
+
+async def _test(
+    config: Config,
+    password: Secret | None,
+    imported: Imported,
+    test_to: str | None,
+    options: ProbeOptions | None,
+    on_stage: StageCallback | None,
+) -> tuple[ProbeReport, Diagnosis | None]:
+    profile = get_app(imported.app).profile
+    report = await run_probe(
+        config.smtp,
+        password,
+        sender=config.sender,
+        test_to=test_to,
+        options=options,
+        on_stage=on_stage,
+        profile=profile,
+    )
+    return report, diagnose(report, config.smtp, None, profile)
+
+
+def _first(imported: Imported) -> Contradiction | None:
+    return imported.contradictions[0] if imported.contradictions else None
+
+
+async def try_fix(
+    result: DoctorResult,
+    *,
+    write: bool,
+    test_to: str | None = None,
+    options: ProbeOptions | None = None,
+    on_stage: StageCallback | None = None,
+) -> DoctorResult:
+    """Test the fixed settings as the app will; only when that passes (and ``write``), write the
+    change into the app's file. Without a change smtpwizard can make, outcome 'no_fix'."""
+    imported, change = result.imported, result.change
+    if result.diagnosis is None:
+        return result
+    if change is None or not (change.set_keys or change.removed_keys or change.writes_password):
+        result.outcome = "no_fix"
+        return result
+    config = fixed_config(imported, change.settings_change)
+    password = imported.written_password if change.writes_password else imported.password
+    report, diagnosis = await _test(config, password, imported, test_to, options, on_stage)
+    result.fixed_report, result.fixed_diagnosis = report, diagnosis
+    if diagnosis is not None:
+        result.outcome = "fix_failed"
+        return result
+    if not write:
+        result.outcome = "fix_tested"
+        return result
+    if imported.write_kind is None or change.export is None:
+        name = get_app(imported.app).name
+        result.notes.append(f"smtpwizard cannot edit {name}'s {imported.path.name} in place; make the change by hand.")
+        result.outcome = "fix_tested"
+        return result
+    result.backup = write_change(imported, change)
+    result.written, result.outcome = True, "fixed"
+    return result
+
+
+def fixed_config(imported: Imported, settings_change: Mapping[str, Any]) -> Config:
+    smtp = imported.smtp.with_changes(**settings_change) if settings_change else imported.smtp
+    return replace(imported.config, smtp=smtp)
+
+
+# --- the change in the app's own words ------------------------------------------------------
+
+
+def _export(imported: Imported, config: Config, password: Secret | None) -> Export:
+    from smtpwizard.core.exporters import export
+
+    return export(imported.app, config, password, fmt=imported.fmt, reveal=True)
+
+
+def _text(value: object, fmt: str) -> str:
+    """A value as the app's file writes it, for the fix's words."""
+    if fmt == "json":
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if fmt == "env" else json.dumps(value, ensure_ascii=False)
+
+
+def _same(found: str | None, value: object) -> bool:
+    if found is None:
+        return False
+    if isinstance(value, bool):
+        return found.strip().lower() == ("true" if value else "false")
+    return found == str(value)
+
+
+def _flat(values: tuple[tuple[str, object], ...]) -> list[tuple[str, object]]:
+    """Nested values (Sourcegraph's "email.smtp" object) as "email.smtp host" keys, like FIELDS."""
+    flat: list[tuple[str, object]] = []
+    for key, value in values:
+        flat += [(f"{key} {k}", v) for k, v in value.items()] if isinstance(value, dict) else [(key, value)]
+    return flat
+
+
+def propose(
+    imported: Imported, settings_change: Mapping[str, Any], contradiction: Contradiction | None = None
+) -> AppChange | None:
+    """The change as the app's keys: the keys whose exported value changes (the password only when it
+    must be rewritten), and the keys of the other mode that the file has and must lose; None when
+    the app cannot express the fixed settings (its export refuses them)."""
+    writes_password = bool(contradiction and contradiction.use_written_password and imported.written_password)
+    after_password = imported.written_password if writes_password else imported.password
+    try:
+        before = _export(imported, imported.config, imported.password)
+        after = _export(imported, fixed_config(imported, settings_change), after_password)
+    except (ExportError, ValueError):
+        return None
+    old = dict(_flat(before.values))
+    flagged = set(contradiction.keys) if contradiction else set()
+    secret_key = imported.fields.get("password")
+    changed = [
+        (key, value)
+        for key, value in _flat(after.values)
+        if (key == secret_key and writes_password)
+        or (
+            key != secret_key
+            and (old.get(key) != value or (key in flagged and not _same(_found(imported, key), value)))
+        )
+    ]
+    removed = tuple(
+        key
+        for key in after.unset
+        if key in imported.found and (key not in before.unset or key in flagged) and key != secret_key
+    )
+    shown = tuple((k, _text(v, imported.fmt)) for k, v in changed if k != secret_key)
+    writable = imported.write_kind is not None and all(" " not in key for key, _v in changed)
+    export = Export("", (), tuple(changed), removed) if writable else None
+    return AppChange(dict(settings_change), shown, removed, writes_password, _diff(imported, export), export)
+
+
+def _found(imported: Imported, key: str) -> str | None:
+    entry = imported.found.get(key)
+    return entry.value if entry is not None else None
+
+
+def _alternative(imported: Imported, settings_change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Keeping the security mode and moving to its usual port instead (465 for TLS, 587 for STARTTLS)."""
+    if set(settings_change) != {"security"}:
+        return None
+    current = imported.smtp.security
+    port = {"tls": 465, "starttls": 587}.get(current)
+    if port is None or port == imported.smtp.port:
+        return None
+    if current == "starttls" and imported.smtp.port not in IMPLICIT_TLS_PORTS and port == 587:
+        return None
+    return {"port": port}
+
+
+def in_app_words(imported: Imported, diagnosis: Diagnosis, change: AppChange | None) -> str:
+    """The diagnosis' fix naming the app's own keys ("set ConnectionSecurity to "TLS" in config.json,
+    or change SMTPPort to "587")."""
+    file = imported.path.name
+    if change is not None and (change.set_keys or change.removed_keys):
+        words = change.summary(file)
+        alternative = _alternative(imported, diagnosis.settings_change or {})
+        other = propose(imported, alternative) if alternative else None
+        if other is not None and other.set_keys:
+            words += ", or " + ", ".join(f"set {k} to {v}" for k, v in other.set_keys)
+        return words[0].upper() + words[1:] + "."
+    named = [
+        f"{field_name} is {key}"
+        for field_name, key in imported.fields.items()
+        if re.search(rf"\b{field_name}\b", diagnosis.fix)
+    ]
+    if named:
+        return f"{diagnosis.fix} In {file}: " + "; ".join(named) + "."
+    return diagnosis.fix
+
+
+# --- the diff and the write -----------------------------------------------------------------
+
+
+def _updated_text(imported: Imported, original: str, export: Export) -> str:
+    from smtpwizard.core.exporters.write_into import update_dotenv, update_mattermost_json
+
+    kind = imported.write_kind
+    if kind == "json":
+        return update_mattermost_json(original, dict(export.values))
+    if kind == "gitlab_rb":
+        return update_gitlab_rb(original, export.values, export.unset)
+    if kind == "app_yml":
+        return update_app_yml(original, export.values, export.unset)
+    return update_dotenv(original, export.values, export.unset)
+
+
+def _masked(text: str, imported: Imported) -> str:
+    secrets = [s.reveal() for s in (imported.password, imported.written_password) if s is not None]
+    for secret in sorted(secrets, key=len, reverse=True):
+        forms = {secret, json.dumps(secret)[1:-1], secret.replace("\\", "\\\\"), secret.replace("'", "\\'")}
+        for form in sorted(forms, key=len, reverse=True):
+            if form:
+                text = text.replace(form, MASK)
+    key = (imported.fields.get("password") or "").split(" ")[-1].split(".")[-1]
+    if key:  # the password's line, whatever quoting the file uses
+        pattern = rf"^([+\- ].*{re.escape(key)}['\"]?\]?\s*[:=]\s*).+$"
+        text = re.sub(pattern, lambda m: m.group(1) + MASK, text, flags=re.M)
+    return text
+
+
+def _diff(imported: Imported, export: Export | None) -> str:
+    if export is None or (not export.values and not export.unset):
+        return ""
+    from smtpwizard.core.apps.readers import read_text
+
+    original = read_text(imported.path)
+    try:
+        updated = _updated_text(imported, original, export)
+    except ExportError:
+        return ""
+    lines = difflib.unified_diff(
+        original.splitlines(keepends=True),
+        updated.splitlines(keepends=True),
+        f"{imported.path} (now)",
+        f"{imported.path} (fixed)",
+    )
+    return _masked("".join(lines), imported)
+
+
+def write_change(imported: Imported, change: AppChange) -> Path | None:
+    """Write the change into the app's file in place (owner, group, mode and hard links kept), with
+    a backup in smtpwizard's own folder; returns the backup's path."""
+    assert change.export is not None
+    if imported.write_kind in ("env", "json"):
+        from smtpwizard.core.exporters.write_into import write_into
+
+        kind = "json" if imported.write_kind == "json" else "env"
+        return write_into(imported.path, change.export, kind, secret_revealed=change.writes_password).backup
+    return _write_text(imported, change)
+
+
+def _write_text(imported: Imported, change: AppChange) -> Path | None:
+    """gitlab.rb and app.yml: the same in-place write as write-into, with our own line editor."""
+    from smtpwizard.core.apps.readers import read_text
+    from smtpwizard.core.errors import WriteFailed
+    from smtpwizard.core.exporters.write_into import _backup, _locked_for_writing, _private_mode
+
+    assert change.export is not None
+    path = Path(os.path.realpath(imported.path))
+    original = read_text(path)
+    updated = _updated_text(imported, original, change.export)
+    with _locked_for_writing(path) as fd:
+        if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
+            raise WriteFailed(f"{path} changed while it was being read; run again")
+        backup = _backup(path, original)
+        if change.writes_password:
+            _private_mode(fd, path, os.fstat(fd))
+        data = updated.encode("utf-8")
+        try:
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except OSError as exc:
+            raise WriteFailed(f"writing {path} failed ({exc.strerror}); the previous version is in {backup}") from None
+    return backup
+
+
+def _newline(text: str) -> str:
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def update_gitlab_rb(text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = ()) -> str:
+    """gitlab.rb with the last active ``gitlab_rails['key'] = ...`` of each key replaced (omnibus
+    evaluates the file as Ruby: the last assignment wins), keys in ``unset`` commented out and
+    missing keys appended; every other line stays byte for byte."""
+    from smtpwizard.core.exporters.formats import ruby_value
+
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    pattern = re.compile(r"^(\s*)gitlab_rails\[['\"]([a-z_]+)['\"]\]\s*=")
+    last: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        match = pattern.match(line)
+        if match:
+            last[match.group(2)] = index
+    for key, value in pairs:
+        rendered = f"gitlab_rails['{key}'] = {ruby_value(value)}"  # type: ignore[arg-type]
+        if key in last:
+            index = last[key]
+            body = lines[index].rstrip("\r\n")
+            indent = pattern.match(body).group(1)  # type: ignore[union-attr]
+            lines[index] = indent + rendered + (lines[index][len(body) :] or newline)
+        else:
+            if lines and not lines[-1].endswith("\n"):
+                lines[-1] += newline
+            lines.append(rendered + newline)
+    for key in unset:
+        if key in last:
+            body = lines[last[key]].rstrip("\r\n")
+            lines[last[key]] = f"# {body}  (unset by smtpwizard)" + (lines[last[key]][len(body) :] or newline)
+    return "".join(lines)
+
+
+def update_app_yml(text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = ()) -> str:
+    """A Discourse app.yml with the ``env:`` entries replaced in place (the value written as a YAML
+    double-quoted string or a plain boolean/number), ``unset`` entries commented out and missing ones
+    added at the end of ``env:``; every other line, comment included, stays byte for byte."""
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"^env:\s*(#.*)?$", line.rstrip("\r\n"))), None)
+    if start is None:
+        raise ExportError("app.yml has no env: section; add one, then run again")
+    end = start + 1
+    indent = "  "
+    entries: dict[str, int] = {}
+    while end < len(lines):
+        body = lines[end].rstrip("\r\n")
+        if body and not body[0].isspace() and not body.startswith("#"):
+            break
+        match = re.match(r"^(\s+)([A-Za-z_][A-Za-z0-9_]*)\s*:", body)
+        if match:
+            indent = match.group(1)
+            entries[match.group(2)] = end
+        end += 1
+    last_entry = max(entries.values(), default=start)
+
+    def rendered(key: str, value: object) -> str:
+        literal = json.dumps(value, ensure_ascii=False)  # JSON scalars are YAML flow scalars
+        return f"{indent}{key}: {literal}"
+
+    additions: list[str] = []
+    for key, value in pairs:
+        if key in entries:
+            body = lines[entries[key]].rstrip("\r\n")
+            lines[entries[key]] = rendered(key, value) + (lines[entries[key]][len(body) :] or newline)
+        else:
+            additions.append(rendered(key, value) + newline)
+    for key in unset:
+        if key in entries:
+            body = lines[entries[key]].rstrip("\r\n")
+            lines[entries[key]] = f"{indent}# {body.strip()}  (unset by smtpwizard)" + (
+                lines[entries[key]][len(body) :] or newline
+            )
+    lines[last_entry + 1 : last_entry + 1] = additions
+    return "".join(lines)
+
+
+# --- adopt: the fixed (or working) settings as smtpwizard's own config -----------------------
+
+
+def adopt(result: DoctorResult, config_path: Path, store: Any) -> Path:
+    """Write the tested settings as an smtpwizard config and move the password into the keyring.
+
+    Only after a passing test (the original or the fixed one)."""
+    from smtpwizard.core.apply import save, verification_from
+
+    imported = result.imported
+    report = result.fixed_report if result.fixed_report is not None else result.report
+    assert report is not None and report.ok
+    settings_change = result.change.settings_change if result.fixed_report is not None and result.change else {}
+    config = fixed_config(imported, settings_change)
+    writes_password = bool(result.change and result.change.writes_password and result.fixed_report is not None)
+    password = imported.written_password if writes_password else imported.password
+    _final, path, _backup, _ref = save(config, password, None, store, config_path, verification_from(report))
+    result.adopted = path
+    return path
