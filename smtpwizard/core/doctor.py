@@ -289,10 +289,12 @@ def _same(found: str | None, value: object) -> bool:
     return found == str(value)
 
 
-def _flat(values: tuple[tuple[str, object], ...]) -> list[tuple[str, object]]:
-    """Nested values (Sourcegraph's "email.smtp" object) as "email.smtp host" keys, like FIELDS."""
+def _flat(values: tuple[tuple[str, object], ...], prefix: str = "") -> list[tuple[str, object]]:
+    """Nested values (Sourcegraph's "email.smtp" object) as "email.smtp host" keys, like FIELDS;
+    ``prefix`` is dropped (Gitea's GITEA__mailer__ names are the keys of app.ini's [mailer])."""
     flat: list[tuple[str, object]] = []
     for key, value in values:
+        key = key.removeprefix(prefix)
         flat += [(f"{key} {k}", v) for k, v in value.items()] if isinstance(value, dict) else [(key, value)]
     return flat
 
@@ -310,23 +312,24 @@ def propose(
         after = _export(imported, fixed_config(imported, settings_change), after_password)
     except (ExportError, ValueError):
         return None
-    old = dict(_flat(before.values))
+    old = dict(_flat(before.values, imported.export_prefix))
     flagged = set(contradiction.keys) if contradiction else set()
     secret_key = imported.fields.get("password")
     changed = [
         (key, value)
-        for key, value in _flat(after.values)
+        for key, value in _flat(after.values, imported.export_prefix)
         if (key == secret_key and writes_password)
         or (
             key != secret_key
             and (old.get(key) != value or (key in flagged and not _same(_found(imported, key), value)))
         )
     ]
-    removed = tuple(
-        key
-        for key in after.unset
-        if key in imported.found and (key not in before.unset or key in flagged) and key != secret_key
-    )
+    written_after = {key for key, _value in _flat(after.values, imported.export_prefix)}
+    # Keys the file has that the fixed settings must not: the export's unset keys, and keys the
+    # settings wrote before but no longer do (the other mode's flag, a login no longer used).
+    stale = [key for key in after.unset if key not in before.unset or key in flagged]
+    stale += [key for key in old if key not in written_after and key not in after.unset]
+    removed = tuple(dict.fromkeys(key for key in stale if key in imported.found))
     shown = tuple((k, _text(v, imported.fmt)) for k, v in changed if k != secret_key)
     writable = imported.write_kind is not None and all(" " not in key for key, _v in changed)
     export = Export("", (), tuple(changed), removed) if writable else None

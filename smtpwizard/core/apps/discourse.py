@@ -169,7 +169,10 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     found = read_yaml_env(read_text(path), path)
     for key, entry in list(found.items()):
         if entry.value is not None and _launcher_reads(entry.value) != entry.value:
-            found[key] = _replace(entry, value=_launcher_reads(entry.value), written=entry.value)
+            # A backslash that is not doubled, or trailing blanks, is lost; doubled ones are meant for the launcher.
+            odd = any(len(run) % 2 for run in re.findall(r"\\+", entry.value))
+            lost = odd or entry.value != entry.value.rstrip(" \t")
+            found[key] = _replace(entry, value=_launcher_reads(entry.value), written=entry.value if lost else None)
     read = Collector(path, found)
     yes, no = ("true",), ("false",)
     force_tls = read.boolean("DISCOURSE_SMTP_FORCE_TLS", False, yes, no)
@@ -204,7 +207,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
             )
         )  # fmt: skip
     return build(
-        app="discourse", path=path, fmt="yaml", write_kind="app_yml", found=found, smtp=smtp, sender=sender,
+        app="discourse", path=path, fmt="yaml", write_kind="app_yml", found=read.kept(key), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key=key, contradictions=contradictions,
         notes=("Apply a change with './launcher rebuild app'.",),
     )  # fmt: skip

@@ -245,7 +245,7 @@ def read_django_env(
     read.raise_if_any()
     contradictions = dotenv_password(found, fields["password"], app, flavour) + contradictions
     return build(
-        app=app_id, path=path, fmt=fmt, write_kind="env", found=found, smtp=smtp, sender=sender,
+        app=app_id, path=path, fmt=fmt, write_kind="env", found=read.kept(fields["password"]), smtp=smtp, sender=sender,
         fields=fields, credential_key=fields["password"], contradictions=contradictions,
     )  # fmt: skip
 

@@ -155,7 +155,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     sender = read.address("DEFAULT_EMAIL", "noreply@localhost")
     read.raise_if_any()
     return build(
-        app="forem", path=path, fmt="env", write_kind="env", found=found, smtp=smtp, sender=sender,
+        app="forem", path=path, fmt="env", write_kind="env", found=read.kept("SMTP_PASSWORD"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="SMTP_PASSWORD",
         contradictions=dotenv_password(found, "SMTP_PASSWORD", NAME, "ruby"),
         notes=("Values saved in Forem's admin form override these .env defaults.",),

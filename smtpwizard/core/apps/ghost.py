@@ -147,6 +147,6 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     sender = read.address("mail.from", "noreply@localhost")
     read.raise_if_any()
     return build(
-        app="ghost", path=path, fmt="json", write_kind=None, found=found, smtp=smtp, sender=sender,
+        app="ghost", path=path, fmt="json", write_kind=None, found=read.kept("mail.options.auth.pass"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="mail.options.auth.pass",
     )  # fmt: skip

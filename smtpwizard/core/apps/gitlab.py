@@ -178,7 +178,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
             )
         )
     return build(
-        app="gitlab", path=path, fmt="ruby", write_kind="gitlab_rb", found=found, smtp=smtp, sender=sender,
+        app="gitlab", path=path, fmt="ruby", write_kind="gitlab_rb", found=read.kept("smtp_password"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="smtp_password", contradictions=contradictions,
         notes=("Apply a change with 'sudo gitlab-ctl reconfigure'.",),
     )  # fmt: skip

@@ -174,6 +174,6 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
             )
         )
     return build(
-        app="mastodon", path=path, fmt="env", write_kind="env", found=found, smtp=smtp, sender=sender,
+        app="mastodon", path=path, fmt="env", write_kind="env", found=read.kept("SMTP_PASSWORD"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="SMTP_PASSWORD", contradictions=contradictions,
     )  # fmt: skip

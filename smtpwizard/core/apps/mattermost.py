@@ -199,6 +199,6 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     overridden = sorted(f.origin for f in found.values() if f.origin)
     notes = (f"Overridden by the environment: {', '.join(overridden)}.",) if overridden else ()
     return build(
-        app="mattermost", path=path, fmt="json", write_kind="json", found=found, smtp=smtp, sender=sender,
+        app="mattermost", path=path, fmt="json", write_kind="json", found=read.kept("SMTPPassword"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="SMTPPassword", contradictions=contradictions, notes=notes,
     )  # fmt: skip

@@ -29,9 +29,9 @@ class Found:
     """One key as the app reads it: its value (None: absent), where it is, and the text as written."""
 
     key: str
-    value: str | None
+    value: str | None = field(repr=False)  # may be a secret: never shown
     line: int = 0  # 0: not in the file (a default, or the environment)
-    written: str | None = None  # the value as written, when the app's reader changes it
+    written: str | None = field(default=None, repr=False)  # as written, when the app's reader changes it
     origin: str = ""  # where it came from when not the file (e.g. 'the environment')
 
 
@@ -77,6 +77,7 @@ class Imported:
     notes: tuple[str, ...] = ()
     credential_key: str | None = None
     written_password: Secret | None = field(default=None, repr=False)  # when the app's reader changes it
+    export_prefix: str = ""  # dropped from the export's key names to match the file's (Gitea's app.ini)
 
     @property
     def smtp(self) -> SmtpSettings:
@@ -90,6 +91,12 @@ class Collector:
         self.path = path
         self.found = found
         self.problems: list[str] = []
+        self.used: set[str] = set()
+
+    def kept(self, *extra: str) -> dict[str, Found]:
+        """Only the keys the app's mail settings read (plus ``extra``): nothing else of the file is kept."""
+        wanted = self.used | set(extra)
+        return {key: entry for key, entry in self.found.items() if key in wanted}
 
     def add(self, key: str, problem: str, fix: str) -> None:
         entry = self.found.get(key)
@@ -101,6 +108,7 @@ class Collector:
             raise Unreadable(self.problems)
 
     def value(self, key: str, default: str | None = None) -> str | None:
+        self.used.add(key)
         entry = self.found.get(key)
         return entry.value if entry is not None and entry.value is not None else default
 
@@ -454,6 +462,7 @@ def build(
     credential_key: str | None,
     contradictions: list[Contradiction] | None = None,
     notes: tuple[str, ...] = (),
+    export_prefix: str = "",
 ) -> Imported:
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
@@ -478,6 +487,7 @@ def build(
         notes=notes,
         credential_key=credential_key,
         written_password=written,
+        export_prefix=export_prefix,
     )
 
 
@@ -515,7 +525,12 @@ def dotenv_password(found: dict[str, Found], key: str, app: str, flavour: Dotenv
     """A contradiction when the app's dotenv reader changes the password written under ``key``."""
     entry = found.get(key)
     how = dotenv_mangling(entry.written or "", flavour) if entry else ""
-    return mangled(found, key, app, how, "write it in single quotes, where nothing is replaced")
+    fix = (
+        "python-dotenv expands ${...} inside any quotes: change the password so it holds no ${"
+        if flavour == "python" and "${" in ((entry.written if entry else None) or "")
+        else "write it in single quotes, where nothing is replaced"
+    )
+    return mangled(found, key, app, how, fix)
 
 
 ReadSettings = Callable[[Path, Mapping[str, str]], Imported]
