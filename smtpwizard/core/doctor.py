@@ -25,7 +25,7 @@ from smtpwizard.core.diagnose import Diagnosis, diagnose
 from smtpwizard.core.errors import ExportError, FieldError, InputMissing
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback, run_probe
-from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, Config, Secret
+from smtpwizard.core.settings import Config, Secret
 
 MASK = "********"
 
@@ -348,8 +348,6 @@ def _alternative(imported: Imported, settings_change: Mapping[str, Any]) -> dict
     current = imported.smtp.security
     port = {"tls": 465, "starttls": 587}.get(current)
     if port is None or port == imported.smtp.port:
-        return None
-    if current == "starttls" and imported.smtp.port not in IMPLICIT_TLS_PORTS and port == 587:
         return None
     return {"port": port}
 

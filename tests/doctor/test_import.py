@@ -1,0 +1,97 @@
+"""Reading an app's own file: what cannot be read is named with file, line and key (never guessed),
+the app's own override rules apply, and the password read is kept out of every representation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smtpwizard.core.apps.readers import Unreadable
+from smtpwizard.core.doctor import contradiction_diagnosis, load
+from smtpwizard.core.errors import InputMissing
+from tests.doctor.cases import CASES, PASSWORD, write_app_file
+
+
+def test_unreadable_values_are_named_with_file_line_and_key_never_guessed(tmp_path: Path) -> None:
+    path = write_app_file(
+        tmp_path,
+        CASES["mastodon"],
+        587,
+        (
+            ("SMTP_ENABLE_STARTTLS=always", "SMTP_ENABLE_STARTTLS=sometimes"),
+            ("SMTP_LOGIN=", "SMTP_TLS=yes\nSMTP_LOGIN="),
+        ),
+    )
+    path.write_text(path.read_text().replace("SMTP_PORT=587", "SMTP_PORT=five-eight-seven"))
+    with pytest.raises(Unreadable) as caught:
+        load("mastodon", path, {})
+    lines = caught.value.problems
+    assert len(lines) == 3 and caught.value.exit_code == 65
+    assert any(line.startswith(f"{path}:36: SMTP_PORT: 'five-eight-seven' is not a whole number") for line in lines)
+    assert any(line.startswith(f"{path}:41: SMTP_ENABLE_STARTTLS: 'sometimes'") for line in lines)
+    assert any(line.startswith(f"{path}:37: SMTP_TLS: 'yes'") for line in lines)
+    assert all(PASSWORD not in line for line in lines)
+
+
+def test_ruby_code_in_gitlab_rb_is_reported_not_evaluated(tmp_path: Path) -> None:
+    path = write_app_file(
+        tmp_path, CASES["gitlab"], 587, (("= '__PASSWORD__'", "= ENV['SMTP_PASSWORD']"),)
+    )  # fmt: skip
+    with pytest.raises(Unreadable, match=rf"{path}:27: smtp_password: is Ruby code smtpwizard does not evaluate"):
+        load("gitlab", path, {})
+
+
+def test_a_config_json_that_is_not_json_names_the_line(tmp_path: Path) -> None:
+    path = write_app_file(
+        tmp_path, CASES["mattermost"], 587, (('"SMTPServerTimeout": 10,', '"SMTPServerTimeout": 10'),)
+    )
+    with pytest.raises(Unreadable, match=rf"{path}:34: not valid JSON"):
+        load("mattermost", path, {})
+
+
+def test_mattermost_environment_overrides_config_json_as_the_server_does(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["mattermost"], 587)
+    imported = load(
+        "mattermost", path, {"MM_EMAILSETTINGS_CONNECTIONSECURITY": "TLS", "MM_EMAILSETTINGS_SMTPPORT": "465"}
+    )
+    assert (imported.smtp.security, imported.smtp.port) == ("tls", 465)
+    assert imported.found["ConnectionSecurity"].origin == "environment variable MM_EMAILSETTINGS_CONNECTIONSECURITY"
+    assert "Overridden by the environment" in imported.notes[0]
+
+
+def test_sourcegraph_site_config_may_hold_comments_and_trailing_commas(tmp_path: Path) -> None:
+    imported = load("sourcegraph", write_app_file(tmp_path, CASES["sourcegraph"], 2525), {})
+    assert (imported.smtp.host, imported.smtp.port, imported.smtp.auth) == ("127.0.0.1", 2525, "plain")
+    assert imported.password is not None and imported.password.reveal() == PASSWORD
+
+
+def test_the_default_path_is_where_the_app_keeps_its_settings() -> None:
+    with pytest.raises(InputMissing, match=r"/etc/gitlab/gitlab\.rb"):
+        load("gitlab", None, {})
+    with pytest.raises(InputMissing, match="PostHog has no usual place"):
+        load("posthog", None, {})
+
+
+def test_selfmx_says_it_reads_no_smtp_settings(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("SMTP_HOST=smtp.example.com\n")
+    with pytest.raises(Unreadable, match="SelfMX reads no SMTP settings"):
+        load("selfmx", path, {})
+
+
+def test_only_mail_keys_are_kept_and_the_password_is_never_in_a_repr(tmp_path: Path) -> None:
+    imported = load("mastodon", write_app_file(tmp_path, CASES["mastodon"], 587), {})
+    assert "DB_PASS" not in imported.found and "SECRET_KEY_BASE" not in imported.found
+    assert PASSWORD not in repr(imported) and PASSWORD not in str(imported.found)
+    assert imported.smtp.password is None  # the settings model never holds it
+
+
+def test_a_password_mastodons_dotenv_expands_is_a_contradiction_named_before_connecting(tmp_path: Path) -> None:
+    case = CASES["mastodon"]
+    imported = load("mastodon", write_app_file(tmp_path, case, 587, case.mangled, case.mangled_password), {})
+    assert imported.password is not None and imported.password.reveal() == "dr"  # what Mastodon sends
+    diagnosis = contradiction_diagnosis(imported)
+    assert diagnosis is not None and diagnosis.exit_code == 65
+    assert "SMTP_PASSWORD" in diagnosis.explanation and "replaces $NAME" in diagnosis.explanation
+    assert "single quotes" in diagnosis.fix and case.mangled_password not in diagnosis.explanation + diagnosis.fix
