@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -22,6 +25,15 @@ class TargetStep(StepScreen):
         "does (some apps log everyone out) and, at the end, writes the settings in that app's own format. "
         "Choose 'Just SMTP' to only test and save the settings."
     )
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("f4", "doctor", "I already have settings: check them")]  # type: ignore[assignment]
+
+    def action_doctor(self) -> None:
+        from smtpwizard.ui.steps.doctor import DoctorScreen  # the doctor screen (smtpwizard doctor)
+
+        targets = self.query_one("#targets", OptionList)
+        chosen = targets.options[targets.highlighted].id if targets.highlighted is not None else None
+        self.app.push_screen(DoctorScreen(chosen, self.wizard.probe_options))
 
     def compose_body(self) -> ComposeResult:
         options = [Option(f"{t.name:<13}{t.blurb}", id=t.id) for t in TARGETS]

@@ -1,0 +1,66 @@
+"""The doctor in the TUI: from the first step, F4 ('I already have settings: check them') opens the
+doctor screen; Check shows the diagnosis in the app's keys; Apply fix asks, then writes."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Input, Static
+
+from smtpwizard.ui.app import make_app
+from smtpwizard.ui.steps.doctor import ConfirmFix, DoctorScreen
+from tests.conftest import MemoryKeyring
+from tests.doctor.cases import CASES, PASSWORD, write_app_file
+from tests.servers import smtp_server
+from tests.ui.scenes import FAST
+from tests.ui.test_wizard import SIZE, settle
+
+
+async def test_check_then_apply_fix_from_the_first_step(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch,
+    memory_keyring: MemoryKeyring, config_home: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    with smtp_server(password=PASSWORD, implicit_context=good_tls, auth_require_tls=False) as (server, _mailbox):
+        path = write_app_file(tmp_path, CASES["mattermost"], server.port)
+        app = make_app(tmp_path / "config.yaml", probe_options=FAST, stable=True)
+        async with app.run_test(size=SIZE) as pilot:
+            targets = app.screen.query_one("#targets")
+            targets.highlighted = next(i for i, o in enumerate(targets.options) if o.id == "mattermost")  # type: ignore[attr-defined]
+            await pilot.press("f4")
+            assert isinstance(app.screen, DoctorScreen) and app.screen.app_id == "mattermost"
+            field = app.screen.query_one("#doctor-path", Input)
+            assert field.value == "/opt/mattermost/config/config.json"  # where Mattermost keeps it
+            field.value = str(path)
+            await pilot.press("f5")
+            await settle(app, pilot)
+            shown = str(app.screen.query_one("#doctor-diagnosis", Static).render())
+            assert "No greeting: this port probably expects implicit TLS" in shown
+            assert 'set ConnectionSecurity to "TLS"' in shown and PASSWORD not in shown
+            assert not app.screen.query_one("#apply", Button).disabled
+            await pilot.press("f6")
+            assert isinstance(app.screen, ConfirmFix)
+            await pilot.press("y")
+            await settle(app, pilot)
+            shown = str(app.screen.query_one("#doctor-diagnosis", Static).render())
+            assert "Fixed:" in shown and PASSWORD not in shown
+            await pilot.press("escape")
+            assert getattr(app.screen, "STEP", "") == "target"
+    assert json.loads(path.read_text())["EmailSettings"]["ConnectionSecurity"] == "TLS"
+
+
+async def test_an_unreadable_file_is_named_on_screen_and_nothing_connects(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["gitlab"], 587, (("= __PORT__", "= ENV['PORT']"),))
+    app = make_app(tmp_path / "config.yaml", probe_options=FAST, stable=True)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(DoctorScreen("gitlab"))
+        await pilot.pause()
+        app.screen.query_one("#doctor-path", Input).value = str(path)
+        await pilot.press("f5")
+        await settle(app, pilot)
+        error = str(app.screen.query_one("#error", Static).render())
+        assert f"{path}:25: smtp_port: is Ruby code smtpwizard does not evaluate" in error
+        assert app.screen.query_one("#apply", Button).disabled
