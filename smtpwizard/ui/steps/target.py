@@ -19,14 +19,17 @@ class TargetStep(StepScreen):
     STEP = "target"
     TITLE = "App"
     SHORT = "App"
-    INTRO = "Which app is the mail for? It decides the warnings and the export at the end."
+    INTRO = (
+        "Which app is the mail for? It decides the warnings and the export at the end. "
+        "I already have settings: F4 checks them."
+    )
     HELP = (
         "Pick the self-hosted app that will send the mail. smtpwizard then shows what changing its mail settings "
         "does (some apps log everyone out) and, at the end, writes the settings in that app's own format. "
         "Choose 'Just SMTP' to only test and save the settings."
     )
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("f4", "doctor", "I already have settings: check them")]  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("f4", "doctor", "Check existing settings")]  # type: ignore[assignment]
 
     def action_doctor(self) -> None:
         from smtpwizard.ui.steps.doctor import DoctorScreen  # the doctor screen (smtpwizard doctor)
