@@ -93,8 +93,8 @@ def _compose_escapes(value: str) -> str:
         if token == "\\$":
             return "$$"
         if token.startswith("\\0"):
-            digits = token[2:] or "0"
-            return chr(int(digits, 8)) if len(token) > 2 else "\0"
+            # \0ddd is rewritten to \ddd for strconv.UnquoteChar, which needs exactly three digits.
+            return chr(int(token[2:], 8)) if len(token) == 5 and int(token[2:], 8) < 256 else token
         simple = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\"}
         return simple.get(token[1], token)
 
@@ -209,9 +209,12 @@ def helm_yaml(text: str, binary: Path) -> dict[str, Any]:
 
 # discourse/discourse_docker launcher (@e071c2c, lines 379-417): Ruby merges the env: sections and
 # prints "-e\nKEY=VALUE"; bash reads that with `while read i` (no -r) and replaces {{config}}.
+# Its Ruby body runs once here for many app.yml files (each one's input read as the launcher's
+# stdin would be), with a marker line between them, to spare a Ruby start per file.
 _LAUNCHER_RUBY = r"""
 require 'yaml'
-input=STDIN.readlines.join
+ARGV.each do |file|
+input=File.read(file)
 env = {'LANG' => 'en_US.UTF-8'}
 input.split('_FILE_SEPERATOR_').each do |yml|
    yml.strip!
@@ -227,47 +230,68 @@ input.split('_FILE_SEPERATOR_').each do |yml|
 end
 env.each{|k,v| puts "*ERROR." if v.is_a?(Hash)}
 puts env.map{|k,v| "-e\n#{k}=#{v}" }.join("\n")
+puts "*NEXT-FILE."
+end
 """
 _LAUNCHER_BASH = r"""
 config=app
-raw=$(ruby -e "$env_ruby" < "$1")
+raw=$(ruby -e "$env_ruby" "$@")
 env=()
 ok=1
 while read i; do
-  if [ "$i" == "*ERROR." ]; then
+  if [ "$i" == "*NEXT-FILE." ]; then
+    if [ "$ok" -eq 1 ]; then printf '%s\0' "${env[@]}"; else printf 'YAML syntax error\0'; fi
+    printf '\1\0'
+    env=()
+    ok=1
+  elif [ "$i" == "*ERROR." ]; then
     ok=0
   elif [ -n "$i" ]; then
     env[${#env[@]}]="${i//\{\{config\}\}/${config}}"
   fi
 done <<< "$raw"
-[ "$ok" -eq 1 ] || { echo "YAML syntax error"; exit 1; }
-printf '%s\0' "${env[@]}"
 """
+
+
+def discourse_launcher_many(app_ymls: list[str], tmp_path: Path) -> list[dict[str, str] | ParseError]:
+    """The environment ./launcher gives the Discourse container for each app.yml (one bash run)."""
+    need("bash", "bash")
+    need("ruby", "ruby")
+    paths = []
+    for number, app_yml in enumerate(app_ymls):
+        path = tmp_path / f"app-{number}.yml"
+        path.write_text(app_yml, encoding="utf-8")
+        paths.append(str(path))
+    done = subprocess.run(
+        ["bash", "-c", _LAUNCHER_BASH, "launcher", *paths],
+        capture_output=True,
+        timeout=120,
+        env={**BASE_ENV, "env_ruby": _LAUNCHER_RUBY},
+    )
+    assert done.returncode == 0, done.stderr
+    results: list[dict[str, str] | ParseError] = []
+    for record in done.stdout.decode("utf-8").split("\1\0")[:-1]:
+        results.append(_launcher_env(record.split("\0")[:-1]))
+    return results
+
+
+def _launcher_env(items: list[str]) -> dict[str, str] | ParseError:
+    if items == ["YAML syntax error"] or len(items) % 2:
+        return ParseError("the launcher read a stray line or a YAML error")
+    env: dict[str, str] = {}
+    for flag, assignment in zip(items[::2], items[1::2], strict=True):
+        if flag != "-e":
+            return ParseError(f"the launcher read a stray line {flag!r}")
+        key, _, value = assignment.partition("=")
+        env[key] = value
+    return env
 
 
 def discourse_launcher(app_yml: str, tmp_path: Path) -> dict[str, str]:
     """The environment ./launcher gives the Discourse container for this app.yml."""
-    need("bash", "bash")
-    need("ruby", "ruby")
-    path = tmp_path / "app.yml"
-    path.write_text(app_yml, encoding="utf-8")
-    done = subprocess.run(
-        ["bash", "-c", _LAUNCHER_BASH, "launcher", str(path)],
-        capture_output=True,
-        timeout=60,
-        env={**BASE_ENV, "env_ruby": _LAUNCHER_RUBY},
-    )
-    if done.returncode != 0:
-        raise ParseError(done.stdout.decode(errors="replace").strip())
-    items = done.stdout.decode("utf-8").split("\0")[:-1]
-    env: dict[str, str] = {}
-    if len(items) % 2:
-        raise ParseError("the launcher read a stray line")
-    for flag, assignment in zip(items[::2], items[1::2], strict=True):
-        if flag != "-e":
-            raise ParseError(f"the launcher read a stray line {flag!r}")
-        key, _, value = assignment.partition("=")
-        env[key] = value
+    (env,) = discourse_launcher_many([app_yml], tmp_path)
+    if isinstance(env, ParseError):
+        raise env
     return env
 
 
@@ -326,18 +350,23 @@ def posthog_settings(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def django_send(
-    *, host: str, port: int, username: str, password: str, use_tls: bool, use_ssl: bool, timeout: float | None,
-    from_email: str, ca_file: str,
-) -> Sent:  # fmt: skip
-    """Django's own SMTP EmailBackend (what PostHog's posthog/email.py _send_via_smtp and every
-    Django site use), trusting ``ca_file`` as the system store (SSL_CERT_FILE)."""
+def django_ready() -> None:
+    """Django configured once per process with its defaults (each test passes its own settings)."""
     import django
     from django.conf import settings
 
     if not settings.configured:
         settings.configure(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend")
         django.setup()
+
+
+def django_send(
+    *, host: str, port: int, username: str, password: str, use_tls: bool, use_ssl: bool, timeout: float | None,
+    from_email: str, ca_file: str,
+) -> Sent:  # fmt: skip
+    """Django's own SMTP EmailBackend (what PostHog's posthog/email.py _send_via_smtp and every
+    Django site use), trusting ``ca_file`` as the system store (SSL_CERT_FILE)."""
+    django_ready()
     from django.core.mail import EmailMessage
     from django.core.mail.backends.smtp import EmailBackend
 

@@ -81,6 +81,16 @@ def _helm(texts: list[str], go: Path) -> list[Reading | ParseError]:
     return results
 
 
+def _ghost(text: str) -> Reading:
+    """config.production.json as Ghost reads it (JSON; GhostMailer hands mail.options to nodemailer)."""
+    mail = json.loads(text)["mail"]
+    return {
+        "password": mail["options"]["auth"]["pass"],
+        "username": mail["options"]["auth"]["user"],
+        "sender": mail["from"],
+    }
+
+
 def _ruby_app(app: str, items: list[dict[str, Any]]) -> list[Reading | ParseError]:
     results: list[Reading | ParseError] = []
     for item in harness.ruby_read_many(f"app:{app}", items):
@@ -110,7 +120,7 @@ def _dotenvs(texts: list[str], readers: tuple[str, ...]) -> list[dict[str, Any] 
 
 
 def _discourse(texts: list[str], tmp_path: Path) -> list[Reading | ParseError]:
-    envs = _each(texts, lambda text: harness.discourse_launcher(text, tmp_path))
+    envs = harness.discourse_launcher_many(texts, tmp_path)
     good = [e for e in envs if not isinstance(e, ParseError)]
     read = iter(_ruby_app("discourse", [{"env": e} for e in good]))
     return [e if isinstance(e, ParseError) else next(read) for e in envs]
@@ -126,8 +136,10 @@ def read_exports(target: str, fmt: str, texts: list[str], tmp_path: Path, go: Pa
         return _each(texts, _django_env)
     if (target, fmt) == ("posthog", "helm"):
         return _helm(texts, go)
+    if target == "ghost":
+        return _each(texts, _ghost)
     if fmt == "compose":
-        service = "mattermost" if target == "mattermost" else "web"
+        service = {"mattermost": "mattermost", "gitea": "server"}.get(target, "web")
         keys = KEYS[target]
         return _each(texts, lambda t: _env_reading(harness.compose_environment(t, service), *keys))
     if (target, fmt) == ("mattermost", "json"):
@@ -157,6 +169,8 @@ DOTENV_READERS: dict[str, tuple[str, ...]] = {
     "posthog": ("compose",),
     "mattermost": ("compose",),
     "selfmx": ("compose",),
+    "gitea": ("compose",),
+    "authentik": ("compose",),
     "mastodon": ("compose", "dotenv3"),
     "forem": ("compose", "dotenv2", "dotenv3"),
 }
@@ -164,4 +178,6 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "posthog": ("EMAIL_HOST_PASSWORD", "EMAIL_HOST_USER", "EMAIL_DEFAULT_FROM"),
     "mattermost": ("MM_EMAILSETTINGS_SMTPPASSWORD", "MM_EMAILSETTINGS_SMTPUSERNAME", "MM_EMAILSETTINGS_FEEDBACKNAME"),
     "selfmx": ("SMTP_PASS", "SMTP_USER", "SMTP_HOST"),
+    "gitea": ("GITEA__mailer__PASSWD", "GITEA__mailer__USER", "GITEA__mailer__FROM"),
+    "authentik": ("AUTHENTIK_EMAIL__PASSWORD", "AUTHENTIK_EMAIL__USERNAME", "AUTHENTIK_EMAIL__FROM"),
 }

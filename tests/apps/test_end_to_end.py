@@ -19,7 +19,7 @@ from smtpwizard.core.exporters import export
 from smtpwizard.core.settings import Config, Secret, SecretRef, Sender, SmtpSettings, Verification
 from tests.apps import harness
 from tests.apps.conftest import MODES, mode_server
-from tests.servers import USERNAME
+from tests.servers import USERNAME, smtp_server
 
 # A quote, a backslash, $, #, spaces and a YAML-looking "key: value": what breaks config files.
 PASSWORD = "pa'ss\"w\\od $HOME #x: y"
@@ -59,6 +59,25 @@ def run_posthog(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harne
         host=s["EMAIL_HOST"], port=s["EMAIL_PORT"], username=s["EMAIL_HOST_USER"], password=s["EMAIL_HOST_PASSWORD"],
         use_tls=s["EMAIL_USE_TLS"], use_ssl=s["EMAIL_USE_SSL"], timeout=s["EMAIL_TIMEOUT"],
         from_email=s["EMAIL_DEFAULT_FROM"], ca_file=ca_file,
+    )  # fmt: skip
+
+
+def run_authentik(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    """authentik/lib/config.py: AUTHENTIK_EMAIL__<KEY> sets CONFIG email.<key> (strings parsed as
+    YAML scalars); authentik/stages/email/models.py builds Django's EmailBackend from them."""
+    import yaml
+
+    env = harness.compose_dotenv(exported("authentik", "env", config))  # its compose file: env_file: .env
+    value = {k.removeprefix("AUTHENTIK_EMAIL__").lower(): v for k, v in env.items()}
+
+    def scalar(key: str) -> Any:
+        parsed = yaml.safe_load(value[key]) if value[key] else value[key]
+        return parsed if isinstance(parsed, bool | int) else value[key]
+
+    return harness.django_send(
+        host=value["host"], port=scalar("port"), username=value["username"], password=value["password"],
+        use_tls=scalar("use_tls"), use_ssl=scalar("use_ssl"), timeout=scalar("timeout"), from_email=value["from"],
+        ca_file=ca_file,
     )  # fmt: skip
 
 
@@ -113,6 +132,7 @@ def run_sourcegraph(config: Config, ca_file: str, go: Path, tmp_path: Path) -> h
 
 RUNNERS: dict[str, Runner] = {
     "posthog": run_posthog,
+    "authentik": run_authentik,
     "django": run_django,
     "mastodon": run_mastodon,
     "discourse": run_discourse,
@@ -150,3 +170,42 @@ def test_the_app_logs_in_and_sends_with_the_exported_settings(
     parsed = email.message_from_bytes(message.original_content or b"", policy=email.policy.default)
     (sender,) = parsed["From"].addresses
     assert sender.addr_spec == SENDER.address
+
+
+def test_mattermost_sends_through_a_relay_without_login_in_plain_text(
+    good_tls: ssl.SSLContext, ca_file: str, go_clients: Path, tmp_path: Path
+) -> None:
+    with smtp_server(password=PASSWORD, require_auth=False, auth_require_tls=False) as (server, mailbox):
+        config = config_for("none", server.port)
+        relay = replace(config, smtp=config.smtp.with_changes(auth="none", username=None, password=None))
+        sent = run_mattermost(relay, ca_file, go_clients, tmp_path)
+    assert sent.ok, sent.detail
+    assert mailbox.auth_attempts == [] and len(mailbox.messages) == 1
+
+
+def test_sourcegraph_refuses_a_login_verified_with_auth_login_which_it_cannot_send(
+    good_tls: ssl.SSLContext, ca_file: str, go_clients: Path
+) -> None:
+    """Against a server offering only LOGIN, Sourcegraph's PLAIN is refused: the export must not
+    turn a LOGIN-verified config into "authentication": "PLAIN"."""
+    from aiosmtpd.smtp import SMTP
+
+    from tests.servers import Handler, Mailbox, ServerThread, make_authenticator
+
+    mailbox = Mailbox()
+
+    def login_only() -> SMTP:
+        return SMTP(
+            Handler(mailbox), tls_context=good_tls, authenticator=make_authenticator(PASSWORD, mailbox),
+            auth_required=True, auth_exclude_mechanism=["PLAIN"],
+        )  # fmt: skip
+
+    with ServerThread(factory=login_only) as server:
+        config = config_for("starttls", server.port)
+        login = replace(config, verified=replace(config.verified, auth_mechanism="LOGIN"))
+        with pytest.raises(ExportError, match=r"^Sourcegraph export: the live test logged in with AUTH LOGIN"):
+            exported("sourcegraph", "json", login)
+        # What the old export (PLAIN) would have met: the server refuses it.
+        sent = harness.go_app_send("sourcegraph", go_clients, ca_file, config=exported("sourcegraph", "json", config))
+    assert not sent.ok and "504" in sent.detail
+    assert mailbox.messages == []

@@ -156,11 +156,13 @@ def test_crlf_line_endings_are_kept(tmp_path: Path, config_home: Path) -> None:
 
 def test_values_the_config_does_not_set_are_kept(tmp_path: Path, config_home: Path) -> None:
     path = tmp_path / "config.json"
-    path.write_text(MATTERMOST.replace('"SMTPServer"', '"FeedbackName": "Our Chat",\n        "SMTPServer"'))
+    ours = '"FeedbackName": "Our Chat",\n        "ReplyToAddress": "team@example.com",\n        "SMTPServer"'
+    path.write_text(MATTERMOST.replace('"SMTPServer"', ours))
     nameless = make_config()
-    nameless = replace(nameless, sender=replace(nameless.sender, name=None))
+    nameless = replace(nameless, sender=replace(nameless.sender, name=None, reply_to=None))
     write_into(path, export("mattermost", nameless, None), "json", secret_revealed=False)
-    assert json.loads(path.read_text())["EmailSettings"]["FeedbackName"] == "Our Chat"
+    settings = json.loads(path.read_text())["EmailSettings"]
+    assert (settings["FeedbackName"], settings["ReplyToAddress"]) == ("Our Chat", "team@example.com")
 
 
 @pytest.mark.parametrize(

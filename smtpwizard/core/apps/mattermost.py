@@ -47,9 +47,17 @@ def _notes(source: Source) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _fill_only(source: Source, prefix: str = "") -> tuple[str, ...]:
+    """Without a reply-to in the config, the sender address is only a default for a new file."""
+    if source.config.sender.reply_to:
+        return ()
+    return (f"{prefix}REPLYTOADDRESS",) if prefix else ("ReplyToAddress",)
+
+
 def config_json(source: Source) -> Export:
     settings = email_settings(source)
-    return Export(render_json({"EmailSettings": settings}), _notes(source), tuple(settings.items()))
+    text = render_json({"EmailSettings": settings})
+    return Export(text, _notes(source), tuple(settings.items()), fill_only=_fill_only(source))
 
 
 # mattermost/docker docker-compose.yml: the mattermost service's environment: lists the variables it
@@ -68,7 +76,8 @@ def _env_pairs(source: Source) -> list[tuple[str, Scalar]]:
 def env(source: Source) -> Export:
     pairs = _env_pairs(source)
     where = f"Mattermost's environment (values set here cannot be edited in the System Console). {ENV_NOT_READ}"
-    return Export(render_dotenv(pairs, header(NAME, source, where), ("compose",)), _notes(source), tuple(pairs))
+    text = render_dotenv(pairs, header(NAME, source, where), ("compose",))
+    return Export(text, _notes(source), tuple(pairs), fill_only=_fill_only(source, "MM_EMAILSETTINGS_"))
 
 
 def compose(source: Source) -> Export:

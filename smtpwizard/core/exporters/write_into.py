@@ -290,12 +290,13 @@ def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) 
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputMissing(f"--write-into: cannot read {path} ({exc}); check the path and permissions") from None
-    keep = {key for key in _placeholder_keys(export.values) if not secret_revealed and _has_value(original, kind, key)}
+    placeholders = {key for key in _placeholder_keys(export.values) if not secret_revealed}
+    keep = {key for key in placeholders | set(export.fill_only) if _has_value(original, kind, key)}
     if kind == "json":
         updated = update_mattermost_json(original, dict(export.values), keep)
     else:
         updated = update_dotenv(original, export.values, export.unset, keep_existing=keep)
-    notes = tuple(KEPT_NOTE.format(path=path) for _key in sorted(keep))
+    notes = tuple(KEPT_NOTE.format(path=path) for _key in sorted(keep & placeholders))
     with _locked_for_writing(path) as fd:
         if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
             raise WriteFailed(f"--write-into: {path} changed while it was being read; run again")
