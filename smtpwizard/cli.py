@@ -569,6 +569,13 @@ def _add_doctor_parser(commands: Any) -> None:
         action="store_true",
         help="also save the working settings as smtpwizard's config (password to the keyring)",
     )
+    doctor.add_argument(
+        "--env-file",
+        metavar="PATH",
+        type=Path,
+        help="the app's environment from a docker-compose.yml or .env (e.g. Mattermost's MM_EMAILSETTINGS_*) "
+        "instead of this shell's",
+    )
     doctor.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
     _add_config_flag(doctor)
     _add_output_flags(doctor)
@@ -576,12 +583,13 @@ def _add_doctor_parser(commands: Any) -> None:
 
 def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.apps import get_app
-    from smtpwizard.core.apps.readers import Unreadable
+    from smtpwizard.core.apps.readers import EnvironmentFile, Unreadable, environment_file
     from smtpwizard.core.doctor import examine, load, try_fix
     from smtpwizard.core.settings import validate_email
 
     try:
-        imported = load(args.target, args.path)
+        environ = EnvironmentFile(environment_file(args.env_file)) if args.env_file else None
+        imported = load(args.target, args.path, environ)
     except Unreadable as exc:
         for problem in exc.problems:  # one line each: file, line, key, problem, fix
             out.error(problem)

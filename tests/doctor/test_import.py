@@ -95,3 +95,16 @@ def test_a_password_mastodons_dotenv_expands_is_a_contradiction_named_before_con
     assert diagnosis is not None and diagnosis.exit_code == 65
     assert "SMTP_PASSWORD" in diagnosis.explanation and "replaces $NAME" in diagnosis.explanation
     assert "single quotes" in diagnosis.fix and case.mangled_password not in diagnosis.explanation + diagnosis.fix
+
+
+def test_mattermost_overrides_from_a_compose_file_name_the_compose_line(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text(
+        "services:\n  mattermost:\n    image: mattermost/mattermost-team-edition\n    environment:\n"
+        "      - MM_SQLSETTINGS_DRIVERNAME=postgres\n      - MM_EMAILSETTINGS_SMTPPORT=not-a-port\n"
+    )
+    from smtpwizard.core.apps.readers import EnvironmentFile, environment_file
+
+    path = write_app_file(tmp_path, CASES["mattermost"], 587)
+    with pytest.raises(Unreadable, match=rf"^{compose}:6: SMTPPort: 'not-a-port' is not a whole number"):
+        load("mattermost", path, EnvironmentFile(environment_file(compose)))

@@ -143,11 +143,13 @@ APP = App(
 # --- import: config.json EmailSettings and MM_EMAILSETTINGS_* overrides (smtpwizard doctor) ------
 # (imported here, at the end, so this block stays apart from the exports above)
 from collections.abc import Mapping  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from smtpwizard.core.apps.readers import (  # noqa: E402
     Collector,
     Contradiction,
+    EnvironmentFile,
     Found,
     Imported,
     Unreadable,
@@ -185,7 +187,9 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     found = json_found(text, data, {f"EmailSettings/{key}": key for key in _KEYS})
     for key in _KEYS:  # the environment wins over config.json (model/config.go, config/environment.go)
         name = f"MM_EMAILSETTINGS_{key.upper()}"
-        if name in environ:
+        if isinstance(environ, EnvironmentFile) and name in environ.found:
+            found[key] = replace(environ.found[name], key=key)
+        elif name in environ:
             found[key] = Found(key, environ[name], 0, origin=f"environment variable {name}")
     read = Collector(path, found)
     yes, no = ("true",), ("false",)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,7 +100,10 @@ class Collector:
 
     def add(self, key: str, problem: str, fix: str) -> None:
         entry = self.found.get(key)
-        where = f"{self.path}:{entry.line}" if entry and entry.line else (entry.origin if entry else str(self.path))
+        if entry is not None and entry.origin:  # the environment or a compose file overrides the file
+            where = entry.origin
+        else:
+            where = f"{self.path}:{entry.line}" if entry is not None and entry.line else str(self.path)
         self.problems.append(f"{where}: {key}: {problem}; {fix}")
 
     def raise_if_any(self) -> None:
@@ -278,6 +281,51 @@ def read_dotenv(
         known[key] = value
         found[key] = Found(key, value, first, written if written != value else None)
     return found
+
+
+class EnvironmentFile(dict[str, str]):
+    """The environment an app gets, read from a file (``--env-file``): values by name, and where each is."""
+
+    def __init__(self, found: dict[str, Found]) -> None:
+        super().__init__({key: entry.value or "" for key, entry in found.items()})
+        self.found = found
+
+
+def environment_file(path: Path) -> dict[str, Found]:
+    """Variables an app's container gets from a compose file (every service's ``environment:``,
+    mapping or KEY=VALUE list, as compose-spec reads it) or a .env file, with their lines."""
+    import yaml
+
+    text = read_text(path)
+    if path.suffix in (".yml", ".yaml"):
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise Unreadable([f"{path}:{mark.line + 1 if mark else 0}: not valid YAML; fix that line"]) from None
+        found: dict[str, Found] = {}
+        services = _child(root, "services")
+        for _name, service in services.value if isinstance(services, yaml.MappingNode) else ():
+            environment = _child(service, "environment")
+            if isinstance(environment, yaml.MappingNode):
+                for key, value in environment.value:
+                    found[key.value] = Found(key.value, str(value.value), value.start_mark.line + 1)
+            elif isinstance(environment, yaml.SequenceNode):
+                for item in environment.value:
+                    key, _, value = str(item.value).partition("=")
+                    found[key] = Found(key, value, item.start_mark.line + 1)
+        return {k: replace(v, origin=f"{path}:{v.line}") for k, v in found.items()}
+    return {k: replace(v, origin=f"{path}:{v.line}") for k, v in read_dotenv(text, path, "compose").items()}
+
+
+def _child(node: Any, name: str) -> Any:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == name:
+                return value
+    return None
 
 
 # --- JSON, JSON with comments, INI ------------------------------------------------------------
