@@ -193,8 +193,24 @@ async def examine(
     result.outcome = "failed"
     if diagnosis.settings_change:
         result.change = propose(imported, diagnosis.settings_change)
+        if result.change is None and diagnosis.settings_change.get("security") == "tls":
+            # an app without implicit TLS (Forem, Sourcegraph): STARTTLS on its usual port instead
+            result.change = propose(imported, {"port": 587})
     result.fix = in_app_words(imported, diagnosis, result.change)
+    if result.change is None and diagnosis.settings_change:
+        result.fix += " " + _refusal(imported, diagnosis.settings_change)
     return result
+
+
+def _refusal(imported: Imported, settings_change: Mapping[str, Any]) -> str:
+    """Why the app cannot take the fixed settings, in its export's words."""
+    name = get_app(imported.app).name
+    try:
+        _export(imported, fixed_config(imported, settings_change), imported.password)
+    except (ExportError, ValueError) as exc:
+        reason = str(exc).removeprefix(f"{name} export: ")
+        return f"{name} cannot take that change: {reason}."
+    return f"smtpwizard cannot write that change into {imported.path.name}."
 
 
 async def _test(
@@ -274,7 +290,7 @@ def _export(imported: Imported, config: Config, password: Secret | None) -> Expo
 
 def _text(value: object, fmt: str) -> str:
     """A value as the app's file writes it, for the fix's words."""
-    if fmt == "json":
+    if fmt == "json" or value == "":
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -352,12 +368,19 @@ def _alternative(imported: Imported, settings_change: Mapping[str, Any]) -> dict
     return {"port": port}
 
 
+# Field names that are also everyday words: named only where the fix uses them as a setting ("auth: none").
+_PROSE_WORDS = ("host", "port", "security", "auth")
+
+
 def in_app_words(imported: Imported, diagnosis: Diagnosis, change: AppChange | None) -> str:
     """The diagnosis' fix naming the app's own keys ("set ConnectionSecurity to "TLS" in config.json,
     or change SMTPPort to "587")."""
     file = imported.path.name
     if change is not None and (change.set_keys or change.removed_keys):
         words = change.summary(file)
+        if change.settings_change != (diagnosis.settings_change or {}):  # the app cannot take the diagnosis' own fix
+            profile = get_app(imported.app).profile
+            return f"{profile.app} has no implicit TLS: use STARTTLS on port 587; {words}."
         alternative = _alternative(imported, diagnosis.settings_change or {})
         other = propose(imported, alternative) if alternative else None
         if other is not None and other.set_keys:
@@ -366,7 +389,7 @@ def in_app_words(imported: Imported, diagnosis: Diagnosis, change: AppChange | N
     named = [
         f"{field_name} is {key}"
         for field_name, key in imported.fields.items()
-        if re.search(rf"\b{field_name}\b", diagnosis.fix)
+        if re.search(rf"\b{field_name}:" if field_name in _PROSE_WORDS else rf"\b{field_name}\b", diagnosis.fix)
     ]
     if named:
         return f"{diagnosis.fix} In {file}: " + "; ".join(named) + "."

@@ -574,9 +574,9 @@ def dotenv_password(found: dict[str, Found], key: str, app: str, flavour: Dotenv
     entry = found.get(key)
     how = dotenv_mangling(entry.written or "", flavour) if entry else ""
     fix = (
-        "python-dotenv expands ${...} inside any quotes: change the password so it holds no ${"
+        f"python-dotenv expands ${{...}} inside any quotes: change the password in {key} so it holds no ${{"
         if flavour == "python" and "${" in ((entry.written if entry else None) or "")
-        else "write it in single quotes, where nothing is replaced"
+        else f"write {key} in single quotes, where nothing is replaced"
     )
     return mangled(found, key, app, how, fix)
 
