@@ -62,7 +62,7 @@ class DoctorScreen(Screen[None]):
 
     def __init__(self, app_id: str | None = None, probe_options: ProbeOptions | None = None) -> None:
         super().__init__()
-        self.app_id = app_id if app_id in IMPORTERS else "mastodon"
+        self.app_id = app_id if app_id in IMPORTERS else next(iter(IMPORTERS))
         self.probe_options = probe_options
         self.result: DoctorResult | None = None
 
