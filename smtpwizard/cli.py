@@ -657,6 +657,8 @@ def _render_doctor_fix(out: Output, result: Any, name: str) -> None:
             _render_diagnosis(out, result.fixed_diagnosis)
     elif result.outcome == "fix_tested":
         out.line("The fixed settings pass the test; nothing was written.")
+    elif result.outcome == "fix_shown":
+        out.line("The fixed settings pass the test; apply the change above by hand.")
     elif result.outcome == "fixed":
         kept = f" (previous version kept as {result.backup})" if result.backup else ""
         out.line(f"The fixed settings pass the test. Wrote the change into {result.imported.path}{kept}.")

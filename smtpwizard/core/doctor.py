@@ -29,7 +29,9 @@ from smtpwizard.core.settings import Config, Secret
 
 MASK = "********"
 
-Outcome = Literal["works", "contradiction", "failed", "fixed", "fix_tested", "fix_failed", "no_fix"]
+# fix_tested: --dry-run, the fixed settings pass; fix_shown: they pass, but the file is one
+# smtpwizard does not edit (the user applies the diff), so the app is still broken: not exit 0.
+Outcome = Literal["works", "contradiction", "failed", "fixed", "fix_tested", "fix_shown", "fix_failed", "no_fix"]
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ async def try_fix(
     if imported.write_kind is None or change.export is None:
         name = get_app(imported.app).name
         result.notes.append(f"smtpwizard cannot edit {name}'s {imported.path.name} in place; make the change by hand.")
-        result.outcome = "fix_tested"
+        result.outcome = "fix_shown"
         return result
     result.backup = write_change(imported, change)
     result.written, result.outcome = True, "fixed"

@@ -121,7 +121,8 @@ async def test_the_doctor_names_the_mistake_in_the_apps_words_and_the_fix_lets_t
             assert after == before  # nothing written
             return
         if app in SHOWN_ONLY:
-            assert fixed.outcome == "fix_tested" and after == before and fixed.change is not None
+            assert fixed.outcome == "fix_shown" and after == before and fixed.change is not None
+            assert fixed.exit_code == diagnosis.exit_code != 0  # the app still fails until the change is made
             assert fixed.change.set_keys or fixed.change.removed_keys
             return
         assert fixed.outcome == "fixed", (fixed.outcome, fixed.fixed_diagnosis)

@@ -165,7 +165,7 @@ class DoctorScreen(Screen[None]):
         if result.outcome == "fixed":
             kept = f" (previous version kept as {result.backup})" if result.backup else ""
             text.append(f"[b]Fixed:[/b] the fixed settings passed and were written{escape(kept)}.")
-        elif result.outcome in ("fix_failed", "no_fix", "fix_tested"):
+        elif result.outcome in _OUTCOME:
             text.append(escape(_OUTCOME[result.outcome]))
         self._put("doctor-diagnosis", "\n".join(text))
         change = result.change
@@ -200,5 +200,6 @@ class DoctorScreen(Screen[None]):
 _OUTCOME = {
     "fix_failed": "The fixed settings fail too; the app's file was not changed.",
     "no_fix": "smtpwizard cannot fix this by itself; the app's file was not changed.",
-    "fix_tested": "The fixed settings pass; make the change in the app's file by hand.",
+    "fix_tested": "The fixed settings pass; nothing was written.",
+    "fix_shown": "The fixed settings pass; make the change in the app's file by hand.",
 }
