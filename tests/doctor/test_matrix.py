@@ -15,7 +15,7 @@ import pytest
 from smtpwizard.core.doctor import DoctorResult, examine, load, try_fix
 from smtpwizard.core.probe import ProbeOptions
 from tests.doctor.cases import CASES, DELIVER, MISTAKES, PASSWORD, WRONG_PASSWORD, AppCase, server_for, write_app_file
-from tests.servers import USERNAME
+from tests.servers import USERNAME, smtp_server
 
 FAST = ProbeOptions(banner_timeout_s=1.0)
 EXPECTED = {
@@ -138,3 +138,23 @@ async def test_the_doctor_names_the_mistake_in_the_apps_words_and_the_fix_lets_t
     assert mailbox.messages, "the app's own client delivered nothing"
     if mistake != "missing_auth":
         assert mailbox.auth_attempts[-1][1] == USERNAME
+
+
+async def test_a_mastodon_password_that_config_email_yml_cuts_is_named_then_fixed_and_mastodon_delivers(
+    good_tls: ssl.SSLContext, ca_file: str, go_clients: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, config_home: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    password = "dr9 #yaml-comment"  # single-quoted in .env: intact there; ERB pastes it into YAML, where ' #' cuts
+    with smtp_server(password=password, starttls_context=good_tls) as (server, mailbox):
+        path = write_app_file(tmp_path, CASES["mastodon"], server.port, password=password)
+        result = await examine(load("mastodon", path, {}), options=FAST)
+        assert result.diagnosis is not None and result.diagnosis.code == "password_mangled"
+        assert "config/email.yml pastes it into YAML unquoted" in result.diagnosis.explanation
+        assert result.report is None and mailbox.auth_attempts == []
+        fixed = await try_fix(result, write=True, options=FAST)
+        assert fixed.outcome == "fixed", fixed.fixed_diagnosis
+        assert_no_secret(fixed, password)
+        sent = DELIVER["mastodon"](path, ca_file, go_clients, tmp_path)
+    assert sent.ok, sent.detail
+    assert mailbox.messages and mailbox.auth_attempts[-1][1] == USERNAME

@@ -110,9 +110,18 @@ APP = App(
 # --- import: the settings Mastodon reads from .env.production (smtpwizard doctor) -------------
 # (imported here, at the end, so this block stays apart from the exports above)
 from collections.abc import Mapping  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from smtpwizard.core.apps.readers import Contradiction, Imported, build, dotenv_password, env_file  # noqa: E402
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    Contradiction,
+    Found,
+    Imported,
+    build,
+    dotenv_password,
+    env_file,
+    mangled,
+)
 from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings  # noqa: E402
 
 DEFAULT_PATH = "/home/mastodon/live/.env.production"  # mastodon/documentation admin/install.md
@@ -128,6 +137,45 @@ FIELDS = {
     "helo_domain": "SMTP_DOMAIN",
 }
 _AUTH = {"plain": "plain", "login": "login", "cram_md5": "cram-md5", "none": "none"}
+
+
+def _through_email_yml(value: str) -> str | None:
+    """What config/email.yml makes of a value ERB pastes into it unquoted (Psych reads YAML 1.1:
+    ' #' starts a comment, yes/123/0777 are not strings); None when the YAML cannot be read."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(f"k: {value}")
+    except yaml.YAMLError:
+        return None
+    read = data.get("k") if isinstance(data, dict) else None
+    if isinstance(read, bool):
+        return "true" if read else "false"  # Ruby's to_s of what net-smtp is handed
+    return None if read is None else str(read)
+
+
+def _email_yml_password(found: dict[str, Found]) -> list[Contradiction]:
+    """A password that config/email.yml's YAML changes: Mastodon logs in with something else."""
+    entry = found.get("SMTP_PASSWORD")
+    if entry is None or not entry.value or entry.written is not None:
+        return []  # absent, or the .env reader already changes it (reported as such)
+    value = entry.value
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        through = _through_email_yml(value)  # a YAML-quoted value, written for email.yml on purpose
+        found["SMTP_PASSWORD"] = replace(entry, value=through)
+        return []
+    through = _through_email_yml(value)
+    if through == value:
+        return []
+    found["SMTP_PASSWORD"] = replace(entry, value=through, written=value)
+    how = "config/email.yml pastes it into YAML unquoted, which " + (
+        "cannot read it (Mastodon will not start)"
+        if through is None
+        else "reads it as something else (' #' starts a comment; yes, no and digits are not text)"
+    )
+    return mangled(
+        found, "SMTP_PASSWORD", NAME, how, "write SMTP_PASSWORD as a quoted YAML string inside its .env quotes"
+    )
 
 
 def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
@@ -158,6 +206,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     sender = read.address("SMTP_FROM_ADDRESS", "notifications@localhost")
     read.raise_if_any()
     contradictions = dotenv_password(found, "SMTP_PASSWORD", NAME, "ruby")
+    contradictions += _email_yml_password(found)
     if tls and starttls in ("always", "auto") and "SMTP_ENABLE_STARTTLS" in found:
         wanted = "tls" if port in IMPLICIT_TLS_PORTS else "starttls"
         contradictions.append(
