@@ -576,6 +576,9 @@ def _add_doctor_parser(commands: Any) -> None:
         help="the app's environment from a docker-compose.yml or .env (e.g. Mattermost's MM_EMAILSETTINGS_*) "
         "instead of this shell's",
     )
+    doctor.add_argument(
+        "--ca-file", metavar="PATH", help="the CA (PEM) to trust for this server: the fix then sets the app's CA file"
+    )
     doctor.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
     _add_config_flag(doctor)
     _add_output_flags(doctor)
@@ -614,7 +617,8 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
         out.line(f"  note: {note}")
     if not imported.contradictions:
         out.line(f"Testing as {app.name} will ({app.profile.library})")
-    result = _run(examine(imported, test_to=test_to, on_stage=out.stage))
+    ca_file = str(Path(args.ca_file).expanduser().resolve()) if args.ca_file else None
+    result = _run(examine(imported, test_to=test_to, on_stage=out.stage, ca_file=ca_file))
     _render_doctor(out, result)
     if result.diagnosis is not None and (args.fix or dry_run):
         if result.change is not None and (

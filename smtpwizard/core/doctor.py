@@ -179,8 +179,12 @@ async def examine(
     test_to: str | None = None,
     options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
+    ca_file: str | None = None,
 ) -> DoctorResult:
-    """Contradictions first (no connection), else the live test speaking as the app's client."""
+    """Contradictions first (no connection), else the live test speaking as the app's client.
+
+    With ``ca_file`` (the CA the user trusts for this server), an untrusted certificate's fix is
+    to give the app that CA file, in the app's CA-file setting."""
     result = DoctorResult(imported, notes=list(imported.notes))
     contradiction = contradiction_diagnosis(imported)
     if contradiction is not None:
@@ -193,6 +197,9 @@ async def examine(
     if diagnosis is None:
         return result
     result.outcome = "failed"
+    if ca_file and diagnosis.code in _UNTRUSTED:
+        diagnosis = replace(diagnosis, settings_change={"ca_file": ca_file})
+        result.diagnosis = diagnosis
     if diagnosis.settings_change:
         result.change = propose(imported, diagnosis.settings_change)
         if result.change is None and diagnosis.settings_change.get("security") == "tls":
@@ -201,7 +208,14 @@ async def examine(
     result.fix = in_app_words(imported, diagnosis, result.change)
     if result.change is None and diagnosis.settings_change:
         result.fix += " " + _refusal(imported, diagnosis.settings_change)
+    missing = [name for name in diagnosis.settings_change or {} if name not in imported.fields]
+    if missing and result.change is not None and not (result.change.set_keys or result.change.removed_keys):
+        app = get_app(imported.app).name
+        result.fix += f" {app} has no {' or '.join(missing)} setting, so {imported.path.name} cannot carry this fix."
     return result
+
+
+_UNTRUSTED = ("cert_untrusted", "cert_self_signed")
 
 
 def _refusal(imported: Imported, settings_change: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import trustme
 
 from smtpwizard.core.doctor import DoctorResult, examine, load, try_fix
 from smtpwizard.core.probe import ProbeOptions
@@ -158,3 +159,29 @@ async def test_a_mastodon_password_that_config_email_yml_cuts_is_named_then_fixe
         sent = DELIVER["mastodon"](path, ca_file, go_clients, tmp_path)
     assert sent.ok, sent.detail
     assert mailbox.messages and mailbox.auth_attempts[-1][1] == USERNAME
+
+
+@pytest.mark.parametrize("app", ["mastodon", "gitlab", "mattermost"])
+async def test_with_the_servers_ca_the_fix_sets_the_apps_ca_file_where_it_has_one(
+    app: str, untrusted_tls: ssl.SSLContext, other_ca: trustme.CA, ca_file: str, go_clients: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_home: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # the system store trusts another CA than the server's
+    servers_ca = tmp_path / "relay-ca.pem"
+    other_ca.cert_pem.write_to_path(str(servers_ca))
+    with smtp_server(password=PASSWORD, starttls_context=untrusted_tls) as (server, mailbox):
+        path = write_app_file(tmp_path, CASES[app], server.port)
+        before = path.read_text()
+        result = await examine(load(app, path, {}), options=FAST, ca_file=str(servers_ca))
+        fixed = await try_fix(result, write=True, options=FAST)
+        if app == "mattermost":  # no CA-file setting: only the system store
+            assert fixed.outcome == "no_fix" and path.read_text() == before
+            assert "Mattermost has no ca_file setting, so mattermost.config.json cannot carry this fix." in (
+                result.fix or ""
+            )
+            return
+        assert fixed.outcome == "fixed", fixed.fixed_diagnosis
+        assert {"mastodon": "SMTP_CA_FILE", "gitlab": "smtp_ca_file"}[app] in (result.fix or "")
+        sent = DELIVER[app](path, ca_file, go_clients, tmp_path)
+    assert sent.ok, sent.detail
+    assert mailbox.messages
