@@ -51,9 +51,9 @@ async def test_fix_keeps_the_inode_hard_links_and_mode_and_backs_up_elsewhere(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)
     with smtp_server(password=PASSWORD, implicit_context=good_tls, auth_require_tls=False) as (server, _mailbox):
-        path = write_app_file(
-            tmp_path / "etc" if (tmp_path / "etc").mkdir() is None else tmp_path, CASES[app], server.port
-        )
+        folder = tmp_path / "etc"  # the app's folder: nothing of smtpwizard's may be left there
+        folder.mkdir()
+        path = write_app_file(folder, CASES[app], server.port)
         crlf = path.read_text().replace("\n", "\r\n")
         path.write_bytes(crlf.encode())
         link = tmp_path / "hard-link"
