@@ -113,3 +113,24 @@ def test_the_password_is_in_no_process_listing_transcript_or_output(
     assert process.returncode == 76, out + err  # as `test`: the greeting never came (protocol)
     assert "set SMTP_TLS to true" in out
     assert PASSWORD not in out + err
+
+
+def test_adopt_with_the_real_secret_service_keeps_the_password_only_in_the_keyring(
+    tmp_path: Path, secret_service: dict[str, str], good_tls: ssl.SSLContext, ca_file: str
+) -> None:
+    from tests.cli.test_headless_subprocess import keyring_lookup
+
+    env = {**secret_service, "PYTHONPATH": str(ROOT), "SSL_CERT_FILE": ca_file, "XDG_CONFIG_HOME": str(tmp_path / "x")}
+    config = tmp_path / "smtpwizard.yaml"
+    with smtp_server(password=PASSWORD, starttls_context=good_tls) as (server, _mailbox):
+        path = write_app_file(tmp_path, CASES["gitlab"], server.port)
+        done = subprocess.run(
+            [sys.executable, "-m", "smtpwizard", "doctor", "--target", "gitlab", str(path), "--adopt",
+             "--config", str(config), "--json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["adopted_config"] == str(config)
+    account = yaml.safe_load(config.read_text())["smtp"]["password"]["keyring"]["account"]
+    assert keyring_lookup(env, account) == PASSWORD
+    assert PASSWORD not in config.read_text() + done.stdout + done.stderr
