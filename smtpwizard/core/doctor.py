@@ -197,22 +197,28 @@ async def examine(
     if diagnosis is None:
         return result
     result.outcome = "failed"
+    result.diagnosis, result.change, result.fix = _remedy(imported, diagnosis, ca_file)
+    return result
+
+
+def _remedy(imported: Imported, diagnosis: Diagnosis, ca_file: str | None) -> tuple[Diagnosis, AppChange | None, str]:
+    """The failed test's diagnosis (its change pointed at ``ca_file`` for an untrusted certificate),
+    the change as the app's keys, and the fix in the app's words."""
     if ca_file and diagnosis.code in _UNTRUSTED:
         diagnosis = replace(diagnosis, settings_change={"ca_file": ca_file})
-        result.diagnosis = diagnosis
-    if diagnosis.settings_change:
-        result.change = propose(imported, diagnosis.settings_change)
-        if result.change is None and diagnosis.settings_change.get("security") == "tls":
-            # an app without implicit TLS (Forem, Sourcegraph): STARTTLS on its usual port instead
-            result.change = propose(imported, {"port": 587})
-    result.fix = in_app_words(imported, diagnosis, result.change)
-    if result.change is None and diagnosis.settings_change:
-        result.fix += " " + _refusal(imported, diagnosis.settings_change)
-    missing = [name for name in diagnosis.settings_change or {} if name not in imported.fields]
-    if missing and result.change is not None and not (result.change.set_keys or result.change.removed_keys):
+    wanted = diagnosis.settings_change or {}
+    change = propose(imported, wanted) if wanted else None
+    if change is None and wanted.get("security") == "tls":
+        # an app without implicit TLS (Forem, Sourcegraph): STARTTLS on its usual port instead
+        change = propose(imported, {"port": 587})
+    fix = in_app_words(imported, diagnosis, change)
+    if change is None and wanted:
+        fix += " " + _refusal(imported, wanted)
+    missing = [name for name in wanted if name not in imported.fields]
+    if missing and change is not None and not (change.set_keys or change.removed_keys):
         app = get_app(imported.app).name
-        result.fix += f" {app} has no {' or '.join(missing)} setting, so {imported.path.name} cannot carry this fix."
-    return result
+        fix += f" {app} has no {' or '.join(missing)} setting, so {imported.path.name} cannot carry this fix."
+    return diagnosis, change, fix
 
 
 _UNTRUSTED = ("cert_untrusted", "cert_self_signed")
