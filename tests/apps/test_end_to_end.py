@@ -32,7 +32,7 @@ def config_for(mode: str, port: int, ca_file: str | None = None) -> Config:
         port=port,
         security=mode,  # type: ignore[arg-type]
         username=USERNAME,
-        password=SecretRef("smtpwizard", "default/app-test"),
+        password=SecretRef("smtpwizard", f"default/{USERNAME}@127.0.0.1:{port}"),
         allow_insecure_auth=mode == "none",
         ca_file=ca_file,
     )
@@ -130,6 +130,10 @@ def run_sourcegraph(config: Config, ca_file: str, go: Path, tmp_path: Path) -> h
     return harness.go_app_send("sourcegraph", go, ca_file, config=exported("sourcegraph", "json", config))
 
 
+def run_ghost(config: Config, ca_file: str, go: Path, tmp_path: Path) -> harness.Sent:
+    return harness.node_app_send("ghost", exported("ghost", "json", config), ca_file)
+
+
 RUNNERS: dict[str, Runner] = {
     "posthog": run_posthog,
     "authentik": run_authentik,
@@ -141,6 +145,7 @@ RUNNERS: dict[str, Runner] = {
     "mattermost": run_mattermost,
     "mattermost-env": run_mattermost_env,
     "sourcegraph": run_sourcegraph,
+    "ghost": run_ghost,
 }
 # What each app cannot do, so its export must refuse (and the app's code shows why).
 REFUSED = {
@@ -209,3 +214,20 @@ def test_sourcegraph_refuses_a_login_verified_with_auth_login_which_it_cannot_se
         sent = harness.go_app_send("sourcegraph", go_clients, ca_file, config=exported("sourcegraph", "json", config))
     assert not sent.ok and "504" in sent.detail
     assert mailbox.messages == []
+
+
+def test_a_non_ascii_password_is_refused_for_apps_on_python_s_smtplib(
+    good_tls: ssl.SSLContext, ca_file: str, go_clients: Path, tmp_path: Path
+) -> None:
+    """smtplib encodes the AUTH line as ASCII: Django (and PostHog, authentik) can never send it."""
+    password = "pässword"
+    with mode_server("starttls", password, good_tls) as (server, mailbox):
+        config = config_for("starttls", server.port)
+        for target in ("django", "posthog", "authentik"):
+            with pytest.raises(ExportError, match=r"the password holds non-ASCII characters, which Python smtplib"):
+                export(target, config, Secret(password), reveal=True)
+        sent = harness.django_send(
+            host="127.0.0.1", port=server.port, username=USERNAME, password=password, use_tls=True, use_ssl=False,
+            timeout=10, from_email=SENDER.address, ca_file=ca_file,
+        )  # fmt: skip
+    assert not sent.ok and "UnicodeEncodeError" in sent.detail and mailbox.messages == []

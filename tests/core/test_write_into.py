@@ -246,3 +246,16 @@ def test_a_group_member_keeps_owner_group_mode_and_hard_links(tmp_path_factory: 
         import shutil
 
         shutil.rmtree(root)
+
+
+def test_a_django_env_is_updated_with_the_quoting_python_dotenv_reads(tmp_path: Path, config_home: Path) -> None:
+    from tests.apps.harness import django_environ, python_dotenv
+
+    path = tmp_path / ".env"
+    path.write_text("SECRET_KEY=keep\nEMAIL_HOST_PASSWORD=old\n")
+    password = "a\\$b 'c'"
+    result = export("django", make_config(), Secret(password), fmt="env", reveal=True)
+    write_into(path, result, "env", secret_revealed=True)
+    text = path.read_text()
+    assert python_dotenv(text)["EMAIL_HOST_PASSWORD"] == password
+    assert django_environ(text, "EMAIL_HOST_PASSWORD") == password

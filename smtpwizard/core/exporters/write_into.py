@@ -75,19 +75,27 @@ def _placeholder_keys(pairs: tuple[tuple[str, object], ...]) -> set[str]:
     return {key for key, value in pairs if value == PASSWORD_PLACEHOLDER}
 
 
+def rendered_values(export_text: str) -> dict[str, str]:
+    """Each KEY=value line of a rendered .env export, the value exactly as quoted for its readers."""
+    return {m["key"]: m["value"] for m in map(_ASSIGNMENT.match, export_text.splitlines()) if m is not None}
+
+
 def update_dotenv(
     text: str,
     pairs: tuple[tuple[str, object], ...],
     unset: tuple[str, ...] = (),
     *,
     keep_existing: Collection[str] = (),
+    rendered: dict[str, str] | None = None,
 ) -> str:
     """``text`` with ``pairs`` set and ``unset`` commented out; other lines unchanged.
 
-    Keys in ``keep_existing`` keep the value the file already has (they are only added when
-    missing). Raises ExportError when one of our keys has a value spread over several lines.
+    ``rendered`` gives each value as the export quoted it for the app's readers (else the
+    docker compose / Ruby dotenv quoting). Keys in ``keep_existing`` keep the value the file
+    already has (they are only added when missing). Raises ExportError when one of our keys has
+    a value spread over several lines.
     """
-    wanted = {key: dotenv_value(value) for key, value in pairs}  # type: ignore[arg-type]
+    wanted = {key: (rendered or {}).get(key) or dotenv_value(value) for key, value in pairs}  # type: ignore[arg-type]
     newline = _newline_of(text)
     seen: set[str] = set()
     out: list[str] = []
@@ -295,7 +303,8 @@ def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) 
     if kind == "json":
         updated = update_mattermost_json(original, dict(export.values), keep)
     else:
-        updated = update_dotenv(original, export.values, export.unset, keep_existing=keep)
+        rendered = rendered_values(export.text)
+        updated = update_dotenv(original, export.values, export.unset, keep_existing=keep, rendered=rendered)
     notes = tuple(KEPT_NOTE.format(path=path) for _key in sorted(keep & placeholders))
     with _locked_for_writing(path) as fd:
         if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
