@@ -431,6 +431,8 @@ def _updated_text(imported: Imported, original: str, export: Export) -> str:
         return update_gitlab_rb(original, export.values, export.unset)
     if kind == "app_yml":
         return update_app_yml(original, export.values, export.unset)
+    if kind == "json_paths":
+        return update_json_paths(original, export.values, export.unset)
     return update_dotenv(original, export.values, export.unset)
 
 
@@ -584,6 +586,107 @@ def update_app_yml(text: str, pairs: tuple[tuple[str, object], ...], unset: tupl
             )
     lines[last_entry + 1 : last_entry + 1] = additions
     return "".join(lines)
+
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _skip(text: str, i: int) -> int:
+    match = _SPACE.match(text, i)
+    return match.end() if match else i
+
+
+def _members(text: str, start: int) -> tuple[list[tuple[str, int, int, int]], int]:
+    """The members of the JSON object at ``start`` as (key, key start, value start, value end), and
+    the index of its closing brace."""
+    decoder = json.JSONDecoder()
+    members: list[tuple[str, int, int, int]] = []
+    i = _skip(text, start + 1)
+    while text[i] != "}":
+        key, after = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+        value_start = _skip(text, _skip(text, after) + 1)
+        _value, end = decoder.raw_decode(text, value_start)
+        members.append((key, i, value_start, end))
+        i = _skip(text, end)
+        if text[i] == ",":
+            i = _skip(text, i + 1)
+    return members, i
+
+
+def _indent_at(text: str, index: int) -> str:
+    line_start = text.rfind("\n", 0, index) + 1
+    match = re.match(r"[ \t]*", text[line_start:])
+    return match.group(0) if match else ""
+
+
+def _set_path(text: str, path: list[str], value: object) -> str:
+    start = _skip(text, 0)
+    for depth, part in enumerate(path):
+        members, close = _members(text, start)
+        found = [m for m in members if m[0] == part]
+        last = depth == len(path) - 1
+        if found and (last or text[found[-1][2]] == "{"):
+            _key, _k, value_start, value_end = found[-1]
+            if last:
+                return text[:value_start] + json.dumps(value, ensure_ascii=False) + text[value_end:]
+            start = value_start
+            continue
+        nested: object = value
+        for name in reversed(path[depth + 1 :]):
+            nested = {name: nested}
+        indent = _indent_at(text, members[-1][1]) if members else _indent_at(text, start) + "  "
+        rendered = json.dumps(nested, ensure_ascii=False, indent=2).replace("\n", "\n" + indent)
+        entry = f"{json.dumps(part)}: {rendered}"
+        if members:
+            end = members[-1][3]
+            return text[:end] + f",\n{indent}{entry}" + text[end:]
+        return text[: start + 1] + f"\n{indent}{entry}\n{_indent_at(text, start)}" + text[close:]
+    return text
+
+
+def _remove_path(text: str, path: list[str]) -> str:
+    start = _skip(text, 0)
+    for depth, part in enumerate(path):
+        members, _close = _members(text, start)
+        found = [m for m in members if m[0] == part]
+        if not found:
+            return text
+        _key, key_start, value_start, value_end = found[-1]
+        if depth < len(path) - 1:
+            start = value_start
+            continue
+        after = _skip(text, value_end)
+        if text[after] == ",":  # drop the member and its comma, keep the next member's line
+            return text[: text.rfind("\n", 0, key_start) + 1] + text[text.rfind("\n", 0, _skip(text, after + 1)) + 1 :]
+        before = len(text[:key_start].rstrip())  # the last member: drop the previous member's comma
+        comma = before - 1 if text[before - 1] == "," else before
+        return text[:comma] + text[value_end:]
+    return text
+
+
+def _empty_object(text: str, path: list[str]) -> bool:
+    node: Any = json.loads(text)
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return bool(node == {})
+
+
+def update_json_paths(text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = ()) -> str:
+    """A JSON config (Ghost's config.production.json) with each dotted path (``mail.options.secure``)
+    set in place, missing objects created, ``unset`` paths removed; every other byte stays."""
+    try:
+        json.loads(text)
+        for key, value in pairs:
+            text = _set_path(text, key.split("."), value)
+        for key in unset:
+            path = key.split(".")
+            text = _remove_path(text, path)
+            while len(path) > 1 and _empty_object(text, path[:-1]):  # auth: {} left behind: drop it too
+                path = path[:-1]
+                text = _remove_path(text, path)
+    except (ValueError, IndexError) as exc:
+        raise ExportError(f"the JSON file cannot be edited in place ({exc}); apply the change by hand") from None
+    return text
 
 
 # --- adopt: the fixed (or working) settings as smtpwizard's own config -----------------------

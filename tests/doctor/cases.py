@@ -220,7 +220,12 @@ def deliver_authentik(path: Path, ca: str, go: Path, tmp: Path) -> harness.Sent:
     return _django_like(env, prefix, prefix + "USERNAME", prefix + "PASSWORD", prefix + "FROM", ca)
 
 
+def deliver_ghost(path: Path, ca: str, go: Path, tmp: Path) -> harness.Sent:
+    return harness.node_app_send("ghost", path.read_text(), ca)
+
+
 DELIVER: dict[str, Deliver] = {
+    "ghost": deliver_ghost,
     "mastodon": deliver_mastodon,
     "forem": deliver_forem,
     "discourse": deliver_discourse,

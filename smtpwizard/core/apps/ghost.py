@@ -135,6 +135,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     yes, no = ("true",), ("false",)
     secure = read.boolean("mail.options.secure", False, yes, no)
     ignore = read.boolean("mail.options.ignoreTLS", False, yes, no)
+    read.boolean("mail.options.requireTLS", False, yes, no)  # STARTTLS either way; only checked to be read
     method = read.choice("mail.options.auth.method", "PLAIN", tuple(_AUTH))
     smtp = SmtpSettings(
         host=read.host("mail.options.host", "localhost"),
@@ -148,6 +149,6 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     sender = read.address("mail.from", "noreply@localhost")
     read.raise_if_any()
     return build(
-        app="ghost", path=path, fmt="json", write_kind=None, found=read.kept("mail.options.auth.pass"), smtp=smtp, sender=sender,
+        app="ghost", path=path, fmt="json", write_kind="json_paths", found=read.kept("mail.options.auth.pass"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="mail.options.auth.pass",
     )  # fmt: skip
