@@ -433,6 +433,8 @@ def _updated_text(imported: Imported, original: str, export: Export) -> str:
         return update_app_yml(original, export.values, export.unset)
     if kind == "json_paths":
         return update_json_paths(original, export.values, export.unset)
+    if kind == "ini_mailer":
+        return update_ini_section(original, "mailer", export.values, export.unset, imported.export_prefix)
     return update_dotenv(original, export.values, export.unset)
 
 
@@ -662,6 +664,56 @@ def _remove_path(text: str, path: list[str]) -> str:
         comma = before - 1 if text[before - 1] == "," else before
         return text[:comma] + text[value_end:]
     return text
+
+
+def _ini_value(value: object) -> str:
+    """A value as go-ini reads it back: bare when it has no edge spaces, quote or comment sign,
+    else in backticks (go-ini's raw quote), which Gitea's own app.ini uses for passwords."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if text == text.strip() and not any(c in text for c in "`\"';#") and text:
+        return text
+    if "`" in text:
+        raise ExportError("a value holds a backtick, which app.ini cannot quote; edit that line by hand")
+    return f"`{text}`"
+
+
+def update_ini_section(
+    text: str, section: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = (), prefix: str = ""
+) -> str:
+    """An INI file (Gitea's app.ini) with the keys of ``[section]`` set in place (the last of a key
+    wins in go-ini), ``unset`` keys commented out and missing keys added at the end of the section;
+    every other line stays byte for byte."""
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    current, last_line, where = None, None, {}
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+            continue
+        if current == section:
+            if stripped and stripped[0] not in ";#" and "=" in stripped:
+                where[stripped.partition("=")[0].strip()] = index
+            if stripped:
+                last_line = index
+    if last_line is None:
+        raise ExportError(f"app.ini has no [{section}] section; add one, then run again")
+    wanted = {key.removeprefix(prefix): value for key, value in pairs}
+    added: list[str] = []
+    for key, value in wanted.items():
+        if key in where:
+            ending = lines[where[key]][len(lines[where[key]].rstrip("\r\n")) :] or newline
+            lines[where[key]] = f"{key} = {_ini_value(value)}{ending}"
+        else:
+            added.append(f"{key} = {_ini_value(value)}{newline}")
+    for key in (k.removeprefix(prefix) for k in unset):
+        if key in where:
+            body = lines[where[key]].rstrip("\r\n")
+            lines[where[key]] = f"; {body}  (unset by smtpwizard)" + (lines[where[key]][len(body) :] or newline)
+    if added and not lines[last_line].endswith("\n"):
+        lines[last_line] += newline
+    lines[last_line + 1 : last_line + 1] = added
+    return "".join(lines)
 
 
 def _empty_object(text: str, path: list[str]) -> bool:

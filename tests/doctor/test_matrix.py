@@ -36,7 +36,7 @@ NOT_FIXABLE = {
     ("forem", "missing_auth"): "Forem sends mail only with a login",
 }
 # Files smtpwizard does not edit in place (the change is shown; the user applies it).
-SHOWN_ONLY = {"sourcegraph", "gitea"}
+SHOWN_ONLY = {"sourcegraph"}
 
 
 def applies(case: AppCase, mistake: str) -> bool:
@@ -137,7 +137,10 @@ async def test_the_doctor_names_the_mistake_in_the_apps_words_and_the_fix_lets_t
             ):  # a marker; a brace of a key's object
                 continue
             assert any(key in line for key in mail_keys), f"not a mail key: {line!r}"
-        assert load(app, path, {}).contradictions == ()
+        again = await examine(load(app, path, {}), options=FAST)  # the fixed file, read back: it works
+        assert again.diagnosis is None, again.diagnosis
+        if app not in DELIVER:  # Gitea: no client of its own in tests/apps (go-mail is not packaged)
+            return
         sent = DELIVER[app](path, ca_file, go_clients, tmp_path)
     assert sent.ok, sent.detail
     assert mailbox.messages, "the app's own client delivered nothing"

@@ -173,7 +173,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     read.raise_if_any()
     secret = fields["password"]
     return build(
-        app="gitea", path=path, fmt="env", write_kind=None if ini else "env", found=read.kept(fields["password"]), smtp=smtp,
+        app="gitea", path=path, fmt="env", write_kind="ini_mailer" if ini else "env", found=read.kept(fields["password"]), smtp=smtp,
         sender=sender, fields=fields, credential_key=secret,
         contradictions=[] if ini else dotenv_password(found, secret, NAME, "compose"),
         export_prefix=_PREFIX if ini else "",
