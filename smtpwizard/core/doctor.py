@@ -369,7 +369,9 @@ def propose(
     stale += [key for key in old if key not in written_after and key not in after.unset]
     removed = tuple(dict.fromkeys(key for key in stale if key in imported.found))
     shown = tuple((k, _text(v, imported.fmt)) for k, v in changed if k != secret_key)
-    writable = imported.write_kind is not None and all(" " not in key for key, _v in changed)
+    writable = imported.write_kind is not None and (
+        imported.write_kind == "jsonc" or all(" " not in key for key, _v in changed)
+    )
     export = Export("", (), tuple(changed), removed) if writable else None
     return AppChange(dict(settings_change), shown, removed, writes_password, _diff(imported, export), export)
 
@@ -433,6 +435,8 @@ def _updated_text(imported: Imported, original: str, export: Export) -> str:
         return update_app_yml(original, export.values, export.unset)
     if kind == "json_paths":
         return update_json_paths(original, export.values, export.unset)
+    if kind == "jsonc":
+        return update_json_paths(original, export.values, export.unset, separator=" ")
     if kind == "ini_mailer":
         return update_ini_section(original, "mailer", export.values, export.unset, imported.export_prefix)
     return update_dotenv(original, export.values, export.unset)
@@ -594,24 +598,61 @@ _SPACE = re.compile(r"[ \t\r\n]*")
 
 
 def _skip(text: str, i: int) -> int:
-    match = _SPACE.match(text, i)
-    return match.end() if match else i
+    """Past blanks and // or /* */ comments (Sourcegraph's JSON allows them; plain JSON has none)."""
+    while True:
+        match = _SPACE.match(text, i)
+        i = match.end() if match else i
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+        else:
+            return i
+
+
+def _value_end(text: str, i: int) -> int:
+    """The end of the JSON value at ``i``, comments inside objects and arrays allowed."""
+    if text[i] == '"':
+        return int(json.decoder.scanstring(text, i + 1)[1])  # type: ignore[attr-defined]
+    if text[i] not in "{[":
+        match = re.compile(r"[^\s,}\]/]+").match(text, i)
+        if not match:
+            raise ValueError(f"no value at {i}")
+        return match.end()
+    depth = 0
+    while i < len(text):
+        i = _skip(text, i)
+        ch = text[i]
+        if ch == '"':
+            i = _value_end(text, i)
+            continue
+        depth += 1 if ch in "{[" else -1 if ch in "}]" else 0
+        i += 1
+        if depth == 0:
+            return i
+    raise ValueError("an object or array is not closed")
 
 
 def _members(text: str, start: int) -> tuple[list[tuple[str, int, int, int]], int]:
     """The members of the JSON object at ``start`` as (key, key start, value start, value end), and
-    the index of its closing brace."""
-    decoder = json.JSONDecoder()
+    the index of its closing brace (comments and a trailing comma allowed)."""
     members: list[tuple[str, int, int, int]] = []
     i = _skip(text, start + 1)
     while text[i] != "}":
         key, after = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
-        value_start = _skip(text, _skip(text, after) + 1)
-        _value, end = decoder.raw_decode(text, value_start)
+        colon = _skip(text, after)
+        if text[colon] != ":":
+            raise ValueError(f"expected ':' at {colon}")
+        value_start = _skip(text, colon + 1)
+        end = _value_end(text, value_start)
         members.append((key, i, value_start, end))
         i = _skip(text, end)
         if text[i] == ",":
             i = _skip(text, i + 1)
+        elif text[i] != "}":
+            raise ValueError(f"expected ',' or '}}' at {i}")
     return members, i
 
 
@@ -641,6 +682,9 @@ def _set_path(text: str, path: list[str], value: object) -> str:
         entry = f"{json.dumps(part)}: {rendered}"
         if members:
             end = members[-1][3]
+            after = _skip(text, end)
+            if text[after] == ",":  # a trailing comma (JSON with comments): keep the style
+                return text[: after + 1] + f"\n{indent}{entry}," + text[after + 1 :]
             return text[:end] + f",\n{indent}{entry}" + text[end:]
         return text[: start + 1] + f"\n{indent}{entry}\n{_indent_at(text, start)}" + text[close:]
     return text
@@ -717,21 +761,28 @@ def update_ini_section(
 
 
 def _empty_object(text: str, path: list[str]) -> bool:
-    node: Any = json.loads(text)
+    from smtpwizard.core.apps.readers import strip_json_comments
+
+    node: Any = json.loads(strip_json_comments(text))
     for part in path:
         node = node.get(part) if isinstance(node, dict) else None
     return bool(node == {})
 
 
-def update_json_paths(text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = ()) -> str:
-    """A JSON config (Ghost's config.production.json) with each dotted path (``mail.options.secure``)
-    set in place, missing objects created, ``unset`` paths removed; every other byte stays."""
+def update_json_paths(
+    text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = (), separator: str = "."
+) -> str:
+    """A JSON config (Ghost's config.production.json; Sourcegraph's site configuration, comments and
+    trailing commas allowed, keys like "email.smtp host") with each path set in place, missing
+    objects created, ``unset`` paths removed (an object left empty too); every other byte stays."""
+    from smtpwizard.core.apps.readers import strip_json_comments
+
     try:
-        json.loads(text)
+        json.loads(strip_json_comments(text))
         for key, value in pairs:
-            text = _set_path(text, key.split("."), value)
+            text = _set_path(text, key.split(separator), value)
         for key in unset:
-            path = key.split(".")
+            path = key.split(separator)
             text = _remove_path(text, path)
             while len(path) > 1 and _empty_object(text, path[:-1]):  # auth: {} left behind: drop it too
                 path = path[:-1]

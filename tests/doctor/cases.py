@@ -224,7 +224,14 @@ def deliver_ghost(path: Path, ca: str, go: Path, tmp: Path) -> harness.Sent:
     return harness.node_app_send("ghost", path.read_text(), ca)
 
 
+def deliver_sourcegraph(path: Path, ca: str, go: Path, tmp: Path) -> harness.Sent:
+    from smtpwizard.core.apps.readers import strip_json_comments  # Sourcegraph reads it as JSONC
+
+    return harness.go_app_send("sourcegraph", go, ca, config=strip_json_comments(path.read_text()))
+
+
 DELIVER: dict[str, Deliver] = {
+    "sourcegraph": deliver_sourcegraph,
     "ghost": deliver_ghost,
     "mastodon": deliver_mastodon,
     "forem": deliver_forem,

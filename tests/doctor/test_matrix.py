@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import ssl
 import stat
 from pathlib import Path
@@ -35,8 +36,8 @@ NOT_FIXABLE = {
     ("sourcegraph", "starttls_on_implicit"): "Sourcegraph has no implicit TLS",
     ("forem", "missing_auth"): "Forem sends mail only with a login",
 }
-# Files smtpwizard does not edit in place (the change is shown; the user applies it).
-SHOWN_ONLY = {"sourcegraph"}
+# Files smtpwizard does not edit in place (the change is shown; the user applies it): none left.
+SHOWN_ONLY: set[str] = set()
 
 
 def applies(case: AppCase, mistake: str) -> bool:
@@ -129,7 +130,8 @@ async def test_the_doctor_names_the_mistake_in_the_apps_words_and_the_fix_lets_t
         assert fixed.outcome == "fixed", (fixed.outcome, fixed.fixed_diagnosis)
         assert stat.S_IMODE(path.stat().st_mode) == 0o640  # mode kept
         mail_keys = set(imported.found) | {k for k, _v in fixed.change.export.values} | set(fixed.change.removed_keys)  # type: ignore[union-attr]
-        mail_keys |= {part for key in mail_keys for part in key.split(".")[2:]}  # Ghost: mail.options.auth.user
+        # Ghost's mail.options.auth.user, Sourcegraph's "email.smtp host": the names as the lines hold them
+        mail_keys |= {part for key in mail_keys for part in re.split(r"[. ]", key)[2:]}
         for line in changed_lines(before, after):
             if line.endswith("added by smtpwizard") or line.strip() in (
                 "}",

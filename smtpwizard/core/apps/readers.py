@@ -58,7 +58,7 @@ class Contradiction:
     use_written_password: bool = False  # the fix writes the password as written, quoted for the app
 
 
-WriteKind = Literal["env", "json", "gitlab_rb", "app_yml", "json_paths", "ini_mailer"]
+WriteKind = Literal["env", "json", "gitlab_rb", "app_yml", "json_paths", "jsonc", "ini_mailer"]
 
 
 @dataclass(frozen=True)

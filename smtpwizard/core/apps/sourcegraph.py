@@ -161,7 +161,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     sender = read.address("email.address", "noreply@localhost")
     read.raise_if_any()
     return build(
-        app="sourcegraph", path=path, fmt="json", write_kind=None, found=read.kept("email.smtp password"), smtp=smtp, sender=sender,
+        app="sourcegraph", path=path, fmt="json", write_kind="jsonc", found=read.kept("email.smtp password"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="email.smtp password",
-        notes=("smtpwizard shows the change for the site configuration; apply it in Site admin > Configuration.",),
+        notes=("A site configuration edited in Site admin > Configuration lives in the database: paste the change there.",),
     )  # fmt: skip
