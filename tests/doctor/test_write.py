@@ -4,6 +4,7 @@ backup goes to smtpwizard's folder under a name without the password."""
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 from pathlib import Path
@@ -68,3 +69,24 @@ async def test_fix_keeps_the_inode_hard_links_and_mode_and_backs_up_elsewhere(
     assert data.count(b"\n") == data.count(b"\r\n")  # CRLF kept, added lines too
     assert fixed.backup is not None and fixed.backup.parent == config_home / "smtpwizard" / "backups"
     assert PASSWORD not in fixed.backup.name and list(path.parent.iterdir()) == [path]
+
+
+def test_json_with_comments_is_edited_in_place_comments_and_trailing_commas_kept() -> None:
+    from smtpwizard.core.apps.readers import strip_json_comments
+    from smtpwizard.core.doctor import update_json_paths
+
+    text = (
+        '{\n  // the URL\n  "externalURL": "https://x",\n  /* email */\n  "email.smtp": {\n'
+        '    "host": "a", // relay\n    "port": 25,\n    "username": "u",\n    "password": "p",\n  },\n}\n'
+    )
+    updated = update_json_paths(
+        text,
+        (("email.smtp port", 587), ("email.smtp noVerifyTLS", True)),
+        ("email.smtp username", "email.smtp password"),
+        separator=" ",
+    )
+    assert "// the URL" in updated and "/* email */" in updated and '"host": "a", // relay' in updated
+    assert json.loads(strip_json_comments(updated)) == {
+        "externalURL": "https://x",
+        "email.smtp": {"host": "a", "port": 587, "noVerifyTLS": True},
+    }
