@@ -108,3 +108,9 @@ def test_mattermost_overrides_from_a_compose_file_name_the_compose_line(tmp_path
     path = write_app_file(tmp_path, CASES["mattermost"], 587)
     with pytest.raises(Unreadable, match=rf"^{compose}:6: SMTPPort: 'not-a-port' is not a whole number"):
         load("mattermost", path, EnvironmentFile(environment_file(compose)))
+
+
+def test_a_file_without_any_of_the_apps_mail_keys_is_refused_not_read_as_defaults(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["mattermost"], 587)  # a config.json is not PostHog's .env
+    with pytest.raises(Unreadable, match=r"holds none of the app's mail settings \(EMAIL_HOST, EMAIL_PORT"):
+        load("posthog", path, {})

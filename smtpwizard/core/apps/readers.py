@@ -515,6 +515,9 @@ def build(
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
     A login over plain text is allowed only for a relay on this machine (as everywhere else)."""
+    if not found:  # not one of the app's mail keys: the wrong file, never a file of defaults
+        names = ", ".join(key for key in fields.values() if " / " not in key)
+        raise Unreadable([f"{path}: holds none of the app's mail settings ({names}); is this the app's settings file?"])
     password = found.get(credential_key) if credential_key else None
     secret = Secret(password.value) if password is not None and password.value else None
     written = Secret(password.written) if password is not None and password.written is not None else None
