@@ -21,10 +21,10 @@ from typing import Any, Literal
 from smtpwizard.core.apps import IMPORTERS, get_app
 from smtpwizard.core.apps.base import Export
 from smtpwizard.core.apps.readers import Contradiction, Imported
-from smtpwizard.core.diagnose import Diagnosis, diagnose
+from smtpwizard.core.diagnose import Diagnosis
 from smtpwizard.core.errors import ExportError, FieldError, InputMissing
 from smtpwizard.core.exit_codes import ExitCode
-from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback, run_probe
+from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback
 from smtpwizard.core.settings import Config, Secret
 
 MASK = "********"
@@ -192,7 +192,7 @@ async def examine(
         result.change = propose(imported, contradiction.settings_change or {}, contradiction=_first(imported))
         result.fix = contradiction.fix
         return result
-    report, diagnosis = await _test(imported.config, imported.password, imported, test_to, options, on_stage)
+    report, diagnosis = await _test(imported.config, imported.password, test_to, options, on_stage)
     result.report, result.diagnosis = report, diagnosis
     if diagnosis is None:
         return result
@@ -238,22 +238,14 @@ def _refusal(imported: Imported, settings_change: Mapping[str, Any]) -> str:
 async def _test(
     config: Config,
     password: Secret | None,
-    imported: Imported,
     test_to: str | None,
     options: ProbeOptions | None,
     on_stage: StageCallback | None,
 ) -> tuple[ProbeReport, Diagnosis | None]:
-    profile = get_app(imported.app).profile
-    report = await run_probe(
-        config.smtp,
-        password,
-        sender=config.sender,
-        test_to=test_to,
-        options=options,
-        on_stage=on_stage,
-        profile=profile,
-    )
-    return report, diagnose(report, config.smtp, None, profile)
+    """The live test as the app's client (``config.target`` is the app), as `smtpwizard test` runs it."""
+    from smtpwizard.core.apply import live_test
+
+    return await live_test(config, password, test_to=test_to, probe_options=options, on_stage=on_stage)
 
 
 def _first(imported: Imported) -> Contradiction | None:
@@ -278,7 +270,7 @@ async def try_fix(
         return result
     config = fixed_config(imported, change.settings_change)
     password = imported.written_password if change.writes_password else imported.password
-    report, diagnosis = await _test(config, password, imported, test_to, options, on_stage)
+    report, diagnosis = await _test(config, password, test_to, options, on_stage)
     result.fixed_report, result.fixed_diagnosis = report, diagnosis
     if diagnosis is not None:
         result.outcome = "fix_failed"
