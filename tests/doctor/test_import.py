@@ -3,6 +3,7 @@ the app's own override rules apply, and the password read is kept out of every r
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from smtpwizard.core.apps.readers import Unreadable
 from smtpwizard.core.doctor import contradiction_diagnosis, load
 from smtpwizard.core.errors import InputMissing
 from tests.doctor.cases import CASES, PASSWORD, write_app_file
+from tests.servers import smtp_server
 
 
 def test_unreadable_values_are_named_with_file_line_and_key_never_guessed(tmp_path: Path) -> None:
@@ -114,3 +116,29 @@ def test_a_file_without_any_of_the_apps_mail_keys_is_refused_not_read_as_default
     path = write_app_file(tmp_path, CASES["mattermost"], 587)  # a config.json is not PostHog's .env
     with pytest.raises(Unreadable, match=r"holds none of the app's mail settings \(EMAIL_HOST, EMAIL_PORT"):
         load("posthog", path, {})
+
+
+async def test_a_compose_files_environment_is_read_as_compose_passes_it(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smtpwizard.core.doctor import examine, try_fix
+    from smtpwizard.core.probe import ProbeOptions
+
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    compose = tmp_path / "docker-compose.yml"
+    with smtp_server(password=PASSWORD, implicit_context=good_tls, auth_require_tls=False) as (server, _mailbox):
+        compose.write_text(
+            "services:\n  web:\n    image: posthog/posthog\n    environment:\n      SITE_URL: https://posthog.example.com\n"
+            f"      EMAIL_HOST: 127.0.0.1\n      EMAIL_PORT: {server.port}\n      EMAIL_HOST_USER: wizard@example.com\n"
+            f"      EMAIL_HOST_PASSWORD: '{PASSWORD}'\n      EMAIL_USE_TLS: 'true'\n"
+        )
+        imported = load("posthog", compose, {})
+        result = await examine(imported, options=ProbeOptions(banner_timeout_s=1.0))
+        fixed = await try_fix(result, write=True, options=ProbeOptions(banner_timeout_s=1.0))
+    assert (imported.smtp.security, imported.write_kind) == ("starttls", None)
+    assert result.fix is not None and "set EMAIL_USE_TLS to false, set EMAIL_USE_SSL to true" in result.fix
+    assert fixed.outcome == "fix_shown" and "EMAIL_USE_TLS: 'true'" in compose.read_text()
+    compose.write_text(compose.read_text().replace(PASSWORD, "dr$HOME_9x"))
+    mangled = contradiction_diagnosis(load("posthog", compose, {}))
+    assert mangled is not None and "write each $ in EMAIL_HOST_PASSWORD as $$" in mangled.fix
+    assert f"{compose}:9:" in mangled.explanation

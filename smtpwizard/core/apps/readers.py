@@ -178,9 +178,17 @@ def _shown(text: str) -> str:
 def env_file(
     path: Path, flavour: DotenvFlavour, environ: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Found], Collector]:
-    """A .env file read as the app's dotenv reader reads it, and a collector for its problems."""
+    """A .env file read as the app's dotenv reader reads it (or a docker-compose.yml's
+    ``environment:``, as compose passes it), and a collector for its problems."""
+    if is_compose_file(path):
+        found = environment_file(path)
+        return found, Collector(path, found)
     found = read_dotenv(read_text(path), path, flavour, environ)
     return found, Collector(path, found)
+
+
+def is_compose_file(path: Path) -> bool:
+    return path.suffix in (".yml", ".yaml")
 
 
 def read_text(path: Path) -> str:
@@ -314,8 +322,15 @@ def environment_file(path: Path) -> dict[str, Found]:
                 for item in environment.value:
                     key, _, value = str(item.value).partition("=")
                     found[key] = Found(key, value, item.start_mark.line + 1)
-        return {k: replace(v, origin=f"{path}:{v.line}") for k, v in found.items()}
+        # compose interpolates $VAR and ${VAR} in the file itself ($$ is a literal $)
+        return {k: _interpolated(v, path) for k, v in found.items()}
     return {k: replace(v, origin=f"{path}:{v.line}") for k, v in read_dotenv(text, path, "compose").items()}
+
+
+def _interpolated(entry: Found, path: Path) -> Found:
+    raw = entry.value or ""
+    value = "$".join(_expand(part, "compose", {}) for part in raw.split("$$"))
+    return replace(entry, value=value, written=raw if value != raw else None, origin=f"{path}:{entry.line}")
 
 
 def _child(node: Any, name: str) -> Any:
@@ -515,6 +530,8 @@ def build(
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
     A login over plain text is allowed only for a relay on this machine (as everywhere else)."""
+    if write_kind == "env" and is_compose_file(path):
+        write_kind = None  # a compose file's environment: the change is shown, not edited
     if not found:  # not one of the app's mail keys: the wrong file, never a file of defaults
         names = ", ".join(key for key in fields.values() if " / " not in key)
         raise Unreadable([f"{path}: holds none of the app's mail settings ({names}); is this the app's settings file?"])
@@ -576,6 +593,9 @@ def dotenv_password(found: dict[str, Found], key: str, app: str, flavour: Dotenv
     """A contradiction when the app's dotenv reader changes the password written under ``key``."""
     entry = found.get(key)
     how = dotenv_mangling(entry.written or "", flavour) if entry else ""
+    if entry is not None and re.search(r"\.ya?ml:\d+$", entry.origin):  # a compose file's environment:
+        how = "docker compose replaces $NAME and ${NAME} in the compose file with a variable's value"
+        return mangled(found, key, app, how, f"write each $ in {key} as $$")
     fix = (
         f"python-dotenv expands ${{...}} inside any quotes: change the password in {key} so it holds no ${{"
         if flavour == "python" and "${" in ((entry.written if entry else None) or "")
