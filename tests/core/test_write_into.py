@@ -259,3 +259,51 @@ def test_a_django_env_is_updated_with_the_quoting_python_dotenv_reads(tmp_path: 
     text = path.read_text()
     assert python_dotenv(text)["EMAIL_HOST_PASSWORD"] == password
     assert django_environ(text, "EMAIL_HOST_PASSWORD") == password
+
+
+def test_a_file_a_rename_can_keep_is_replaced_atomically_with_its_mode(tmp_path: Path, config_home: Path) -> None:
+    """A reader (or a crash) never sees half a file: the new version is renamed into place."""
+    app_dir = tmp_path / "mastodon"
+    app_dir.mkdir()
+    path = app_dir / ".env.production"
+    path.write_text(ENV)
+    path.chmod(0o640)
+    before = path.stat()
+    write_into(path, export("mastodon", make_config(), None), "env", secret_revealed=False)
+    after = path.stat()
+    assert after.st_ino != before.st_ino
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (before.st_uid, before.st_gid, 0o640)
+    assert "SMTP_SERVER=smtp.example.com" in path.read_text()
+    assert sorted(p.name for p in app_dir.iterdir()) == [".env.production"]
+
+
+def test_a_hard_linked_file_is_rewritten_in_place_so_every_link_sees_it(tmp_path: Path, config_home: Path) -> None:
+    path = tmp_path / ".env.production"
+    path.write_text(ENV)
+    link = tmp_path / "linked.env"
+    link.hardlink_to(path)
+    before = path.stat()
+    write_into(path, export("mastodon", make_config(), None), "env", secret_revealed=False)
+    assert path.stat().st_ino == before.st_ino and path.stat().st_nlink == 2
+    assert "SMTP_SERVER=smtp.example.com" in link.read_text()
+
+
+def test_a_symlink_another_user_planted_is_refused_and_its_target_untouched(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import os
+
+    from smtpwizard.core.errors import WriteFailed
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the planted link to another uid (os.lchown)")
+    shared = tmp_path_factory.mktemp("shared")
+    shared.chmod(0o1777)
+    victim = tmp_path_factory.mktemp("system") / "passwd-like"
+    victim.write_text("root:x:0:0\n")
+    planted = shared / ".env.production"
+    planted.symlink_to(victim)
+    os.lchown(planted, 65534, 65534)
+    with pytest.raises(WriteFailed, match="symbolic link owned by another user"):
+        write_into(planted, export("mastodon", make_config(), None), "env", secret_revealed=False)
+    assert victim.read_text() == "root:x:0:0\n"

@@ -7,9 +7,11 @@ quoted value included, and the file keeps its line endings. Mattermost ``config.
 only the values inside the ``EmailSettings`` Mattermost reads (the last one), in place.
 
 Without the revealed secret, an existing password in the file is kept, never replaced by the
-placeholder. The file is rewritten in place under a lock on the file itself, so its owner,
-group, mode and hard links stay, and nothing of ours is left beside it: the backup goes to
-smtpwizard's own folder.
+placeholder. Under a lock on the file itself, the new version replaces the file atomically
+(temporary file with the same owner, group and mode, then rename) when a rename keeps all of
+them; where it cannot (hard links, or a user who may write the file but not own it, e.g. through
+its group) the file is rewritten in place so the app can still read it. Nothing of ours is left
+beside it: the backup goes to smtpwizard's own folder.
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ from typing import Any
 from smtpwizard.core.apps.base import PASSWORD_PLACEHOLDER, Export
 from smtpwizard.core.errors import ExportError, InputMissing, LockBusy, WriteFailed
 from smtpwizard.core.exporters.formats import dotenv_value
-from smtpwizard.core.files import LOCK_WAIT_S, atomic_write, config_dir, ensure_private_dir
+from smtpwizard.core.files import (
+    LOCK_WAIT_S,
+    atomic_write,
+    config_dir,
+    ensure_private_dir,
+    follow_trusted,
+    fsync_dir,
+    write_temp,
+)
 
 _ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<export>export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=(?P<value>.*)$")
 # A message, not a password.
@@ -283,13 +293,34 @@ def _private_mode(fd: int, path: Path, info: os.stat_result) -> None:
         ) from None
 
 
+def _replaceable(path: Path, info: os.stat_result) -> bool:
+    """Whether a rename can stand in for the file and keep everything the app relies on: its
+    only link, and an owner and group this user may give the new file, in a folder it may write."""
+    if info.st_nlink != 1 or not os.access(path.parent, os.W_OK | os.X_OK):
+        return False
+    euid = os.geteuid()
+    return euid == 0 or (euid == info.st_uid and info.st_gid in {os.getegid(), *os.getgroups()})
+
+
+def _replace(path: Path, data: bytes, info: os.stat_result) -> None:
+    """Atomically put ``data`` at ``path`` with the old file's owner, group and mode."""
+    tmp = write_temp(path.parent, path.name, data, stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid))
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
 def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) -> WriteResult:
     """Update ``path`` in place with ``export``; the previous version goes to smtpwizard's backups.
 
     Raises InputMissing when the file cannot be read, ExportError when it cannot be updated
     safely, WriteFailed when it cannot be written; the file is then unchanged.
     """
-    path = Path(os.path.realpath(path.expanduser()))  # write through a symlink, keep the link
+    # Write through a symlink (keeping the link) only if it is ours or root's, without realpath.
+    path = follow_trusted(path.expanduser(), "file to write into", "give the real path of the app's file")
     try:
         original = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -309,16 +340,21 @@ def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) 
     with _locked_for_writing(path) as fd:
         if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
             raise WriteFailed(f"--write-into: {path} changed while it was being read; run again")
-        backup = _backup(path, original)
         info = os.fstat(fd)
+        if os.stat(path).st_ino != info.st_ino:  # replaced by another run while we waited for the lock
+            raise WriteFailed(f"--write-into: {path} changed while it was being read; run again")
+        backup = _backup(path, original)
         if secret_revealed:
             _private_mode(fd, path, info)
+            info = os.fstat(fd)
         data = updated.encode("utf-8")
         try:
-            # In place: the same inode keeps its owner, group, mode and hard links.
-            os.pwrite(fd, data, 0)
-            os.ftruncate(fd, len(data))
-            os.fsync(fd)
+            if _replaceable(path, info):
+                _replace(path, data, info)
+            else:  # in place: the same inode keeps its owner, group, mode and hard links
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
         except OSError as exc:
             raise WriteFailed(
                 f"--write-into: writing {path} failed ({exc.strerror}); the previous version is in {backup}"
