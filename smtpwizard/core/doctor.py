@@ -364,7 +364,8 @@ def propose(
     writable = imported.write_kind is not None and (
         imported.write_kind == "jsonc" or all(" " not in key for key, _v in changed)
     )
-    export = Export("", (), tuple(changed), removed) if writable else None
+    # the export's text keeps each value quoted for the app's own reader (write-into takes it from there)
+    export = Export(after.text, (), tuple(changed), removed) if writable else None
     return AppChange(dict(settings_change), shown, removed, writes_password, _diff(imported, export), export)
 
 
@@ -416,7 +417,7 @@ def in_app_words(imported: Imported, diagnosis: Diagnosis, change: AppChange | N
 
 
 def _updated_text(imported: Imported, original: str, export: Export) -> str:
-    from smtpwizard.core.exporters.write_into import update_dotenv, update_mattermost_json
+    from smtpwizard.core.exporters.write_into import rendered_values, update_dotenv, update_mattermost_json
 
     kind = imported.write_kind
     if kind == "json":
@@ -431,7 +432,7 @@ def _updated_text(imported: Imported, original: str, export: Export) -> str:
         return update_json_paths(original, export.values, export.unset, separator=" ")
     if kind == "ini_mailer":
         return update_ini_section(original, "mailer", export.values, export.unset, imported.export_prefix)
-    return update_dotenv(original, export.values, export.unset)
+    return update_dotenv(original, export.values, export.unset, rendered=rendered_values(export.text))
 
 
 def _masked(text: str, imported: Imported) -> str:
@@ -480,26 +481,41 @@ def write_change(imported: Imported, change: AppChange) -> Path | None:
 
 
 def _write_text(imported: Imported, change: AppChange) -> Path | None:
-    """gitlab.rb and app.yml: the same in-place write as write-into, with our own line editor."""
+    """gitlab.rb, app.yml, app.ini and the JSON files: the same write as write-into (under a lock on
+    the file; replaced atomically with its owner, group and mode where a rename keeps them, else in
+    place), with the doctor's own editor for the file's language."""
     from smtpwizard.core.apps.readers import read_text
     from smtpwizard.core.errors import WriteFailed
-    from smtpwizard.core.exporters.write_into import _backup, _locked_for_writing, _private_mode
+    from smtpwizard.core.exporters.write_into import (
+        _backup,
+        _locked_for_writing,
+        _private_mode,
+        _replace,
+        _replaceable,
+    )
+    from smtpwizard.core.files import follow_trusted
 
     assert change.export is not None
-    path = Path(os.path.realpath(imported.path))
+    path = follow_trusted(imported.path, "file to fix", "give the real path of the app's file")
     original = read_text(path)
     updated = _updated_text(imported, original, change.export)
     with _locked_for_writing(path) as fd:
-        if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
+        info = os.fstat(fd)
+        unchanged = os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") == original
+        if not unchanged or os.stat(path).st_ino != info.st_ino:
             raise WriteFailed(f"{path} changed while it was being read; run again")
         backup = _backup(path, original)
         if change.writes_password:
-            _private_mode(fd, path, os.fstat(fd))
+            _private_mode(fd, path, info)
+            info = os.fstat(fd)
         data = updated.encode("utf-8")
         try:
-            os.pwrite(fd, data, 0)
-            os.ftruncate(fd, len(data))
-            os.fsync(fd)
+            if _replaceable(path, info):
+                _replace(path, data, info)
+            else:  # in place: the same inode keeps its owner, group, mode and hard links
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
         except OSError as exc:
             raise WriteFailed(f"writing {path} failed ({exc.strerror}); the previous version is in {backup}") from None
     return backup

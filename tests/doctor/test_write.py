@@ -46,7 +46,7 @@ def test_app_yml_editor_touches_only_the_env_entries_and_keeps_comments() -> Non
 
 
 @pytest.mark.parametrize("app", ["gitlab", "discourse"])
-async def test_fix_keeps_the_inode_hard_links_and_mode_and_backs_up_elsewhere(
+async def test_fix_keeps_hard_links_and_mode_and_backs_up_elsewhere(
     app: str, good_tls: ssl.SSLContext, ca_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     config_home: Path,
 ) -> None:  # fmt: skip
