@@ -725,6 +725,8 @@ def _render_doctor_fix(out: Output, result: Any, name: str) -> None:
         out.line(f"The fixed settings pass the test. Wrote the change into {result.imported.path}{kept}.")
     for note in result.notes:
         out.line(f"  note: {note}")
+
+
 # --- check-domain: will mail from the sender's domain land in the inbox? --------------------
 
 CHECK_DOMAIN_EXIT = """\
