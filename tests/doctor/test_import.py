@@ -142,3 +142,8 @@ async def test_a_compose_files_environment_is_read_as_compose_passes_it(
     mangled = contradiction_diagnosis(load("posthog", compose, {}))
     assert mangled is not None and "write each $ in EMAIL_HOST_PASSWORD as $$" in mangled.fix
     assert f"{compose}:9:" in mangled.explanation
+
+
+def test_posthogs_env_comes_with_the_note_that_its_compose_file_does_not_pass_it(tmp_path: Path) -> None:
+    imported = load("posthog", write_app_file(tmp_path, CASES["posthog"], 587), {})
+    assert imported.notes[0].startswith("The hobby docker-compose.yml passes no EMAIL_* variable from .env")
