@@ -154,3 +154,15 @@ def test_a_gitlab_login_whose_password_is_in_the_encrypted_secret_is_named_not_t
     path.write_text(path.read_text().replace(f"gitlab_rails['smtp_password'] = '{PASSWORD}'\n", ""))
     with pytest.raises(Unreadable, match="smtp_user_name: is set but smtp_password is not in gitlab.rb"):
         load("gitlab", path, {})
+
+
+def test_a_login_without_a_password_is_a_contradiction_except_where_it_means_no_login(tmp_path: Path) -> None:
+    mastodon = write_app_file(tmp_path, CASES["mastodon"], 587)
+    mastodon.write_text(mastodon.read_text().replace(f"SMTP_PASSWORD='{PASSWORD}'", "SMTP_PASSWORD="))
+    diagnosis = contradiction_diagnosis(load("mastodon", mastodon, {}))
+    assert diagnosis is not None and diagnosis.code == "login_without_password"
+    assert "SMTP_LOGIN is set but SMTP_PASSWORD is empty or missing" in diagnosis.explanation
+    django = write_app_file(tmp_path, CASES["django"], 587)
+    django.write_text(django.read_text().replace(f"EMAIL_HOST_PASSWORD='{PASSWORD}'", "EMAIL_HOST_PASSWORD="))
+    imported = load("django", django, {})  # Django logs in only with both: no login, as Django does
+    assert imported.contradictions == () and imported.smtp.auth == "none"

@@ -247,6 +247,7 @@ def read_django_env(
     return build(
         app=app_id, path=path, fmt=fmt, write_kind="env", found=read.kept(fields["password"]), smtp=smtp, sender=sender,
         fields=fields, credential_key=fields["password"], contradictions=contradictions,
+        login_needs_password=False,  # django/core/mail/backends/smtp.py logs in only with user and password
     )  # fmt: skip
 
 

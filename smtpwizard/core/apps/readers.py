@@ -526,6 +526,7 @@ def build(
     contradictions: list[Contradiction] | None = None,
     notes: tuple[str, ...] = (),
     export_prefix: str = "",
+    login_needs_password: bool = True,  # False: a login without a password means no login (Django)
 ) -> Imported:
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
@@ -539,6 +540,19 @@ def build(
     secret = Secret(password.value) if password is not None and password.value else None
     written = Secret(password.written) if password is not None and password.written is not None else None
     smtp = smtp.with_changes(allow_insecure_auth=is_loopback(smtp.host))
+    contradictions = list(contradictions or ())
+    if secret is None and smtp.wants_auth and login_needs_password and not contradictions:
+        user_key = fields.get("username", "the username")
+        contradictions.append(
+            Contradiction(
+                "login_without_password",
+                (user_key, credential_key or ""),
+                found[user_key].line if user_key in found else 0,
+                f"{user_key} is set but {credential_key} is empty or missing: the app will try to log in "
+                "without a password, and every message fails",
+                f"put the password in {credential_key}, or remove {user_key} for a relay without login",
+            )
+        )
     if secret is None and smtp.auth != "none":
         smtp = smtp.with_changes(auth="none")
     config = Config(smtp=smtp, sender=sender, target=app)
@@ -551,7 +565,7 @@ def build(
         password=secret,
         fields=fields,
         found=found,
-        contradictions=tuple(contradictions or ()),
+        contradictions=tuple(contradictions),
         notes=notes,
         credential_key=credential_key,
         written_password=written,
