@@ -152,7 +152,7 @@ def test_posthogs_env_comes_with_the_note_that_its_compose_file_does_not_pass_it
 def test_a_gitlab_login_whose_password_is_in_the_encrypted_secret_is_named_not_tested_without(tmp_path: Path) -> None:
     path = write_app_file(tmp_path, CASES["gitlab"], 587)
     path.write_text(path.read_text().replace(f"gitlab_rails['smtp_password'] = '{PASSWORD}'\n", ""))
-    with pytest.raises(Unreadable, match="smtp_user_name: is set but smtp_password is not in gitlab.rb"):
+    with pytest.raises(Unreadable, match=r"smtp_user_name: is set but smtp_password is not in gitlab\.rb"):
         load("gitlab", path, {})
 
 
