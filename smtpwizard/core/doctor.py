@@ -206,6 +206,8 @@ def _remedy(imported: Imported, diagnosis: Diagnosis, ca_file: str | None) -> tu
     the change as the app's keys, and the fix in the app's words."""
     if ca_file and diagnosis.code in _UNTRUSTED:
         diagnosis = replace(diagnosis, settings_change={"ca_file": ca_file})
+    if diagnosis.code in imported.symptoms:  # what the user saw in the app, tied to the cause
+        diagnosis = replace(diagnosis, explanation=f"{diagnosis.explanation} {imported.symptoms[diagnosis.code]}")
     wanted = diagnosis.settings_change or {}
     change = propose(imported, wanted) if wanted else None
     if change is None and wanted.get("security") == "tls":

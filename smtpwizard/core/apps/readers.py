@@ -78,6 +78,7 @@ class Imported:
     credential_key: str | None = None
     written_password: Secret | None = field(default=None, repr=False)  # when the app's reader changes it
     export_prefix: str = ""  # dropped from the export's key names to match the file's (Gitea's app.ini)
+    symptoms: dict[str, str] = field(default_factory=dict)  # diagnosis code -> what the app shows its users
 
     @property
     def smtp(self) -> SmtpSettings:
@@ -527,6 +528,7 @@ def build(
     notes: tuple[str, ...] = (),
     export_prefix: str = "",
     login_needs_password: bool = True,  # False: a login without a password means no login (Django)
+    symptoms: dict[str, str] | None = None,
 ) -> Imported:
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
@@ -570,6 +572,7 @@ def build(
         credential_key=credential_key,
         written_password=written,
         export_prefix=export_prefix,
+        symptoms=dict(symptoms or {}),
     )
 
 
@@ -601,6 +604,13 @@ def dotenv_mangling(written: str, flavour: DotenvFlavour) -> str:
     if "\\" in written:
         return "its .env reader turns backslash sequences in double quotes into other characters"
     return "its .env reader changes spaces, quotes or escapes in it"
+
+
+# What the mail libraries print for a failure, so the diagnosis meets the user where they saw it.
+# Go crypto/tls conn.go: a plain-text reply to a TLS ClientHello.
+GO_NOT_TLS = "tls: first record does not look like a TLS handshake"
+# Ruby openssl (SSLSocket#connect) on a port that answers in plain text.
+RUBY_NOT_TLS = "SSL_connect returned=1 errno=0 ... wrong version number"
 
 
 def dotenv_password(found: dict[str, Found], key: str, app: str, flavour: DotenvFlavour) -> list[Contradiction]:
