@@ -86,8 +86,9 @@ def test_adopt_saves_the_working_settings_and_moves_the_password_to_the_keyring(
         path = write_app_file(tmp_path, CASES["mastodon"], server.port)
         code, out, err = run(
             "doctor", "--target", "mastodon", str(path), "--adopt", "--config", str(config),
-            "--send-test-to", "admin@example.com",
+            "--send-test-to", "admin@example.com", "-v",
         )  # fmt: skip
+    assert "Transcript (secrets redacted):" in out and "AUTH PLAIN" in out  # -v: the login, redacted
     assert code == 0, out + err
     (message,) = mailbox.messages  # the test message went out as Mastodon's client sends
     assert message.rcpt_tos == ["admin@example.com"] and message.mail_from == "notifications@example.com"
