@@ -166,3 +166,9 @@ def test_a_login_without_a_password_is_a_contradiction_except_where_it_means_no_
     django.write_text(django.read_text().replace(f"EMAIL_HOST_PASSWORD='{PASSWORD}'", "EMAIL_HOST_PASSWORD="))
     imported = load("django", django, {})  # Django logs in only with both: no login, as Django does
     assert imported.contradictions == () and imported.smtp.auth == "none"
+
+
+def test_a_ghost_well_known_service_is_named_not_guessed(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["ghost"], 587, (('"host": "__HOST__",', '"service": "Mailgun",'),))
+    with pytest.raises(Unreadable, match=r"mail\.options\.service: names one of nodemailer's well-known services"):
+        load("ghost", path, {})
