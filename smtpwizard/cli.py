@@ -697,12 +697,16 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
 def _render_doctor(out: Output, result: Any) -> None:
     if result.report is not None:
         _render_report(out, result.report)  # the transcript with -v
-    if result.diagnosis is None:
+    diagnosis = result.diagnosis
+    if diagnosis is None:
         out.line("The settings work as the app will use them.")
         return
-    _render_diagnosis(out, result.diagnosis)
-    if result.fix:
-        out.line(f"  In the app's words: {result.fix}")
+    out.line()
+    out.line(f"Diagnosis: {diagnosis.title}")
+    out.line(f"  {diagnosis.explanation}")
+    for detail in diagnosis.details:
+        out.line(f"    {detail}")
+    out.line(f"  Fix: {result.fix or diagnosis.fix}")  # in the app's own keys
     if result.change is not None and result.change.diff:
         out.line("  Proposed change (password masked):")
         for line in result.change.diff.splitlines():
