@@ -88,3 +88,10 @@ async def test_a_contradiction_is_shown_before_connecting_and_apply_fix_resolves
             await settle(app, pilot)
             assert "Fixed:" in str(app.screen.query_one("#doctor-diagnosis", Static).render())
     assert "EMAIL_USE_SSL=false" in path.read_text() and "EMAIL_USE_SSL=True" not in path.read_text()
+
+
+def test_text_from_the_apps_file_is_shown_without_markup_or_terminal_escapes() -> None:
+    from smtpwizard.ui.steps.doctor import shown
+
+    text = shown("SMTPServer: \x1b]52;c;Y2xpcA==\x07evil [b]bold[/b]\nnext")
+    assert "\x1b" not in text and "\\x1b]52" in text and "\\[b]" in text and "\nnext" in text
