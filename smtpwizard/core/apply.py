@@ -246,7 +246,7 @@ def save(
     with locked(config_path):
         restore = _store_secret(store, ref, secret, source)
         try:
-            backup = atomic_write(config_path, dump_config(final))
+            backup = atomic_write(config_path, dump_config(final, config_path))
         except BaseException:
             restore()
             raise

@@ -5,9 +5,11 @@ same app."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import ClassVar
 
+from rich.markup import escape
 from textual.app import App
 from textual.binding import Binding
 
@@ -18,8 +20,9 @@ from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.files import default_config_path
 from smtpwizard.core.probe import ProbeOptions, ProbeReport
 from smtpwizard.core.secrets import KeyringStore, SecretStore
-from smtpwizard.core.settings import Config, SecretRef
+from smtpwizard.core.settings import Config, Secret, SecretRef
 from smtpwizard.ui.steps import STEPS
+from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 
 
 class WizardApp(App[int]):
@@ -42,6 +45,7 @@ class WizardApp(App[int]):
         probe_options: ProbeOptions | None = None,
         stable: bool = False,
         notice: str | None = None,
+        summary_first: bool = False,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -54,6 +58,9 @@ class WizardApp(App[int]):
         self.keyring_ok = False
         self.last_report: ProbeReport | None = None
         self.tested_document: Document | None = None
+        self.tested_secret: Secret | None = None  # the password the passing test used, for the write
+        self.summary_first = summary_first  # edit mode: show the config and wait for "Test now"
+        self.initial_answers = copy.deepcopy(answers)  # to tell whether quitting loses anything
         self.written: tuple[Config, Path, Path | None, SecretRef | None] | None = None
 
     def on_mount(self) -> None:
@@ -84,15 +91,20 @@ class WizardApp(App[int]):
         config, path, backup, _ref = self.written
         self.switch_screen(FinishScreen(config, path, backup))
 
+    def would_lose_answers(self) -> bool:
+        """Whether quitting now drops answers the user gave and has not written."""
+        return self.written is None and self.answers != self.initial_answers
+
     async def action_quit(self) -> None:
-        if self.written is not None:
-            self.exit(0)
+        if not self.would_lose_answers():
+            self.exit(0)  # nothing to lose: written, or nothing changed
             return
-        from smtpwizard.ui.widgets.dialogs import ConfirmQuit
+        if isinstance(self.screen, ConfirmQuit):
+            return
 
         def decided(quit_: bool | None) -> None:
-            if quit_:
-                self.exit(1, return_code=1)  # nothing was written
+            if quit_:  # the user abandons unsaved answers: nothing was written, as after Ctrl+C
+                self.exit(int(ExitCode.INTERRUPTED), return_code=int(ExitCode.INTERRUPTED))
 
         self.push_screen(ConfirmQuit(), decided)
 
@@ -128,7 +140,7 @@ def make_app(
         else:
             answers = WizardAnswers.from_config(config)
             start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")
-            notice = f"Editing {path}. Esc goes back to change settings."
+            notice = f"Editing {escape(str(path))}. Esc goes back to change settings."
     return WizardApp(
         config_path=path,
         store=store or KeyringStore(),
@@ -137,6 +149,7 @@ def make_app(
         probe_options=probe_options,
         stable=stable,
         notice=notice,
+        summary_first=start > 0,
     )
 
 
@@ -144,4 +157,4 @@ def run_wizard(config_path: Path | None = None) -> int:
     """Run the TUI; returns the exit code (0 when a config was written)."""
     app = make_app(config_path)
     result = app.run()
-    return result if isinstance(result, int) else (0 if app.written else 1)
+    return result if isinstance(result, int) else (0 if app.written else int(ExitCode.INTERRUPTED))

@@ -72,7 +72,7 @@ class StepScreen(Screen[None]):
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)
-        error.update(f"✗ {message}")
+        error.update(f"✗ {escape(message)}")  # messages quote user text: never markup
         error.add_class("shown")
         self.app.bell()
 

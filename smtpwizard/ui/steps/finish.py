@@ -6,7 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import ClassVar
 
+from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -40,16 +42,21 @@ class FinishScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="@")
         with VerticalScroll(id="body"):
-            saved = f"[b]✓ Wrote {self.path}[/b]" + (
-                f" (previous version kept as {self.backup.name})" if self.backup else ""
+            saved = Text.assemble(
+                (f"✓ Wrote {self.path}", "bold"),
+                f" (previous version kept as {self.backup.name})" if self.backup else "",
             )
             yield Static(saved, id="saved")
             if self.config.warnings:
                 yield Static(warning_lines(self.config.warnings), id="warnings", classes="warnings")
             ref = self.config.smtp.password
             if ref is not None:
-                yield Static(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account}).")
-            yield Static(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}", id="retest")
+                yield Static(
+                    escape(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account})."), id="keyring-line"
+                )
+            yield Static(
+                escape(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}"), id="retest"
+            )
             yield from self.compose_export()
         with Horizontal(id="nav"):
             yield Button("Quit (q)", id="quit", variant="primary", compact=True)
@@ -64,7 +71,7 @@ class FinishScreen(Screen[None]):
         try:
             self.export = export(target, self.config, None)
         except WizardError as exc:
-            yield Static(f"✗ {exc}", id="export-error")
+            yield Static(escape(f"✗ {exc}"), id="export-error")
             return
         yield Static(
             f"[b]{exporter.name} settings[/b] (password as a placeholder; smtpwizard export --target {target} --reveal-secret fills it):"
@@ -80,7 +87,7 @@ class FinishScreen(Screen[None]):
             id="export",
         )
         for note in self.export.notes:
-            yield Static(f"• {note}", classes="hint")
+            yield Static(escape(f"• {note}"), classes="hint")
         with Horizontal(classes="row"):
             yield Button("Copy (y)", id="copy", compact=True)
         if exporter.default_format in exporter.write_into:
@@ -142,6 +149,6 @@ class FinishScreen(Screen[None]):
             kind = "json" if exporter.default_format == "json" else "env"
             backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
-            result.update(f"✗ {exc}".replace("[", r"\["))
+            result.update(escape(f"✗ {exc}"))
             return
-        result.update(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))
+        result.update(escape(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "")))

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.apply import live_test
 from smtpwizard.core.config import InlineSource, KeyringSource
 from smtpwizard.core.diagnose import Diagnosis
@@ -21,6 +23,24 @@ from smtpwizard.core.settings import SECURITY_LABELS
 from smtpwizard.ui.steps.base import StepScreen
 from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
 from smtpwizard.ui.widgets.stages import StageList
+
+
+def summary_text(a: WizardAnswers) -> str:
+    """The loaded config in a few lines, as the edit-mode summary shows it."""
+    mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
+    lines = [
+        f"App:       {a.target or 'just SMTP'}",
+        f"Provider:  {a.provider_preset.name}",
+        f"Server:    {a.host} port {a.port}, {mode}",
+    ]
+    if a.username:
+        kept = "kept from the keyring" if a.keep_stored_password and a.stored_password else "the one you typed"
+        lines += [f"Login:     {a.username} ({a.auth_choice()})", f"Password:  {kept}"]
+    else:
+        lines.append("Login:     none")
+    sender = f"{a.sender_name} <{a.sender_address}>" if a.sender_name else a.sender_address
+    lines.append(f"Sender:    {sender}")
+    return "\n".join(lines)
 
 
 class LiveTestStep(StepScreen):
@@ -60,7 +80,22 @@ class LiveTestStep(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#transcript-text", Static).display = False
-        self.start()
+        if self.wizard.summary_first:
+            self.show_summary()
+        else:
+            self.start()
+
+    def show_summary(self) -> None:
+        """Edit mode opens here without testing: what the config says, and 'Test now'."""
+        a = self.answers
+        self.query_one("#target-line", Static).update(escape(f"Editing {self.wizard.config_path}"))
+        self.query_one("#stages", StageList).update(escape(summary_text(a)))
+        self.query_one("#outcome", Static).update(
+            "Enter tests these settings now (login only: no message is sent unless you give a 'Test to' address "
+            "on the Sender step). Esc goes back to change them."
+        )
+        self.query_one("#next", Button).label = "Test now"
+        self.set_buttons(running=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show only the bindings that do something now."""
@@ -80,9 +115,13 @@ class LiveTestStep(StepScreen):
         self.query_one("#retry", Button).display = not running
         self.query_one("#transcript", Button).display = not running and self.report is not None
         self.query_one("#cancel", Button).display = running
-        self.query_one("#next", Button).disabled = running or self.report is None or not self.report.ok
+        passed = self.report is not None and self.report.ok
+        self.query_one("#next", Button).disabled = running or not (passed or self.wizard.summary_first)
 
     def start(self) -> None:
+        if self.wizard.summary_first:
+            self.wizard.summary_first = False
+            self.query_one("#next", Button).label = self.NEXT_LABEL
         self.clear_error()
         self.report, self.diagnosis = None, None
         self.query_one("#stages", StageList).reset()
@@ -92,7 +131,7 @@ class LiveTestStep(StepScreen):
         a = self.answers
         login = f" as {a.username}" if a.username else " without login"
         mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
-        self.query_one("#target-line", Static).update(f"Testing {a.host} port {a.port} with {mode}{login}")
+        self.query_one("#target-line", Static).update(escape(f"Testing {a.host} port {a.port} with {mode}{login}"))
         try:
             document = a.to_document()
         except WizardError as exc:
@@ -112,6 +151,14 @@ class LiveTestStep(StepScreen):
             secret = source.secret
         elif isinstance(source, KeyringSource):
             secret = await asyncio.to_thread(self.wizard.store.get, source.ref)  # D-Bus may block
+            if secret is None:
+                ref = source.ref
+                self.show_error(
+                    f"password: the keyring has no entry {ref.service}/{ref.account}; press Esc, "
+                    "and type the password on the Login step"
+                )
+                self.set_buttons(running=False)
+                return
         stages = self.query_one("#stages", StageList)
         report, diagnosis = await live_test(
             document.config,
@@ -123,11 +170,16 @@ class LiveTestStep(StepScreen):
         self.report, self.diagnosis = report, diagnosis
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
+        self.wizard.tested_secret = secret if report.ok else None
         outcome = self.query_one("#outcome", Static)
         if report.ok:
             took = "" if self.wizard.stable else f" in {report.elapsed_s:.1f} s"  # stable: reproducible pictures
-            sent = f" A test message went to {report.test_message_to}." if report.test_message_to else ""
-            outcome.update(f"[b]✓ The test passed{took}.[/b]{sent} Press Enter to review and write.")
+            sent = (
+                f" A test message went to {report.test_message_to}."
+                if report.test_message_to
+                else " No message was sent."
+            )
+            outcome.update(f"[b]✓ The test passed{took}.[/b]{escape(sent)} Press Enter to review and write.")
             self.query_one("#next", Button).focus()
         else:
             outcome.update("")
@@ -140,6 +192,7 @@ class LiveTestStep(StepScreen):
         if event.worker.name != "probe":
             return
         if event.state == WorkerState.CANCELLED:
+            self.query_one("#stages", StageList).cancel()
             self.query_one("#outcome", Static).update("Test cancelled; the connection was closed. Nothing was written.")
             self.set_buttons(running=False)
         elif event.state == WorkerState.ERROR:
@@ -170,7 +223,7 @@ class LiveTestStep(StepScreen):
         if self.running() or not (self.diagnosis and self.diagnosis.settings_change):
             return
         self.answers.apply_change(self.diagnosis.settings_change)
-        self.notify(f"Applied: {self.diagnosis.change_summary()}. Testing again.", timeout=4)
+        self.notify(escape(f"Applied: {self.diagnosis.change_summary()}. Testing again."), timeout=4)
         self.start()
 
     def action_transcript(self) -> None:
@@ -179,10 +232,20 @@ class LiveTestStep(StepScreen):
         panel = self.query_one("#transcript-text", Static)
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
-        panel.update("Transcript (passwords redacted):\n" + text.replace("[", r"\["))
+        panel.update("Transcript (passwords redacted):\n" + escape(text))
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")
+
+    def action_back(self) -> None:
+        self.wizard.summary_first = False  # coming back with Continue is asking for the test
+        super().action_back()
+
+    def action_next(self) -> None:
+        if self.wizard.summary_first:
+            self.start()  # "Test now"
+            return
+        super().action_next()
 
     def save(self) -> bool:
         if self.running():
