@@ -22,6 +22,7 @@ from smtpwizard.core.probe import ProbeOptions, ProbeReport
 from smtpwizard.core.secrets import KeyringStore, SecretStore
 from smtpwizard.core.settings import Config, Secret, SecretRef
 from smtpwizard.ui.steps import STEPS
+from smtpwizard.ui.widgets.breadcrumb import Breadcrumb
 from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 
 
@@ -68,10 +69,9 @@ class WizardApp(App[int]):
         if self.notice:
             self.notify(self.notice, timeout=6)
 
-    def progress_text(self, step_id: str) -> str:
+    def breadcrumb(self, step_id: str) -> Breadcrumb:
         index = next(i for i, s in enumerate(STEPS) if step_id == s.STEP)
-        trail = " › ".join(f"[b reverse] {s.SHORT} [/]" if i == index else s.SHORT for i, s in enumerate(STEPS))
-        return f"{index + 1}/{len(STEPS)}  {trail}"
+        return Breadcrumb([s.SHORT for s in STEPS], index, id="progress")
 
     def go_to(self, step: int) -> None:
         self.step = max(0, min(step, len(STEPS) - 1))

@@ -483,3 +483,93 @@ async def test_provider_list_shows_whole_descriptions(tmp_path: Path, memory_key
         await pilot.pause()
         screen = app.export_screenshot()
         assert "Personal Microsoft account; password sign-in no longer works" in screen.replace("&#160;", " ")
+
+
+async def test_finish_screen_scrolls_with_page_down_end_and_home(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    app = wizard_at("live_test", answers_for(server[0].port, ca_file, TEST_SECRET), tmp_path / "c.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FinishScreen)
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y > 0 and body.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("home")
+        await pilot.pause()
+        assert body.scroll_y == 0
+
+
+async def test_transcript_opens_in_view_and_scrolls(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    app = wizard_at("live_test", answers_for(server[0].port, ca_file, TEST_SECRET), tmp_path / "c.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        body = app.screen.query_one("#body")
+        panel = app.screen.query_one("#transcript-text")
+        assert panel.display and body.scroll_y > 0
+        assert body.region.contains(panel.region.x, panel.region.y)  # its first line is on screen
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+
+
+async def test_write_into_result_is_scrolled_into_view(
+    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    app = wizard_at("live_test", answers_for(server[0].port, ca_file, TEST_SECRET), tmp_path / "c.yaml")
+    env_file = tmp_path / ".env.production"
+    env_file.write_text("OTHER=1\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        app.screen.query_one("#write-path", Input).value = str(env_file)
+        app.screen.query_one("#write-into", Button).press()
+        await settle(app, pilot)
+        await pilot.pause()
+        result = app.screen.query_one("#write-result")
+        assert "Updated" in str(result.render())
+        assert app.screen.query_one("#body").region.contains_region(result.region)
+
+
+def test_starttls_timing_is_labelled_as_including_the_handshake() -> None:
+    from smtpwizard.core.probe import Stage, StageResult
+    from smtpwizard.ui.widgets.stages import StageList
+
+    stages = StageList()
+    stages.rows = {
+        Stage.STARTTLS: StageResult(Stage.STARTTLS, "ok", 0.072, "220 ready"),
+        Stage.TLS: StageResult(Stage.TLS, "ok", 0.0, "TLSv1.3, certificate valid"),
+    }
+    starttls, tls = (stages.line(row) for row in stages.rows.values())
+    assert "STARTTLS and TLS handshake" in starttls and "72 ms" in starttls
+    assert "TLS version and certificate" in tls and " ms" not in tls
+
+
+def test_breadcrumb_keeps_the_current_step_when_narrow() -> None:
+    from smtpwizard.ui.widgets.breadcrumb import trail
+
+    names = ["App", "Provider", "Connection", "Login", "Sender", "Confirm", "Test", "Write"]
+    for current, name in enumerate(names):
+        text = trail(names, current, 56)
+        assert f" {name} " in text.plain and text.cell_len <= 56, text.plain
+    assert "…" in trail(names, 6, 56).plain
+    assert "…" not in trail(names, 0, 120).plain
+
+
+async def test_breadcrumb_at_60x20_shows_the_current_step(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    app = wizard_at("review", answers_for(587, "", TEST_SECRET), tmp_path / "c.yaml")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        assert " Write " in str(app.screen.query_one("#progress").render())

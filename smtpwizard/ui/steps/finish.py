@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
-from smtpwizard.ui.steps.base import warning_lines
+from smtpwizard.ui.steps.base import SCROLL_BINDINGS, scroll_body, warning_lines
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -30,6 +30,7 @@ class FinishScreen(Screen[None]):
         Binding("q", "app.exit_done", "Quit"),
         Binding("y", "copy", "Copy export"),
         Binding("f1", "help", "Help"),
+        *SCROLL_BINDINGS,
     ]
 
     def __init__(self, config: Config, path: Path, backup: Path | None) -> None:
@@ -98,6 +99,15 @@ class FinishScreen(Screen[None]):
             yield Tick("Fill in the password from the keyring", id="reveal")
         yield Static("", id="write-result")
 
+    def action_scroll_body(self, how: str) -> None:
+        scroll_body(self, how)
+
+    def show_result(self, message: str) -> None:
+        """The outcome of Write into, scrolled into view: it is the answer the user waits for."""
+        result = self.query_one("#write-result", Static)
+        result.update(escape(message))
+        self.call_after_refresh(result.scroll_visible, animate=False)
+
     def action_copy(self) -> None:
         if self.export is not None:
             self.app.copy_to_clipboard(self.export.text)
@@ -123,19 +133,16 @@ class FinishScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "write-into" and event.state == WorkerState.ERROR:
-            self.query_one("#write-result", Static).update(
-                f"✗ writing failed unexpectedly ({type(event.worker.error).__name__})"
-            )
+            self.show_result(f"✗ writing failed unexpectedly ({type(event.worker.error).__name__})")
 
     async def write_into(self) -> None:
         from smtpwizard.core.exporters.write_into import write_into
         from smtpwizard.ui.app import WizardApp
 
         assert self.config.target is not None
-        result = self.query_one("#write-result", Static)
         raw = self.query_one("#write-path", Input).value.strip()
         if not raw:
-            result.update("✗ Write into: no path given; type the path of the app's existing file")
+            self.show_result("✗ Write into: no path given; type the path of the app's existing file")
             return
         reveal = self.query_one("#reveal", Checkbox).value
         app = self.app
@@ -149,6 +156,6 @@ class FinishScreen(Screen[None]):
             kind = "json" if exporter.default_format == "json" else "env"
             backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
-            result.update(escape(f"✗ {exc}"))
+            self.show_result(f"✗ {exc}")
             return
-        result.update(escape(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "")))
+        self.show_result(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))

@@ -185,6 +185,8 @@ class LiveTestStep(StepScreen):
             outcome.update("")
         self.query_one("#diagnosis", DiagnosisPanel).show(diagnosis)
         self.set_buttons(running=False)
+        shown = self.query_one("#diagnosis") if diagnosis else outcome
+        self.call_after_refresh(shown.scroll_visible, animate=False)  # the verdict, not the stages, in view
         if diagnosis and diagnosis.settings_change:
             self.query_one("#apply-fix", Button).focus()
 
@@ -193,7 +195,9 @@ class LiveTestStep(StepScreen):
             return
         if event.state == WorkerState.CANCELLED:
             self.query_one("#stages", StageList).cancel()
-            self.query_one("#outcome", Static).update("Test cancelled; the connection was closed. Nothing was written.")
+            outcome = self.query_one("#outcome", Static)
+            outcome.update("Test cancelled; the connection was closed. Nothing was written.")
+            self.call_after_refresh(outcome.scroll_visible, animate=False)
             self.set_buttons(running=False)
         elif event.state == WorkerState.ERROR:
             self.show_error(
@@ -233,6 +237,8 @@ class LiveTestStep(StepScreen):
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
         panel.update("Transcript (passwords redacted):\n" + escape(text))
+        if panel.display:  # PageDown/End scroll on from here
+            self.call_after_refresh(panel.scroll_visible, top=True, animate=False)
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")
