@@ -108,7 +108,10 @@ def test_help_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
 
 
 def test_quit_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
-    assert snap_compare(app_at("sender", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("ctrl+q"))
+    # Ctrl+Q asks only when answers would be lost: type a display name first.
+    assert snap_compare(
+        app_at("sender", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("tab", "x", "ctrl+q")
+    )
 
 
 def test_no_keyring(snap_compare: Any, fixed_ca: str) -> None:
@@ -121,3 +124,44 @@ def test_monochrome_is_readable(
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(app_at("live_test", fixed_ca, security="tls"), terminal_size=SIZE, run_before=finish_test)
+
+
+SMALL = (60, 20)
+
+
+@pytest.mark.parametrize("step", ["provider", "connection", "credentials", "consequences"])
+def test_step_at_60x20(snap_compare: Any, server: None, fixed_ca: str, step: str) -> None:
+    assert snap_compare(app_at(step, fixed_ca), terminal_size=SMALL, run_before=finish_test)
+
+
+def test_live_test_passed_at_60x20(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SMALL, run_before=finish_test)
+
+
+def test_review_at_60x20(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SMALL, run_before=keys_after_test("enter"))
+
+
+def test_edit_mode_summary(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    from smtpwizard.core.apply import save
+    from smtpwizard.core.secrets import KeyringStore
+    from smtpwizard.core.settings import Verification
+    from smtpwizard.ui.app import make_app
+    from tests.ui.scenes import FAST
+
+    answers = answers_for(PORT, fixed_ca, TEST_SECRET)
+    document = answers.to_document()
+    verified = Verification(status="passed", at=PINNED_AT)
+    save(document.config, answers.password, document.password_source, KeyringStore(), ROOT / "config.yaml", verified)
+    app = make_app(ROOT / "config.yaml", probe_options=FAST, stable=True)
+    app.notice = None  # the toast would cover the summary
+    assert snap_compare(app, terminal_size=SIZE, run_before=finish_test)
+
+
+def test_port_proposal_hint(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    async def run(pilot: Any) -> None:
+        pilot.app.screen.query_one("#port").value = "465"
+        pilot.app.screen.query_one("#port").focus()
+        await pilot.press("enter")
+
+    assert snap_compare(app_at("connection", fixed_ca), terminal_size=SIZE, run_before=run)

@@ -90,7 +90,10 @@ class LiveTestStep(StepScreen):
         a = self.answers
         self.query_one("#target-line", Static).update(escape(f"Editing {self.wizard.config_path}"))
         self.query_one("#stages", StageList).update(escape(summary_text(a)))
-        self.query_one("#outcome", Static).update(
+        self.query_one("#diagnosis", DiagnosisPanel).show(None)
+        outcome = self.query_one("#outcome", Static)
+        outcome.add_class("note")
+        outcome.update(
             "Enter tests these settings now (login only: no message is sent unless you give a 'Test to' address "
             "on the Sender step). Esc goes back to change them."
         )
@@ -112,7 +115,7 @@ class LiveTestStep(StepScreen):
         self.refresh_bindings()
         has_fix = bool(self.diagnosis and self.diagnosis.settings_change)
         self.query_one("#apply-fix", Button).display = not running and has_fix
-        self.query_one("#retry", Button).display = not running
+        self.query_one("#retry", Button).display = not running and not self.wizard.summary_first
         self.query_one("#transcript", Button).display = not running and self.report is not None
         self.query_one("#cancel", Button).display = running
         passed = self.report is not None and self.report.ok
@@ -126,6 +129,7 @@ class LiveTestStep(StepScreen):
         self.report, self.diagnosis = None, None
         self.query_one("#stages", StageList).reset()
         self.query_one("#outcome", Static).update("")
+        self.query_one("#outcome", Static).remove_class("note")
         self.query_one("#diagnosis", DiagnosisPanel).show(None)
         self.query_one("#transcript-text", Static).display = False
         a = self.answers
@@ -196,6 +200,7 @@ class LiveTestStep(StepScreen):
         if event.state == WorkerState.CANCELLED:
             self.query_one("#stages", StageList).cancel()
             outcome = self.query_one("#outcome", Static)
+            outcome.add_class("note")
             outcome.update("Test cancelled; the connection was closed. Nothing was written.")
             self.call_after_refresh(outcome.scroll_visible, animate=False)
             self.set_buttons(running=False)

@@ -33,9 +33,11 @@ def _row(provider: Provider, name_width: int) -> Table:
 
 
 def _name_width(list_width: int) -> int:
-    """Wide terminals show every name on one line; at 80 columns long names wrap."""
+    """Wide terminals show every name on one line; at 80 columns and less long names wrap."""
     longest = max(len(p.name) for p in load_providers())
-    return longest if list_width >= longest + 62 else 24
+    if list_width >= longest + 62:
+        return longest
+    return 24 if list_width >= 70 else 16
 
 
 class FilterInput(Input):
