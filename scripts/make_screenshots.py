@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 import keyring  # noqa: E402
 import trustme  # noqa: E402
 
+from smtpwizard.ui.app import make_app  # noqa: E402
 from tests.conftest import MemoryKeyring, server_context  # noqa: E402
 from tests.servers import smtp_server  # noqa: E402
 from tests.ui.scenes import answers_for, wizard_at  # noqa: E402
@@ -67,6 +68,9 @@ async def main(png: bool) -> None:
             shots.append(await shoot("8-review", app, keys=("enter",), wait_for_test=True))
             app = wizard_at("live_test", answers, config)
             shots.append(await shoot("9-finish", app, keys=("enter", "enter"), wait_for_test=True))
+            app = make_app(config, stable=True)  # the config 9-finish wrote: edit mode's summary
+            app.notice = None
+            shots.append(await shoot("10-edit-mode", app))
             wrong = answers_for(server.port, ca_file, PASSWORD, security="tls")
             shots.append(
                 await shoot("7b-live-test-diagnosis", wizard_at("live_test", wrong, config), wait_for_test=True)

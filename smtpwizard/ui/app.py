@@ -60,6 +60,7 @@ class WizardApp(App[int]):
         self.last_report: ProbeReport | None = None
         self.tested_document: Document | None = None
         self.tested_secret: Secret | None = None  # the password the passing test used, for the write
+        self.switch_note: str | None = None  # what switching provider cleared; the Login step says it
         self.summary_first = summary_first  # edit mode: show the config and wait for "Test now"
         self.initial_answers = copy.deepcopy(answers)  # to tell whether quitting loses anything
         self.written: tuple[Config, Path, Path | None, SecretRef | None] | None = None

@@ -256,6 +256,7 @@ async def test_switching_provider_clears_the_old_login_and_says_so(
         await pilot.press("enter")
         await settle(app, pilot)
         assert step(app) == "credentials"
+        assert "cleared the username and password you gave for SendGrid" in text_of(app, "#switch-note")
         assert app.screen.query_one("#username", Input).value == ""
         assert app.screen.query_one("#password", Input).value == ""
         # Typed for the new provider: going back and confirming the same provider keeps them.

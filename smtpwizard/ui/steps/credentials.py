@@ -40,6 +40,8 @@ class CredentialsStep(StepScreen):
     def compose_body(self) -> ComposeResult:
         a = self.answers
         preset = a.provider_preset
+        if self.wizard.switch_note:
+            yield Static(escape(f"ℹ {self.wizard.switch_note}"), id="switch-note", classes="hint")
         with Horizontal(classes="row"):
             yield Label("Username", classes="label")
             yield Input(a.username, placeholder="empty for a relay without login", compact=True, id="username")

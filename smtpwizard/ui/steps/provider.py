@@ -163,6 +163,7 @@ class ProviderStep(StepScreen):
             host = value if isinstance(value, str) else None
         if provider.id != self.answers.provider or (host and host != self.answers.host):
             cleared = self.answers.choose_provider(provider.id, host)
+            self.wizard.switch_note = cleared
             if cleared:
                 self.notify(escape(cleared), title="Provider changed", timeout=8)
         return True
