@@ -69,7 +69,6 @@ async def main(png: bool) -> None:
             app = wizard_at("live_test", answers, config)
             shots.append(await shoot("9-finish", app, keys=("enter", "enter"), wait_for_test=True))
             app = make_app(config, stable=True)  # the config 9-finish wrote: edit mode's summary
-            app.notice = None
             shots.append(await shoot("10-edit-mode", app))
             wrong = answers_for(server.port, ca_file, PASSWORD, security="tls")
             shots.append(

@@ -9,7 +9,6 @@ import copy
 from pathlib import Path
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import App
 from textual.binding import Binding
 
@@ -68,7 +67,7 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(STEPS[self.step]())
         if self.notice:
-            self.notify(self.notice, timeout=6)
+            self.notify(self.notice, timeout=6, markup=False)  # it quotes the file's own text
 
     def breadcrumb(self, step_id: str) -> Breadcrumb:
         index = next(i for i, s in enumerate(STEPS) if step_id == s.STEP)
@@ -140,8 +139,7 @@ def make_app(
             notice = f"Could not read the existing config, starting afresh: {exc}"
         else:
             answers = WizardAnswers.from_config(config)
-            start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")
-            notice = f"Editing {escape(str(path))}. Esc goes back to change settings."
+            start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")  # its summary says "Editing"
     return WizardApp(
         config_path=path,
         store=store or KeyringStore(),

@@ -138,7 +138,7 @@ async def test_edit_mode_round_trip_changes_only_the_sender_name(
     code, out, err = await asyncio.to_thread(cli, "test", "--config", str(config_path))
     assert code == 0, out + err
     reopened = make_app(config_path, probe_options=FAST, stable=True)
-    assert reopened.notice is not None and reopened.notice.startswith("Editing")
+    assert reopened.notice is None and reopened.summary_first  # read fine: no "starting afresh"
     assert reopened.answers.sender_name == "Chat server" and reopened.answers.timeout_s == 120
 
 
@@ -588,3 +588,16 @@ async def test_breadcrumb_at_60x20_shows_the_current_step(tmp_path: Path, memory
     async with app.run_test(size=(60, 20)) as pilot:
         await pilot.pause()
         assert " Write " in visible(app, "#progress")
+
+
+async def test_an_unreadable_config_is_reported_without_reading_it_as_markup(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text("version: 1\n'[/]x': 1\n")
+    app = make_app(config_path, probe_options=FAST, stable=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.is_running and step(app) == "target"
+        notes = [n.message for n in app._notifications]
+        assert any("starting afresh" in n and "[/]x" in n for n in notes), notes

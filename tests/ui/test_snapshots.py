@@ -154,7 +154,6 @@ def test_edit_mode_summary(snap_compare: Any, server: None, fixed_ca: str) -> No
     verified = Verification(status="passed", at=PINNED_AT)
     save(document.config, answers.password, document.password_source, KeyringStore(), ROOT / "config.yaml", verified)
     app = make_app(ROOT / "config.yaml", probe_options=FAST, stable=True)
-    app.notice = None  # the toast would cover the summary
     assert snap_compare(app, terminal_size=SIZE, run_before=finish_test)
 
 

@@ -38,8 +38,8 @@ class ReviewStep(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="destination")
         yield Static("", id="warnings", classes="warnings")
+        yield Static("", id="diff")  # first: when a file is there, what changes is the news
         yield Static("", id="yaml")
-        yield Static("", id="diff")
 
     def document(self) -> Document | None:
         return self.wizard.tested_document
