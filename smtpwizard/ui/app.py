@@ -13,7 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from smtpwizard.core.answers import WizardAnswers
-from smtpwizard.core.config import Document, read_document_file
+from smtpwizard.core.config import Document, KeyringSource, read_document_file
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.files import default_config_path
@@ -89,7 +89,8 @@ class WizardApp(App[int]):
 
         assert self.written is not None
         config, path, backup, _ref = self.written
-        self.switch_screen(FinishScreen(config, path, backup))
+        kept = self.tested_document is not None and isinstance(self.tested_document.password_source, KeyringSource)
+        self.switch_screen(FinishScreen(config, path, backup, password_kept=kept))
 
     def would_lose_answers(self) -> bool:
         """Whether quitting now drops answers the user gave and has not written."""

@@ -123,6 +123,7 @@ async def test_edit_mode_round_trip_changes_only_the_sender_name(
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, FinishScreen)
+        assert "Password kept, unchanged, in the OS keyring" in text_of(app, "#keyring-line")
 
     after = yaml.safe_load(config_path.read_text())
     assert after["sender"]["name"] == "Chat server"

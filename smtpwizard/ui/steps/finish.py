@@ -33,11 +33,12 @@ class FinishScreen(Screen[None]):
         *SCROLL_BINDINGS,
     ]
 
-    def __init__(self, config: Config, path: Path, backup: Path | None) -> None:
+    def __init__(self, config: Config, path: Path, backup: Path | None, *, password_kept: bool = False) -> None:
         super().__init__()
         self.config = config
         self.path = path
         self.backup = backup
+        self.password_kept = password_kept  # edit mode: the keyring entry was left as it was
         self.export: Export | None = None
 
     def compose(self) -> ComposeResult:
@@ -52,8 +53,9 @@ class FinishScreen(Screen[None]):
                 yield Static(warning_lines(self.config.warnings), id="warnings", classes="warnings")
             ref = self.config.smtp.password
             if ref is not None:
+                how = "kept, unchanged," if self.password_kept else "stored"
                 yield Static(
-                    escape(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account})."), id="keyring-line"
+                    escape(f"✓ Password {how} in the OS keyring ({ref.service}/{ref.account})."), id="keyring-line"
                 )
             yield Static(
                 escape(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}"), id="retest"
