@@ -47,6 +47,7 @@ class WizardAnswers:
     password: Secret | None = None
     stored_password: SecretRef | None = None  # an existing keyring entry the user may keep
     keep_stored_password: bool = False
+    carried_password: Secret | None = None  # the stored one, read back to store again for a changed login/server
     allow_insecure_auth: bool = False
     sender_address: str = ""
     sender_name: str = ""
@@ -172,12 +173,28 @@ class WizardAnswers:
             return "none"
         return "auto" if self.auth == "none" else self.auth
 
+    def stored_password_fits(self) -> bool:
+        """Whether the stored keyring entry was stored for this user, host and port (its account
+        is ``profile/user@host:port``, maybe with a ``#suffix``); a changed login or server
+        needs the password stored again under its own entry."""
+        if self.stored_password is None:
+            return False
+        expected = f"{self.username}@{self.host}:{self.port}"
+        rest = self.stored_password.account.partition("/")[2]
+        return rest == expected or rest.startswith(expected + "#")
+
     def password_source(self) -> PasswordSource | None:
+        """Where the password comes from: typed now, else the stored entry (read back and
+        stored again when the login or server changed)."""
         if not self.username:
             return None
+        if self.password is not None:
+            return InlineSource(self.password)
         if self.keep_stored_password and self.stored_password is not None:
+            if self.carried_password is not None and not self.stored_password_fits():
+                return InlineSource(self.carried_password)
             return KeyringSource(self.stored_password)
-        return InlineSource(self.password) if self.password is not None else None
+        return None
 
     def to_document(self) -> Document:
         """The answers as a validated document; raises FieldError naming the field."""

@@ -602,3 +602,33 @@ async def test_an_unreadable_config_is_reported_without_reading_it_as_markup(
         assert app.is_running and step(app) == "target"
         notes = [n.message for n in app._notifications]
         assert any("starting afresh" in n and "[/]x" in n for n in notes), notes
+
+
+async def test_edit_mode_moves_the_kept_password_when_the_server_name_changes(
+    tmp_path: Path,
+    server: tuple[ServerThread, Mailbox],
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    srv, _mailbox = server
+    config_path = await headless_config(tmp_path, srv.port, ca_file, monkeypatch)
+    app = make_app(config_path, probe_options=FAST, stable=True)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(4):
+            await pilot.press("escape")
+        assert step(app) == "connection"
+        app.screen.query_one("#host", Input).value = "localhost"  # the certificate names it too
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert step(app) == "credentials"
+        assert "kept from the keyring, and stored again for this login and server" in text_of(app, "#password-hint")
+        await pilot.press("enter", "enter", "enter")  # sender, confirm, test
+        await settle(app, pilot)
+        assert app.last_report is not None and app.last_report.ok, text_of(app, "#diagnosis")
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FinishScreen)
+    ref = yaml.safe_load(config_path.read_text())["smtp"]["password"]["keyring"]
+    assert "@localhost:" in ref["account"]
+    assert memory_keyring.entries[(ref["service"], ref["account"])] == TEST_SECRET

@@ -71,16 +71,16 @@ class CredentialsStep(StepScreen):
         """Keyring calls block on D-Bus: ask in a thread, answer on the UI thread."""
         store = self.wizard.store
         info = store.backend()
-        stored = False
+        secret = None
         problem = None
         if info.usable and self.answers.stored_password is not None:
             try:
-                stored = store.get(self.answers.stored_password) is not None
+                secret = store.get(self.answers.stored_password)
             except SecretStoreError as exc:
                 problem = str(exc)
-        self.app.call_from_thread(self.show_keyring, info, stored, problem)
+        self.app.call_from_thread(self.show_keyring, info, secret, problem)
 
-    def show_keyring(self, info: BackendInfo, stored: bool, problem: str | None) -> None:
+    def show_keyring(self, info: BackendInfo, secret: Secret | None, problem: str | None) -> None:
         label = self.query_one("#keyring", Static)
         self.query_one("#next", Button).disabled = not info.usable
         self.wizard.keyring_ok = info.usable
@@ -98,7 +98,8 @@ class CredentialsStep(StepScreen):
         label.update(escape(f"✓ The password will be stored in the OS keyring ({info.name})."))
         if problem:
             label.update(escape(f"✗ {problem}"))
-        self.stored = stored
+        stored = self.stored = secret is not None
+        self.answers.carried_password = secret  # used only if the login or server no longer fits the entry
         if not stored:
             self.answers.keep_stored_password = False
             if self.answers.stored_password is not None and not problem:
@@ -115,12 +116,15 @@ class CredentialsStep(StepScreen):
         hint = self.query_one("#password-hint", Static)
         if typed:
             hint.update("  password: the one you typed replaces the stored one when you write")
-        else:
+        elif self.answers.stored_password_fits():
             hint.update("  password: kept from the keyring (type a new one to replace it)")
+        else:
+            hint.update("  password: kept from the keyring, and stored again for this login and server when you write")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "password":
-            self.show_password_state()
+        if event.input.id == "username":
+            self.answers.username = event.value.strip()
+        self.show_password_state()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         if event.checkbox.id == "insecure":
