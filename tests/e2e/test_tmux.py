@@ -154,7 +154,7 @@ def test_newcomer_walks_the_wizard_to_a_verified_config(
             tmux.keys("Tab", "Tab", "Tab")
             tmux.type("admin@example.com")
             tmux.keys("Enter")
-            tmux.wait_for("I understand")
+            tmux.wait_for("Read what these settings")
             tmux.keys("Space", "Enter")
             screen = tmux.wait_for("The test passed")
             assert "Log in (AUTH)" in screen and "PLAIN accepted" in screen
@@ -216,7 +216,7 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
             tmux.keys("Tab", "C-u")  # Display name
             tmux.type("Chat server")
             tmux.keys("Enter")
-            tmux.wait_for("I understand")
+            tmux.wait_for("Read what these settings")
             tmux.keys("Enter")
             screen = tmux.wait_for("The test passed")
             assert "No message was sent" in screen
@@ -290,7 +290,7 @@ def test_provider_switch_port_typing_and_cancel(tmp_path: Path, secret_service: 
             tmux.wait_for("Who the app's mail comes from")
             tmux.type("app@example.com")
             tmux.keys("Enter")
-            tmux.wait_for("I understand")
+            tmux.wait_for("Read what these settings")
             tmux.keys("Space", "Enter")
             tmux.wait_for("Server greeting")
             tmux.keys("c")
