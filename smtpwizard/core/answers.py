@@ -4,7 +4,7 @@ ends validate, test and write through the same core functions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from smtpwizard.core.config import Document, InlineSource, KeyringSource, PasswordSource, parse_document
@@ -47,7 +47,8 @@ class WizardAnswers:
     password: Secret | None = None
     stored_password: SecretRef | None = None  # an existing keyring entry the user may keep
     keep_stored_password: bool = False
-    carried_password: Secret | None = None  # the stored one, read back to store again for a changed login/server
+    # the stored password read back, to store again if the login or server changes (not an answer)
+    carried_password: Secret | None = field(default=None, compare=False)
     allow_insecure_auth: bool = False
     sender_address: str = ""
     sender_name: str = ""
@@ -247,11 +248,11 @@ def _join(words: list[str]) -> str:
 
 def field_step(error: FieldError) -> str:
     """Which wizard step owns the field an error names."""
-    field = error.field
-    if field.startswith("sender."):
+    name = error.field
+    if name.startswith("sender."):
         return "sender"
-    if field in ("smtp.username", "smtp.password", "smtp.allow_insecure_auth"):
+    if name in ("smtp.username", "smtp.password", "smtp.allow_insecure_auth"):
         return "credentials"
-    if field in ("target", "provider"):
-        return field
+    if name in ("target", "provider"):
+        return name
     return "connection"

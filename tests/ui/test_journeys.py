@@ -632,3 +632,22 @@ async def test_edit_mode_moves_the_kept_password_when_the_server_name_changes(
     ref = yaml.safe_load(config_path.read_text())["smtp"]["password"]["keyring"]
     assert "@localhost:" in ref["account"]
     assert memory_keyring.entries[(ref["service"], ref["account"])] == TEST_SECRET
+
+
+async def test_ctrl_q_after_only_looking_at_an_existing_config_quits_with_0(
+    tmp_path: Path,
+    server: tuple[ServerThread, Mailbox],
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_path = await headless_config(tmp_path, server[0].port, ca_file, monkeypatch)
+    app = make_app(config_path, probe_options=FAST, stable=True)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await pilot.press("escape")
+        await settle(app, pilot)
+        assert step(app) == "credentials"  # the keyring was read; nothing was changed
+        await pilot.press("ctrl+q")
+        assert not isinstance(app.screen, ConfirmQuit)
+    assert app.return_code == 0

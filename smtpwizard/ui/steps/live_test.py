@@ -55,6 +55,7 @@ class LiveTestStep(StepScreen):
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         *StepScreen.BINDINGS,
+        Binding("enter", "test_now", "Test now"),  # edit mode's summary, instead of Continue
         Binding("r", "retry", "Test again"),
         Binding("f", "apply_fix", "Apply fix"),
         Binding("t", "transcript", "Transcript"),
@@ -103,6 +104,8 @@ class LiveTestStep(StepScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show only the bindings that do something now."""
         running = self.is_mounted and self.running()
+        if action in ("next", "test_now"):
+            return self.wizard.summary_first == (action == "test_now")
         if action == "cancel":
             return running
         if action == "apply_fix":
@@ -251,6 +254,9 @@ class LiveTestStep(StepScreen):
     def action_back(self) -> None:
         self.wizard.summary_first = False  # coming back with Continue is asking for the test
         super().action_back()
+
+    def action_test_now(self) -> None:
+        self.start()
 
     def action_next(self) -> None:
         if self.wizard.summary_first:
