@@ -53,6 +53,7 @@ class Tmux:
         while time.monotonic() < deadline:
             screen = self.screen()
             if text in screen:
+                time.sleep(0.3)  # drawn is not yet focused: let the screen's on_mount run before keys
                 return screen
             time.sleep(0.2)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
@@ -192,7 +193,7 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
     source = tmp_path / "input.yaml"
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, mailbox):
         source.write_text(
-            "version: 1\ntarget: mattermost\nprovider: custom\n"
+            "version: 1\ntarget: gitlab\nprovider: custom\n"
             f"smtp:\n  host: 127.0.0.1\n  port: {server.port}\n  security: starttls\n  ca_file: {ca_file}\n"
             f"  auth: login\n  username: {USERNAME}\n  password: {{stdin: true}}\n  timeout_s: 120\n"
             "sender:\n  address: app@example.com\n  name: Mattermost\n  reply_to: help@example.com\n"

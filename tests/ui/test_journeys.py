@@ -66,7 +66,7 @@ async def headless_config(
     (tested, unless the username is not the one the server knows)."""
     source = tmp_path / "input.yaml"
     source.write_text(
-        "version: 1\ntarget: mattermost\nprovider: custom\n"
+        "version: 1\ntarget: gitlab\nprovider: custom\n"
         f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: starttls\n  ca_file: {ca_file}\n"
         f"  auth: login\n  username: '{username}'\n  password: {{env: SMTP_PASSWORD}}\n"
         "  helo_domain: mail.example.com\n  timeout_s: 120\n"
@@ -129,7 +129,7 @@ async def test_edit_mode_round_trip_changes_only_the_sender_name(
     assert after["sender"]["name"] == "Chat server"
     for section in ("smtp",):
         assert after[section] == before[section]  # keyring reference, auth, timeout, helo, ca_file...
-    assert after["sender"]["reply_to"] == "help@example.com" and after["target"] == "mattermost"
+    assert after["sender"]["reply_to"] == "help@example.com" and after["target"] == "gitlab"
     assert memory_keyring.entries == keyring_before
     assert mailbox.messages == []
     assert [mechanism for mechanism, _login in mailbox.auth_attempts] == ["LOGIN"]  # the config's mechanism

@@ -7,6 +7,7 @@ Review tests/ui/snapshot_report.html before running with --snapshot-update.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import ssl
 from collections.abc import Callable, Iterator
@@ -28,15 +29,18 @@ PINNED_AT = "2026-11-22T10:00:00Z"
 
 @pytest.fixture(scope="module")
 def fixed_ca(ca: Any) -> Iterator[str]:
-    ROOT.mkdir(exist_ok=True)
-    path = ROOT / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    yield str(path)
-    shutil.rmtree(ROOT, ignore_errors=True)
+    # The fixed folder is shared by every checkout on the machine: one run at a time uses it.
+    with open(f"{ROOT}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ROOT.mkdir(exist_ok=True)
+        path = ROOT / "ca.pem"
+        ca.cert_pem.write_to_path(str(path))
+        yield str(path)
+        shutil.rmtree(ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def server(good_tls: ssl.SSLContext) -> Iterator[None]:
+def server(good_tls: ssl.SSLContext, fixed_ca: str) -> Iterator[None]:  # its port is fixed too: under the lock
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls, port=PORT):
         yield
 
