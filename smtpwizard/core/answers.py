@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smtpwizard.core.config import Document, InlineSource, KeyringSource, PasswordSource, parse_document
+from smtpwizard.core.config import (
+    Document,
+    InlineSource,
+    KeyringSource,
+    PasswordSource,
+    inline_secret,
+    parse_document,
+)
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.providers import Provider, get_provider
 from smtpwizard.core.settings import (
@@ -19,6 +26,7 @@ from smtpwizard.core.settings import (
     SecretRef,
     Security,
     is_loopback,
+    keyring_ref_problem,
     suggested_security,
 )
 
@@ -175,14 +183,11 @@ class WizardAnswers:
         return "auto" if self.auth == "none" else self.auth
 
     def stored_password_fits(self) -> bool:
-        """Whether the stored keyring entry was stored for this user, host and port (its account
-        is ``profile/user@host:port``, maybe with a ``#suffix``); a changed login or server
-        needs the password stored again under its own entry."""
-        if self.stored_password is None:
+        """Whether the stored keyring entry was stored for this user, host and port; a changed
+        login or server needs the password stored again under its own entry."""
+        if self.stored_password is None or not self.port.isdigit():
             return False
-        expected = f"{self.username}@{self.host}:{self.port}"
-        rest = self.stored_password.account.partition("/")[2]
-        return rest == expected or rest.startswith(expected + "#")
+        return keyring_ref_problem(self.stored_password, self.username or None, self.host, int(self.port)) is None
 
     def password_source(self) -> PasswordSource | None:
         """Where the password comes from: typed now, else the stored entry (read back and
@@ -233,8 +238,8 @@ class WizardAnswers:
             },
         }
         document = parse_document(doc, "input")
-        if isinstance(source, InlineSource):
-            document = replace(document, password_source=source)
+        if isinstance(source, InlineSource):  # a typed password gets the checks of every source
+            document = replace(document, password_source=InlineSource(inline_secret(source.secret.reveal())))
         return document
 
     def allows_insecure_auth_here(self) -> bool:

@@ -3,7 +3,6 @@ and Write. The password is stored in the keyring at the same moment."""
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from smtpwizard.core.apply import planned, save, verification_from
+from smtpwizard.core.apply import planned, save_off_loop, verification_from
 from smtpwizard.core.config import Document, dump_config
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
@@ -50,8 +49,10 @@ class ReviewStep(StepScreen):
             self.show_error("run the live test first (press Esc)")
             return
         secret = self.wizard.tested_secret
-        config, _ref = planned(document.config, secret, document.password_source, verification_from(report))
         path = self.wizard.config_path
+        config, _ref = planned(
+            document.config, secret, document.password_source, verification_from(report), config_path=path
+        )
         text = dump_config(config, path)
         self.query_one("#destination", Static).update(
             Text.assemble("Will write ", (str(path), "bold"), " (mode 0600):")
@@ -98,8 +99,7 @@ class ReviewStep(StepScreen):
         secret = wizard.tested_secret  # also for a kept keyring entry: save() then leaves it as it is
         assert wizard.last_report is not None
         try:
-            final, path, backup, ref = await asyncio.to_thread(  # keyring and fsync block
-                save,
+            final, path, backup, ref = await save_off_loop(  # in a thread; rolled back if cancelled (Ctrl+C, SIGTERM)
                 document.config,
                 secret,
                 source,
