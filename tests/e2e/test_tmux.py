@@ -208,8 +208,8 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
         script = launcher(tmp_path, env, f"{Path(sys.executable).parent / 'smtpwizard'} --config {config}")
         tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {script}")
         try:
-            screen = tmux.wait_for("Test now")
-            assert "kept from the keyring" in screen and "Could not read" not in screen
+            screen = tmux.wait_for("Password:  kept from the keyring")  # the summary, waiting for "Test now"
+            assert "Test now" in screen and "Could not read" not in screen
             time.sleep(0.5)
             assert mailbox.auth_attempts == []  # opening tests nothing
             tmux.keys("Escape", "Escape")
@@ -242,8 +242,8 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
         (tmp_path / "rc").unlink()
         tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {script}")
         try:
-            screen = tmux.wait_for("Test now")
-            assert "Chat server" in screen and "Could not read" not in screen
+            screen = tmux.wait_for("Sender:    Chat server")
+            assert "Could not read" not in screen
             tmux.keys("C-q")  # nothing changed: quits at once
             assert exit_code(tmp_path) == 0
         finally:
