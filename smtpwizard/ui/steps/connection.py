@@ -46,6 +46,7 @@ class ConnectionStep(StepScreen):
             yield Select(SECURITY_CHOICES, value=a.security, compact=True, id="security", allow_blank=False)
             yield Button("Detect (F5)", id="detect", classes="small", compact=True)
         yield Static("", id="port-hint")
+        yield Static("", id="security-notes", classes="warnings")
         yield Static("", id="detect-result")
         yield Tick("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
         with Horizontal(classes="row"):
@@ -165,12 +166,17 @@ class ConnectionStep(StepScreen):
             note = f"⚠ {advice.reason}; you chose {mode}. Keep it only if your server says so."
         else:
             note = f"ℹ {advice.reason}: leaving the port field (Tab or Enter) sets it."
-        notes = [escape(note)]
+        hint = self.query_one("#port-hint", Static)
+        hint.update(escape(note))
+        hint.set_class(note.startswith("⚠"), "warn")
+        warnings = []
         if not self.query_one("#verify", Checkbox).value:
-            notes.append("⚠ Certificate checks OFF: anyone on the path could read the password. Prefer a CA file.")
+            warnings.append("⚠ Certificate checks OFF: anyone on the path could read the password. Prefer a CA file.")
         if a.security == "none":
-            notes.append("⚠ No encryption: only for a relay on this machine or a network you control.")
-        self.query_one("#port-hint", Static).update("\n".join(notes))
+            warnings.append("⚠ No encryption: only for a relay on this machine or a network you control.")
+        notes = self.query_one("#security-notes", Static)
+        notes.update("\n".join(warnings))
+        notes.display = bool(warnings)
 
     def save(self) -> bool:
         self.collect()
