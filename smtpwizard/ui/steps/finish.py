@@ -156,8 +156,10 @@ class FinishScreen(Screen[None]):
             exporter = exporters()[self.config.target]
             fresh = export(self.config.target, self.config, secret, reveal=reveal)
             kind = "json" if exporter.default_format == "json" else "env"
-            backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
+            written = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
             self.show_result(f"✗ {exc}")
             return
-        self.show_result(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))
+        backup = written.backup
+        kept = "".join(f"\n{note}" for note in written.notes)
+        self.show_result(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "") + kept)
