@@ -295,7 +295,9 @@ def test_provider_switch_port_typing_and_cancel(tmp_path: Path, secret_service: 
             tmux.keys("Space", "Enter")
             tmux.wait_for("Server greeting")
             tmux.keys("c")
-            first = tmux.wait_for("cancelled; the connection was closed")
+            tmux.wait_for("cancelled; the connection was closed")
+            time.sleep(0.5)  # the footer follows a frame later
+            first = tmux.screen()
             assert "Test cancelled" in first
             time.sleep(0.6)  # six spinner frames
             assert tmux.screen() == first
