@@ -111,24 +111,13 @@ def exit_code(tmp_path: Path) -> int:
 def test_newcomer_walks_the_wizard_to_a_verified_config(
     tmp_path: Path, secret_service: dict[str, str], good_tls: ssl.SSLContext, ca_file: str
 ) -> None:
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide tmux (.ci/run installs it)")
-        pytest.skip("needs tmux")
-    exe = Path(sys.executable).parent / "smtpwizard"
-    assert exe.exists(), "install the package first: pip install -e '.[test]'"
+    exe = require_tmux()
     config = tmp_path / "wizard" / "config.yaml"
-    launcher = tmp_path / "launch.sh"
-    env_lines = "".join(
-        f"export {k}={shlex.quote(v)}\n"
-        for k, v in secret_service.items()
-        if k.startswith(("DBUS_", "XDG_", "HOME", "PATH", "LANG", "LC_"))
-    )
-    launcher.write_text(f"{env_lines}export TERM=xterm-256color\nexec {exe} --config {config}\n")
+    script = launcher(tmp_path, session_env(secret_service), f"exec {exe} --config {config}")
     tmux = Tmux(tmp_path / "tmux.sock")
 
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as (server, mailbox):
-        tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {launcher}")
+        tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {script}")
         try:
             started = time.monotonic()
             tmux.wait_for("Which app is the mail for?")
@@ -176,18 +165,13 @@ def test_newcomer_walks_the_wizard_to_a_verified_config(
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert TEST_SECRET not in config.read_text()
     assert len(mailbox.messages) == 1 and mailbox.messages[0].rcpt_tos == ["admin@example.com"]
-    lookup = subprocess.run(
-        [sys.executable, "-c", "import keyring,sys; print(keyring.get_password('smtpwizard', sys.argv[1]), end='')",
-         doc["smtp"]["password"]["keyring"]["account"]],
-        env=secret_service, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert lookup.stdout == TEST_SECRET
+    assert keyring_lookup(secret_service, doc["smtp"]["password"]["keyring"]["account"]) == TEST_SECRET
 
 
 def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
     tmp_path: Path, secret_service: dict[str, str], good_tls: ssl.SSLContext, ca_file: str
 ) -> None:
-    require_tmux()
+    exe = require_tmux()
     env = session_env(secret_service)
     config = tmp_path / "config.yaml"
     source = tmp_path / "input.yaml"
@@ -205,7 +189,7 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
         mailbox.auth_attempts.clear()
 
         tmux = Tmux(tmp_path / "tmux.sock")
-        script = launcher(tmp_path, env, f"{Path(sys.executable).parent / 'smtpwizard'} --config {config}")
+        script = launcher(tmp_path, env, f"{exe} --config {config}")
         tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {script}")
         try:
             screen = tmux.wait_for("Password:  kept from the keyring")  # the summary, waiting for "Test now"
@@ -251,11 +235,11 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
 
 
 def test_provider_switch_port_typing_and_cancel(tmp_path: Path, secret_service: dict[str, str]) -> None:
-    require_tmux()
+    exe = require_tmux()
     env = session_env(secret_service)
     config = tmp_path / "config.yaml"
     tmux = Tmux(tmp_path / "tmux.sock")
-    script = launcher(tmp_path, env, f"{Path(sys.executable).parent / 'smtpwizard'} --config {config}")
+    script = launcher(tmp_path, env, f"{exe} --config {config}")
     with scripted_server(silent) as server:
         tmux.run("new-session", "-d", "-s", "wiz", "-x", "100", "-y", "30", f"bash {script}")
         try:

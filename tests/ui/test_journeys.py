@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +20,10 @@ from smtpwizard.ui.app import WizardApp, make_app
 from smtpwizard.ui.steps.finish import FinishScreen
 from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 from tests.conftest import TEST_SECRET, MemoryKeyring
-from tests.servers import USERNAME, Mailbox, ServerThread, scripted_server, silent, smtp_server
-from tests.ui.scenes import FAST, answers_for, wizard_at
+from tests.servers import USERNAME, Mailbox, ServerThread, scripted_server, silent
+from tests.ui.scenes import FAST, answers_for, settle, step, wizard_at
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def server(good_tls: ssl.SSLContext) -> Iterator[tuple[ServerThread, Mailbox]]:
-    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as running:
-        yield running
-
-
-def step(app: WizardApp) -> str:
-    return getattr(app.screen, "STEP", type(app.screen).__name__)
 
 
 def text_of(app: WizardApp, selector: str) -> str:
@@ -46,11 +34,6 @@ def visible(app: WizardApp, selector: str) -> str:
     """The lines of a widget exactly as they are on the screen (cut, wrapped or scrolled)."""
     widget = app.screen.query_one(selector)
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
-
-
-async def settle(app: WizardApp, pilot: object) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -81,21 +64,31 @@ async def headless_config(
     return config
 
 
-# --- 1 and 2: edit mode keeps the config and never tests or sends by itself ----------------
-
-
-async def test_edit_mode_round_trip_changes_only_the_sender_name(
+@pytest.fixture
+async def existing_config(
     tmp_path: Path,
     server: tuple[ServerThread, Mailbox],
     ca_file: str,
     memory_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A verified config from the headless apply, its password in the (memory) keyring; the
+    server's record of logins starts empty."""
+    config_path = await headless_config(tmp_path, server[0].port, ca_file, monkeypatch)
+    server[1].auth_attempts.clear()
+    return config_path
+
+
+# --- 1 and 2: edit mode keeps the config and never tests or sends by itself ----------------
+
+
+async def test_edit_mode_round_trip_changes_only_the_sender_name(
+    existing_config: Path, server: tuple[ServerThread, Mailbox], memory_keyring: MemoryKeyring
 ) -> None:
-    srv, mailbox = server
-    config_path = await headless_config(tmp_path, srv.port, ca_file, monkeypatch)
+    _srv, mailbox = server
+    config_path = existing_config
     before = yaml.safe_load(config_path.read_text())
     keyring_before = dict(memory_keyring.entries)
-    mailbox.auth_attempts.clear()
 
     app = make_app(config_path, probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -144,15 +137,10 @@ async def test_edit_mode_round_trip_changes_only_the_sender_name(
 
 
 async def test_edit_mode_opens_on_a_summary_and_tests_only_when_asked(
-    tmp_path: Path,
-    server: tuple[ServerThread, Mailbox],
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
+    existing_config: Path, server: tuple[ServerThread, Mailbox]
 ) -> None:
-    srv, mailbox = server
-    config_path = await headless_config(tmp_path, srv.port, ca_file, monkeypatch)
-    mailbox.auth_attempts.clear()
+    _srv, mailbox = server
+    config_path = existing_config
     app = make_app(config_path, probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -168,15 +156,8 @@ async def test_edit_mode_opens_on_a_summary_and_tests_only_when_asked(
     assert mailbox.messages == []  # neither the opening, Test now nor r sent a message
 
 
-async def test_edit_mode_credentials_keep_the_stored_password_unless_a_new_one_is_typed(
-    tmp_path: Path,
-    server: tuple[ServerThread, Mailbox],
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    srv, _mailbox = server
-    config_path = await headless_config(tmp_path, srv.port, ca_file, monkeypatch)
+async def test_edit_mode_credentials_keep_the_stored_password_unless_a_new_one_is_typed(existing_config: Path) -> None:
+    config_path = existing_config
     app = make_app(config_path, probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(3):
@@ -605,14 +586,9 @@ async def test_an_unreadable_config_is_reported_without_reading_it_as_markup(
 
 
 async def test_edit_mode_moves_the_kept_password_when_the_server_name_changes(
-    tmp_path: Path,
-    server: tuple[ServerThread, Mailbox],
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
+    existing_config: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    srv, _mailbox = server
-    config_path = await headless_config(tmp_path, srv.port, ca_file, monkeypatch)
+    config_path = existing_config
     app = make_app(config_path, probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(4):
@@ -634,14 +610,8 @@ async def test_edit_mode_moves_the_kept_password_when_the_server_name_changes(
     assert memory_keyring.entries[(ref["service"], ref["account"])] == TEST_SECRET
 
 
-async def test_ctrl_q_after_only_looking_at_an_existing_config_quits_with_0(
-    tmp_path: Path,
-    server: tuple[ServerThread, Mailbox],
-    ca_file: str,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    config_path = await headless_config(tmp_path, server[0].port, ca_file, monkeypatch)
+async def test_ctrl_q_after_only_looking_at_an_existing_config_quits_with_0(existing_config: Path) -> None:
+    config_path = existing_config
     app = make_app(config_path, probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(3):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,24 +20,9 @@ from smtpwizard.ui.steps.finish import FinishScreen
 from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, Mailbox, ServerThread, scripted_server, silent, smtp_server
-from tests.ui.scenes import FAST, answers_for, wizard_at
+from tests.ui.scenes import FAST, answers_for, settle, step, wizard_at
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def server(good_tls: ssl.SSLContext) -> Iterator[tuple[ServerThread, Mailbox]]:
-    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as running:
-        yield running
-
-
-def step(app: WizardApp) -> str:
-    return getattr(app.screen, "STEP", type(app.screen).__name__)
-
-
-async def settle(app: WizardApp, pilot: object) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
 
 
 def fill(app: WizardApp, **values: str) -> None:
