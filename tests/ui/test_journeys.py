@@ -435,20 +435,6 @@ async def test_ctrl_q_with_nothing_to_lose_quits_at_once_with_0(tmp_path: Path, 
     assert app.return_code == 0
 
 
-async def test_ctrl_q_after_typing_asks_and_abandoning_exits_130(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
-    app = make_app(tmp_path / "c.yaml", probe_options=FAST, stable=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", *"gmail", "enter")
-        assert step(app) == "connection"
-        await pilot.press("ctrl+q")
-        assert isinstance(app.screen, ConfirmQuit)
-        await pilot.press("n")
-        assert step(app) == "connection"
-        await pilot.press("ctrl+q", "y")
-    assert app.return_code == 130
-    assert not (tmp_path / "c.yaml").exists()
-
-
 async def test_provider_filter_arrows_move_the_list_and_enter_picks_it(
     tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
