@@ -46,8 +46,10 @@ def server(good_tls: ssl.SSLContext, fixed_ca: str) -> Iterator[None]:  # its po
 
 
 @pytest.fixture(autouse=True)
-def clean_config(memory_keyring: MemoryKeyring) -> None:
+def clean_config(memory_keyring: MemoryKeyring, ca: Any) -> None:
     (ROOT / "config.yaml").unlink(missing_ok=True)
+    ROOT.mkdir(exist_ok=True)  # a checkout without the lock may have removed the folder meanwhile
+    ca.cert_pem.write_to_path(str(ROOT / "ca.pem"))
 
 
 def app_at(step: str, ca_file: str, **changes: Any) -> Any:
