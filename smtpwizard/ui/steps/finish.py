@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
@@ -81,7 +82,7 @@ class FinishScreen(Screen[None]):
         )
         yield Static(
             Syntax(
-                self.export.text,
+                safe_text(self.export.text, keep_newlines=True),  # shown safe; copied and written as it is
                 LEXERS[exporter.default_format],
                 theme="ansi_dark",
                 background_color="default",
@@ -107,7 +108,7 @@ class FinishScreen(Screen[None]):
     def show_result(self, message: str) -> None:
         """The outcome of Write into, scrolled into view: it is the answer the user waits for."""
         result = self.query_one("#write-result", Static)
-        result.update(escape(message))
+        result.update(escape(safe_text(message, keep_newlines=True)))
         self.call_after_refresh(result.scroll_visible, animate=False)
 
     def action_copy(self) -> None:

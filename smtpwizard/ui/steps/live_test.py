@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -22,7 +21,7 @@ from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 from smtpwizard.core.settings import SECURITY_LABELS
 from smtpwizard.ui.steps.base import StepScreen
-from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
+from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel, escape
 from smtpwizard.ui.widgets.domain_check import DomainCheckPanel
 from smtpwizard.ui.widgets.stages import StageList
 
@@ -173,13 +172,18 @@ class LiveTestStep(StepScreen):
                 self.set_buttons(running=False)
                 return
         stages = self.query_one("#stages", StageList)
-        report, diagnosis = await live_test(
-            document.config,
-            secret,
-            test_to=self.answers.test_to or None,
-            probe_options=self.wizard.probe_options,
-            on_stage=stages.show,
-        )
+        try:
+            report, diagnosis = await live_test(
+                document.config,
+                secret,
+                test_to=self.answers.test_to or None,
+                probe_options=self.wizard.probe_options,
+                on_stage=stages.show,
+            )
+        except WizardError as exc:  # a local fault (e.g. an unusable CA file): the user's to fix
+            self.show_error(f"{exc} (press Esc to go back and correct it)")
+            self.set_buttons(running=False)
+            return
         self.report, self.diagnosis = report, diagnosis
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
@@ -242,7 +246,7 @@ class LiveTestStep(StepScreen):
         if self.running() or not (self.diagnosis and self.diagnosis.settings_change):
             return
         self.answers.apply_change(self.diagnosis.settings_change)
-        self.notify(escape(f"Applied: {self.diagnosis.change_summary()}. Testing again."), timeout=4)
+        self.notify(f"Applied: {escape(self.diagnosis.change_summary() or '')}. Testing again.", timeout=4)
         self.start()
 
     def action_transcript(self) -> None:

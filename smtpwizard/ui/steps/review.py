@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import planned, save_off_loop, verification_from
 from smtpwizard.core.config import Document, dump_config
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
 
@@ -55,13 +56,19 @@ class ReviewStep(StepScreen):
         )
         text = dump_config(config, path)
         self.query_one("#destination", Static).update(
-            Text.assemble("Will write ", (str(path), "bold"), " (mode 0600):")
+            Text.assemble("Will write ", (safe_text(str(path)), "bold"), " (mode 0600):")
         )
         warnings = self.query_one("#warnings", Static)
         warnings.update(warning_lines(document.warnings))
         warnings.display = bool(document.warnings)
         self.query_one("#yaml", Static).update(
-            Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
+            Syntax(
+                safe_text(text, keep_newlines=True),
+                "yaml",
+                theme="ansi_dark",
+                background_color="default",
+                word_wrap=True,
+            )
         )
         self.diff_text = self.difference(path, text)
         self.query_one("#diff", Static).update(
@@ -78,7 +85,7 @@ class ReviewStep(StepScreen):
             return "There is no file there yet."
         old = settings_lines(path.read_text(encoding="utf-8", errors="replace"))
         lines = list(difflib.unified_diff(old, settings_lines(text), "current", "new", lineterm="", n=1))
-        body = "\n".join(lines) if lines else "(no change to the settings)"
+        body = "\n".join(safe_text(line) for line in lines) if lines else "(no change to the settings)"
         return f"Difference from the current file (the 'verified' record is updated from this test):\n{body}"
 
     def save(self) -> bool:

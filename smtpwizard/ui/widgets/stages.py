@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rich.markup import escape
 from textual.widgets import Static
 
 from smtpwizard.core.probe import Stage, StageResult
+from smtpwizard.ui.widgets.diagnosis import escape
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MARKS = {
