@@ -607,3 +607,12 @@ async def test_ctrl_q_after_only_looking_at_an_existing_config_quits_with_0(exis
         await pilot.press("ctrl+q")
         assert not isinstance(app.screen, ConfirmQuit)
     assert app.return_code == 0
+
+
+async def test_edit_mode_summary_shows_one_line_per_setting(existing_config: Path) -> None:
+    app = make_app(existing_config, probe_options=FAST, stable=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        lines = visible(app, "#stages").splitlines()
+        assert any(line.startswith("Password:  kept from the keyring") for line in lines), lines
+        assert any(line.startswith("Sender:    Mattermost <app@example.com>") for line in lines), lines

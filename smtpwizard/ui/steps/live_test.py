@@ -92,7 +92,7 @@ class LiveTestStep(StepScreen):
         """Edit mode opens here without testing: what the config says, and 'Test now'."""
         a = self.answers
         self.query_one("#target-line", Static).update(escape(f"Editing {self.wizard.config_path}"))
-        self.query_one("#stages", StageList).update(escape(summary_text(a)))
+        self.query_one("#stages", StageList).update("\n".join(escape(line) for line in summary_text(a).split("\n")))
         self.query_one("#diagnosis", DiagnosisPanel).show(None)
         outcome = self.query_one("#outcome", Static)
         outcome.add_class("note")
@@ -255,7 +255,7 @@ class LiveTestStep(StepScreen):
         panel = self.query_one("#transcript-text", Static)
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
-        panel.update("Transcript (passwords redacted):\n" + escape(text))
+        panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
         if panel.display:  # PageDown/End scroll on from here
             self.call_after_refresh(panel.scroll_visible, top=True, animate=False)
 
