@@ -127,6 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_flag(export)
 
+    login = commands.add_parser(
+        "login",
+        help="sign in once for an XOAUTH2 config (smtp.auth: xoauth2); keeps the refresh token in the keyring",
+        description="Sign in for the config's oauth: block and keep the refresh token (or, for client_credentials, "
+        "the client secret from its source) in the OS keyring. auth_code prints a URL and waits on a loopback "
+        "redirect; with --paste, paste the address the browser ends on (for a server over SSH).",
+    )
+    _add_config_flag(login)
+    login.add_argument("--paste", action="store_true", help="auth_code: read the redirect URL from stdin instead")
+    login.add_argument(
+        "--timeout", metavar="SECONDS", type=float, default=300.0, help="how long to wait for the sign-in (300)"
+    )
+
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
     forget.add_argument("--json", action="store_true", help="print JSON")
@@ -540,6 +553,78 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_login(args: argparse.Namespace, out: Output) -> int:
+    """Interactive once: sign in (auth code + PKCE on a loopback redirect, a pasted redirect URL, or
+    a device code) or check a client secret; the refresh token or secret goes to the keyring only."""
+    from smtpwizard.core import oauth
+    from smtpwizard.core.apply import resolve_secret
+    from smtpwizard.core.config import read_document_file
+    from smtpwizard.core.diagnose import oauth_diagnosis
+    from smtpwizard.core.errors import FieldError
+    from smtpwizard.core.secrets import KeyringStore
+
+    path = _config_path(args)
+    document = read_document_file(path, "input")  # a written config or a headless input
+    config = document.config
+    settings = config.oauth
+    if settings is None:
+        raise FieldError(
+            "oauth", f"{path} has no oauth: block", "login is for smtp.auth: xoauth2 configs (README, 'Modern auth')"
+        )
+    store = KeyringStore()
+    store.require_usable()
+    try:
+        if settings.flow == "client_credentials":
+            secret = None
+            if settings.certificate is None:
+                source = document.client_secret_source
+                secret = resolve_secret(source, store, read_stdin=_read_stdin) if source is not None else None
+                if secret is None:
+                    secret = store.get(oauth.client_secret_ref(config))
+                if secret is None:
+                    raise FieldError(
+                        "oauth.client_secret", "is missing", "give it as {env: NAME}, {file: PATH} or {stdin: true}"
+                    )
+            tokens = oauth.client_credentials(settings, secret)
+            if secret is not None:
+                ref = oauth.client_secret_ref(config)
+                store.put(ref, secret)
+                out.line(f"Client secret stored in the OS keyring ({ref.service}/{ref.account})")
+        elif settings.flow == "device_code":
+            device = oauth.start_device(settings)
+            out.line(f"To sign in, open {device.verification_uri} and enter the code {device.user_code}")
+            tokens = oauth.poll_device(settings, device)
+        else:
+            session = oauth.AuthCodeSession(settings, login_hint=config.smtp.username)
+            url = session.start()
+            out.line("Open this address in a browser and sign in:")
+            out.line(f"  {url}")
+            if args.paste:
+                out.line("Then paste here the address the browser ends on (it starts with http://127.0.0.1):")
+                tokens = session.complete(sys.stdin.readline())
+            else:
+                out.line(f"Waiting for the browser to come back to {session.redirect_uri} ...")
+                tokens = session.wait(args.timeout)
+            if tokens.refresh_token is None:
+                raise oauth.OAuthError(
+                    "oauth_error", "the provider issued no refresh token (is offline_access allowed?)"
+                )
+        if tokens.refresh_token is not None and settings.flow != "client_credentials":
+            ref = oauth.refresh_token_ref(config)
+            oauth.store_refresh_token(store, ref, tokens.refresh_token)
+            out.line(f"Refresh token stored in the OS keyring ({ref.service}/{ref.account})")
+    except oauth.OAuthError as exc:
+        _render_diagnosis(out, oauth_diagnosis(exc.kind, str(exc)))
+        return int(exc.exit_code)
+    who = tokens.identity or "an unnamed account"
+    until = tokens.expires_at.strftime("%Y-%m-%d %H:%M UTC") if tokens.expires_at else "an unknown time"
+    out.line(f"Signed in: the access token is for {who}, valid until {until}.")
+    if tokens.identity and "@" in tokens.identity and tokens.identity.lower() != (config.smtp.username or "").lower():
+        out.warn(f"smtp.username is {config.smtp.username}, but you signed in as {tokens.identity}")
+    out.line(f"Next: smtpwizard test --config {path}  (or apply it: smtpwizard --from-yaml {path} --yes)")
+    return 0
+
+
 def _run_tui(args: argparse.Namespace) -> int:
     from smtpwizard.ui.app import run_wizard  # the only place textual is pulled in
 
@@ -573,6 +658,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_export(args, output)
         if args.command == "forget":
             return cmd_forget(args, output)
+        if args.command == "login":
+            return cmd_login(args, output)
         return _run_tui(args)
     except WizardError as exc:
         output.error(str(exc))

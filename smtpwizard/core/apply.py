@@ -187,7 +187,7 @@ async def apply(
         verification = Verification(status="skipped", at=_now())
     else:
         report, diagnosis = await live_test(
-            config, secret, test_to=test_to, probe_options=options.probe_options, on_stage=on_stage
+            config, secret, test_to=test_to, probe_options=options.probe_options, on_stage=on_stage, store=store
         )
         result.report, result.diagnosis = report, diagnosis
         if diagnosis is not None:
@@ -210,11 +210,17 @@ async def live_test(
     test_to: str | None = None,
     probe_options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
+    store: SecretStore | None = None,
 ) -> tuple[ProbeReport, Diagnosis | None]:
     """Run the live test of ``config`` once, speaking as its target app's mail client when it has
-    one; the diagnosis is None when it passed."""
+    one; the diagnosis is None when it passed. XOAUTH2 configs get their token from ``store``."""
     app = find_app(config.target)
     profile = app.profile if app else None
+    token_source = None
+    if config.oauth is not None and store is not None:
+        from smtpwizard.core.oauth import token_provider  # only on the OAuth path
+
+        token_source = token_provider(config, store)
     report = await run_probe(
         config.smtp,
         secret,
@@ -223,6 +229,7 @@ async def live_test(
         options=probe_options,
         on_stage=on_stage,
         profile=profile,
+        token_source=token_source,
     )
     return report, diagnose(report, config.smtp, config.provider, profile)
 
@@ -268,6 +275,10 @@ def planned(
 ) -> tuple[Config, SecretRef | None]:
     """The config exactly as :func:`save` will write it, and its keyring reference."""
     ref = _secret_ref(config, secret, source)
+    if config.oauth is not None:
+        from smtpwizard.core.oauth import with_keyring_refs
+
+        config = with_keyring_refs(config)  # the refresh token / client secret 'login' stored
     return replace(config, smtp=replace(config.smtp, password=ref), verified=verification), ref
 
 
@@ -333,4 +344,4 @@ async def retest(
                 "(or the wizard) again to store it"
             )
     test_to = validate_email(send_test_to, "--send-test-to") if send_test_to else None
-    return await live_test(config, secret, test_to=test_to, probe_options=probe_options, on_stage=on_stage)
+    return await live_test(config, secret, test_to=test_to, probe_options=probe_options, on_stage=on_stage, store=store)
