@@ -754,7 +754,7 @@ def _retired_password(c: _Context) -> Diagnosis | None:
     return Diagnosis(
         "basic_auth_retired",
         title,
-        f"{c.reply}. {what} " + LOCKOUT_NOTE,
+        f"{c.reply.rstrip('.')}. {what} " + LOCKOUT_NOTE,
         "Ways forward for " + (c.profile.app if c.profile else "this setup") + ", best first: see below.",
         ExitCode.NO_PERMISSION,
         None,
