@@ -291,7 +291,7 @@ def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     for warning in warnings:
         out.warn(warning)
     if not args.dry_run:
-        _render_consequences(out, consequences_for(config.target, config.provider))
+        _render_consequences(out, consequences_for(config.target, config.provider, config.oauth))
     smtp = config.smtp
     who = f" as {smtp.username}" if smtp.wants_auth else ""
     out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
@@ -556,8 +556,9 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
 def cmd_login(args: argparse.Namespace, out: Output) -> int:
     """Interactive once: sign in (auth code + PKCE on a loopback redirect, a pasted redirect URL, or
     a device code) or check a client secret; the refresh token or secret goes to the keyring only."""
+    import os
+
     from smtpwizard.core import oauth
-    from smtpwizard.core.apply import resolve_secret
     from smtpwizard.core.config import read_document_file
     from smtpwizard.core.diagnose import oauth_diagnosis
     from smtpwizard.core.errors import FieldError
@@ -578,7 +579,8 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
             secret = None
             if settings.certificate is None:
                 source = document.client_secret_source
-                secret = resolve_secret(source, store, read_stdin=_read_stdin) if source is not None else None
+                if source is not None:
+                    secret = oauth.read_client_secret(source, store, os.environ, _read_stdin)
                 if secret is None:
                     secret = store.get(oauth.client_secret_ref(config))
                 if secret is None:

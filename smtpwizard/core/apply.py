@@ -173,7 +173,7 @@ async def apply(
     """
     config = document.config
     result = ApplyResult("failed", config, list(warnings or document.warnings))
-    result.consequences = consequences_for(config.target, config.provider)
+    result.consequences = consequences_for(config.target, config.provider, config.oauth)
     test_to = options.send_test_to
     if test_to is not None:
         test_to = validate_email(test_to, "--send-test-to")

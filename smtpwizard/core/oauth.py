@@ -22,13 +22,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from smtpwizard.core.errors import SecretStoreError, WizardError
+from smtpwizard.core.config import EnvSource, FileSource, InlineSource, KeyringSource, PasswordSource
+from smtpwizard.core.errors import FieldError, InputMissing, SecretStoreError, WizardError
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.probe import BearerToken, TokenFailure, TokenFailureKind
 from smtpwizard.core.secrets import SecretStore
@@ -523,6 +524,35 @@ def store_refresh_token(store: SecretStore, ref: SecretRef, token: Secret) -> No
         raise OAuthError("oauth_keyring", f"the new refresh token could not be stored ({exc})") from None
     if stored != token:
         raise OAuthError("oauth_keyring", f"the keyring did not keep the new refresh token {ref.service}/{ref.account}")
+
+
+def read_client_secret(
+    source: PasswordSource, store: SecretStore, env: Mapping[str, str], read_stdin: Callable[[], str]
+) -> Secret:
+    """The client secret named by ``oauth.client_secret`` (env, file, stdin, keyring or inline)."""
+    where = "oauth.client_secret"
+    if isinstance(source, InlineSource):
+        return source.secret
+    if isinstance(source, KeyringSource):
+        secret = store.get(source.ref)
+        if secret is None:
+            raise InputMissing(f"{where}: the keyring has no entry {source.ref.service}/{source.ref.account}")
+        return secret
+    if isinstance(source, EnvSource):
+        if source.name not in env:
+            raise InputMissing(f"{where}: environment variable {source.name} is not set; export it first")
+        raw = env[source.name]
+    elif isinstance(source, FileSource):
+        try:
+            raw = Path(source.path).expanduser().read_text(encoding="utf-8")[:4096]
+        except (OSError, UnicodeDecodeError):
+            raise InputMissing(f"{where}: cannot read {source.path} as UTF-8 text; check the path") from None
+    else:
+        raw = read_stdin()
+    value = raw.strip()
+    if not value or "\n" in value:
+        raise FieldError(where, "is empty or has more than one line", "give only the secret, on one line")
+    return Secret(value)
 
 
 def token_provider(config: Config, store: SecretStore) -> Callable[[], BearerToken | TokenFailure]:

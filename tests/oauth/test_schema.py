@@ -119,3 +119,36 @@ def test_a_microsoft_365_password_config_warns_before_it_breaks() -> None:
     doc["smtp"] = {"host": "smtp.office365.com", "port": 587, "username": "me@contoso.com", "password": "pw"}
     warnings = parse_document(doc, "input").warnings
     assert any("disabled by default for existing tenants" in w and "end of December 2026" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("oauth", "expected"),
+    [
+        ({"provider": "google", "client_id": "g"}, {"oauth_google_testing"}),
+        ({}, {"oauth_microsoft_inactivity"}),
+        ({"flow": "device_code"}, {"oauth_microsoft_inactivity", "oauth_device_code_blocked"}),
+        ({"flow": "client_credentials", "client_secret": {"env": "S"}}, {"oauth_client_secret_expiry"}),
+    ],
+)
+def test_token_lifetimes_and_sign_in_policies_are_consequences(oauth: dict[str, object], expected: set[str]) -> None:
+    from smtpwizard.core.consequences import consequences_for
+
+    config = parse_document(oauth_input(**oauth), "input").config
+    found = {c.id for c in consequences_for(config.target, config.provider, config.oauth)}
+    assert expected <= found
+    assert not ({"oauth_google_testing", "oauth_device_code_blocked", "oauth_client_secret_expiry"} - expected) & found
+
+
+def test_login_for_a_password_config_names_the_missing_block(tmp_path: Path) -> None:
+    import io
+
+    from smtpwizard.cli import main
+
+    path = tmp_path / "input.yaml"
+    path.write_text(V1_CONFIG)
+    err = io.StringIO()
+    assert main(["login", "--config", str(path)], out=io.StringIO(), err=err) == 65
+    assert err.getvalue() == (
+        f"smtpwizard: error: oauth: {path} has no oauth: block; login is for smtp.auth: xoauth2 configs "
+        "(README, 'Modern auth')\n"
+    )
