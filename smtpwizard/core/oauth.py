@@ -171,7 +171,20 @@ def _post(oauth: OAuthSettings, url: str, form: dict[str, str]) -> dict[str, Any
         raise OAuthError("oauth_error", f"{parts.hostname} did not answer with JSON") from None
     if not isinstance(data, dict):
         raise OAuthError("oauth_error", f"{parts.hostname} did not answer with a JSON object")
+    if isinstance(data.get("error_description"), str):  # shown to the user: never echo what was sent
+        data["error_description"] = _redact(data["error_description"], form)
     return data
+
+
+_SECRET_FIELDS = ("refresh_token", "client_secret", "code", "code_verifier", "device_code", "client_assertion")
+
+
+def _redact(text: str, form: dict[str, str]) -> str:
+    for key in _SECRET_FIELDS:
+        value = form.get(key, "")
+        if len(value) >= 6:
+            text = text.replace(value, "********")
+    return text
 
 
 def _error_kind(error: str, description: str) -> TokenFailureKind:

@@ -9,6 +9,8 @@ import json
 import ssl
 import threading
 import time
+import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,3 +242,40 @@ def test_the_token_endpoint_must_be_https() -> None:
     }
     with pytest.raises(FieldError, match=r"oauth.token_url: 'http://id.example.com/token' is not an https URL"):
         _config(doc)
+
+
+def test_an_error_description_that_echoes_the_refresh_token_is_redacted(
+    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.servers import ServerThread
+
+    # An authorization server that quotes the refresh token back in its error (as some do).
+    async def quoting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        form = urllib.parse.parse_qs((await reader.readexactly(length)).decode())
+        token = form["refresh_token"][0]
+        body = json.dumps({"error": "invalid_grant", "error_description": f"token {token} is unknown"}).encode()
+        writer.write(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
+        await writer.drain()
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    import trustme
+
+    ca = trustme.CA()
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_path = Path(ca_file).with_name("quoting-ca.pem")
+    ca.cert_pem.write_to_path(str(ca_path))
+    with ServerThread(stream_handler=quoting, ssl_context=context) as server:
+        doc = config_doc(auth_server, 587, ACCOUNT, ca_file)
+        doc["oauth"] |= {"authority": f"https://127.0.0.1:{server.port}", "ca_file": str(ca_path)}
+        config = _config(doc)
+        store = KeyringStore()
+        store.put(oauth.refresh_token_ref(config), Secret("rt-9f2c4e77aa"))
+        with pytest.raises(oauth.OAuthError) as failed:
+            oauth.access_token(config, store)
+    assert failed.value.kind == "oauth_invalid_grant", str(failed.value)
+    assert "rt-9f2c4e77aa" not in str(failed.value) and "token ******** is unknown" in str(failed.value)
