@@ -63,7 +63,9 @@ def test_a_v1_file_with_an_oauth_block_is_migrated_to_version_2() -> None:
 
 
 def test_an_oauth_config_is_written_as_v2_naming_only_keyring_entries(tmp_path: Path) -> None:
-    document = parse_document(oauth_input(flow="client_credentials", client_secret={"env": "SECRET"}), "input")
+    document = parse_document(
+        oauth_input(flow="client_credentials", client_secret={"env": "SMTP_CLIENT_SECRET"}), "input"
+    )
     written = dump_config(with_keyring_refs(document.config))
     doc = yaml.safe_load(written)
     assert doc["version"] == 2
@@ -84,9 +86,18 @@ def test_an_oauth_config_is_written_as_v2_naming_only_keyring_entries(tmp_path: 
             {"oauth": {"provider": "google", "client_id": "x", "flow": "device_code"}},
             "oauth.flow: Google's device flow",
         ),
-        ({"smtp": {"password": {"env": "P"}}}, "smtp.password: is set while auth is xoauth2"),
+        ({"smtp": {"password": {"env": "SMTP_PASSWORD"}}}, "smtp.password: is set while auth is xoauth2"),
         ({"oauth": {"flow": "client_credentials"}}, "oauth.client_secret: client_credentials needs exactly one"),
-        ({"oauth": {"flow": "client_credentials", "tenant": "common", "client_secret": {"env": "S"}}}, "oauth.tenant"),
+        (
+            {
+                "oauth": {
+                    "flow": "client_credentials",
+                    "tenant": "common",
+                    "client_secret": {"env": "SMTP_CLIENT_SECRET"},
+                }
+            },
+            "oauth.tenant",
+        ),
         ({"smtp": {"auth": "plain"}}, "smtp.auth: must be xoauth2 when an oauth: block is present"),
         ({"oauth": {"provider": "generic"}}, "oauth.token_url: is missing for a generic provider"),
         (
@@ -127,7 +138,10 @@ def test_a_microsoft_365_password_config_warns_before_it_breaks() -> None:
         ({"provider": "google", "client_id": "g"}, {"oauth_google_testing"}),
         ({}, {"oauth_microsoft_inactivity"}),
         ({"flow": "device_code"}, {"oauth_microsoft_inactivity", "oauth_device_code_blocked"}),
-        ({"flow": "client_credentials", "client_secret": {"env": "S"}}, {"oauth_client_secret_expiry"}),
+        (
+            {"flow": "client_credentials", "client_secret": {"env": "SMTP_CLIENT_SECRET"}},
+            {"oauth_client_secret_expiry"},
+        ),
     ],
 )
 def test_token_lifetimes_and_sign_in_policies_are_consequences(oauth: dict[str, object], expected: set[str]) -> None:
