@@ -141,6 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", metavar="SECONDS", type=float, default=300.0, help="how long to wait for the sign-in (300)"
     )
 
+    bridge = commands.add_parser(
+        "bridge",
+        help="set up emailproxy as a local relay for apps that send only passwords (XOAUTH2 configs)",
+        description="Write emailproxy's configuration (seeded with this config's sign-in), a systemd unit and a "
+        "docker compose service into DIR, keep a new local password in the keyring, and write DIR/app.yaml: the "
+        "settings the app uses to send through the bridge (test and export it like any config).",
+    )
+    _add_config_flag(bridge)
+    bridge.add_argument("--out", metavar="DIR", type=Path, required=True, help="where to write the files")
+    bridge.add_argument("--port", metavar="PORT", type=int, default=1587, help="local port of the bridge (1587)")
+    bridge.add_argument("--target", metavar="APP", help="the app that will send through it (default: the config's)")
+    bridge.add_argument("--yes", action="store_true", help="accept the consequences without asking")
+
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
     forget.add_argument("--json", action="store_true", help="print JSON")
@@ -681,6 +694,72 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
+    """Hand this config's sign-in to emailproxy and write what the app needs to send through it."""
+    from dataclasses import replace
+
+    from smtpwizard.core import oauth
+    from smtpwizard.core.bridge import bridge, new_local_password
+    from smtpwizard.core.config import dump_config, read_document_file
+    from smtpwizard.core.consequences import BRIDGE
+    from smtpwizard.core.errors import FieldError, NotAcknowledged, SecretStoreError
+    from smtpwizard.core.files import atomic_write, ensure_private_dir
+    from smtpwizard.core.secrets import KeyringStore
+    from smtpwizard.core.settings import KEYRING_SERVICE, Config, SecretRef, keyring_account, validate_port
+
+    path = _config_path(args)
+    config = read_document_file(path, "input").config
+    if config.oauth is None:
+        raise FieldError(
+            "oauth", f"{path} has no oauth: block", "the bridge signs in with OAuth2: see README, 'Modern auth'"
+        )
+    port = validate_port(args.port, "--port")
+    _render_consequences(out, list(BRIDGE))
+    if not args.yes and not _ask(list(BRIDGE), out):
+        raise NotAcknowledged("consequences not acknowledged; read them above and run again with --yes to accept them")
+    store = KeyringStore()
+    store.require_usable()
+    refresh = secret = None
+    if config.oauth.flow == "client_credentials":
+        secret = store.get(oauth.client_secret_ref(config)) if config.oauth.certificate is None else None
+    else:
+        refresh = store.get(oauth.refresh_token_ref(config))
+        if refresh is None:
+            raise SecretStoreError("keyring: no refresh token for this config; run 'smtpwizard login' first")
+    password = new_local_password()
+    directory: Path = args.out.expanduser()
+    made = bridge(
+        config,
+        refresh_token=refresh,
+        client_secret=secret,
+        local_password=password,
+        local_port=port,
+        config_path=str(directory.resolve() / "emailproxy.config"),
+    )
+    ref = SecretRef(KEYRING_SERVICE, keyring_account(config.profile, config.smtp.username, "127.0.0.1", port))
+    app = Config(
+        smtp=replace(made.app_settings, password=ref),
+        sender=config.sender,
+        profile=config.profile,
+        target=args.target or config.target,
+        provider="custom",
+    )
+    ensure_private_dir(directory)
+    store.put(ref, password)
+    atomic_write(directory / "emailproxy.config", made.config_text, keep_backup=False)
+    atomic_write(directory / "emailproxy.service", made.systemd_unit, keep_backup=False)
+    atomic_write(directory / "compose.yaml", made.compose_service, keep_backup=False)
+    atomic_write(directory / "app.yaml", dump_config(app), keep_backup=False)
+    if refresh is not None:
+        store.delete(oauth.refresh_token_ref(config))  # handed over: it rotates in emailproxy from now on
+    out.line(f"Wrote {directory}/emailproxy.config (tokens encrypted with the local password), emailproxy.service,")
+    out.line(f"compose.yaml, and app.yaml (the app sends to 127.0.0.1:{port} as {config.smtp.username}).")
+    out.line(f"Local password stored in the OS keyring ({ref.service}/{ref.account}).")
+    out.line(f"Next: start emailproxy, then: smtpwizard test --config {directory}/app.yaml")
+    out.line(f"      and: smtpwizard export --config {directory}/app.yaml --reveal-secret")
+    return 0
+
+
 def _run_tui(args: argparse.Namespace) -> int:
     from smtpwizard.ui.app import run_wizard  # the only place textual is pulled in
 
@@ -718,6 +797,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_forget(args, output)
         if args.command == "login":
             return cmd_login(args, output)
+        if args.command == "bridge":
+            return cmd_bridge(args, output)
         return _run_tui(args)
     except WizardError as exc:
         output.error(str(exc))

@@ -168,6 +168,35 @@ OAUTH_SECRET_EXPIRY = Consequence(
 )
 
 
+BRIDGE = (
+    Consequence(
+        "bridge_service",
+        "warning",
+        "the app's mail",
+        "The app now sends through emailproxy on this machine: one more service to keep running; when it stops, "
+        "mail stops.",
+        "Start it with the systemd unit (or the compose service) smtpwizard wrote, and watch it like the app.",
+    ),
+    Consequence(
+        "bridge_local_port",
+        "warning",
+        "everyone who can reach the local port",
+        "Whoever can connect to the bridge's port and knows the local password sends mail as the mailbox; the "
+        "refresh token sits, encrypted with that password, in emailproxy's config file.",
+        "Keep the port on 127.0.0.1 (or a private container network), the config file 0600, and the local "
+        "password only in the app's settings.",
+    ),
+    Consequence(
+        "bridge_token_handover",
+        "info",
+        "smtpwizard's own sign-in",
+        "The refresh token moves to emailproxy (it rotates on use): smtpwizard no longer keeps one for this mailbox.",
+        "To test the provider directly again, run 'smtpwizard login'; test the app's path with the config written "
+        "for the bridge.",
+    ),
+)
+
+
 def oauth_consequences(oauth: OAuthSettings | None) -> list[Consequence]:
     if oauth is None:
         return []

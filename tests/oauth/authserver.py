@@ -269,10 +269,15 @@ class XOAuth2Handler(Handler):
     async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
         import asyncio
 
-        if len(args) < 2:
-            return AuthResult(success=False, handled=False)
+        if len(args) >= 2:
+            raw: bytes = base64.b64decode(args[1])
+        else:  # no initial response (emailproxy, some clients): ask for it, as Exchange does
+            answer = await smtp.challenge_auth("", encode_to_b64=False)
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=False)
+            raw = answer
         try:
-            decoded = base64.b64decode(args[1]).decode()
+            decoded = raw.decode()
             fields = dict(part.split("=", 1) for part in decoded.split("\x01") if part)
             user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
         except (ValueError, KeyError):
