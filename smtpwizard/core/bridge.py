@@ -165,5 +165,6 @@ services:
     volumes:
       - {os.path.dirname(config_path)}:/config
     restart: unless-stopped
-    # no ports: published; only containers on the same network reach it
+    # no ports: published; only containers on the same network reach it. In a container, 127.0.0.1 is
+    # the container itself: set local_address = 0.0.0.0 in the [SMTP-{local_port}] section for this use.
 """

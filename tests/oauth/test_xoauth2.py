@@ -215,6 +215,23 @@ def test_not_signed_in_is_diagnosed_without_any_login(
     assert "smtpwizard login" in diagnosis.fix and mailbox.auth_attempts == []
 
 
+def test_a_wrong_tenant_is_diagnosed_with_where_to_find_the_right_one(
+    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    store = KeyringStore()
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, _handler):
+        doc = config_doc(
+            auth_server, smtp.port, "noreply@example.test", ca_file, client_id=APP_CLIENT, flow="client_credentials"
+        )
+        doc["oauth"] |= {"tenant": "fabrikam-typo", "client_secret": {"keyring": {"account": "default/oauth/cs"}}}
+        config = _config(doc)
+        store.put(oauth.client_secret_ref(config), Secret(APP_SECRET))
+        _report, diagnosis = asyncio.run(retest(config, store))
+    assert diagnosis is not None and diagnosis.code == "oauth_tenant"
+    assert "fabrikam-typo" in diagnosis.explanation and "Overview page" in diagnosis.fix
+    assert mailbox.auth_attempts == []
+
+
 def test_an_app_without_xoauth2_gets_the_bridge_first_and_nothing_is_sent(
     auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
 ) -> None:

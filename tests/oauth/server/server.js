@@ -101,7 +101,13 @@ async function main() {
   const callback = provider.callback();
   server.on('request', (req, res) => {
     if (!req.url.startsWith(`${prefix}/`)) {
-      res.writeHead(404).end();
+      // Entra's answer for a tenant it does not know
+      const tenant = req.url.split('/')[1];
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({
+        error: 'invalid_request',
+        error_description: `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`,
+      }));
       return;
     }
     req.originalUrl = req.url; // mounted under /<tenant>, as Entra's endpoints are
