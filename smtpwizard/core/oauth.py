@@ -135,6 +135,32 @@ def with_keyring_refs(config: Config) -> Config:
     return replace(config, oauth=replace(oauth, refresh_token=refresh_token_ref(config)))
 
 
+def registration_steps(oauth: OAuthSettings) -> tuple[str, ...]:
+    """What the user registers before signing in (shown by the TUI's sign-in step)."""
+    redirect = "http://127.0.0.1 (the port is chosen at sign-in; loopback redirects match any port)"
+    if oauth.provider == "microsoft":
+        permission = (
+            "Office 365 Exchange Online > Application > SMTP.SendAsApp, with admin consent"
+            if oauth.flow == "client_credentials"
+            else "Office 365 Exchange Online > Delegated > SMTP.Send (and offline_access)"
+        )
+        return (
+            "Entra admin center > App registrations > New registration (single tenant).",
+            f"Authentication: add the 'Mobile and desktop applications' platform with redirect URI {redirect}; "
+            "turn on 'Allow public client flows' for the device code.",
+            f"API permissions: {permission}.",
+            "An admin must enable Authenticated SMTP for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false).",
+        )
+    if oauth.provider == "google":
+        return (
+            "Google Cloud console > APIs & Services > Credentials > Create OAuth client ID > Desktop app.",
+            "OAuth consent screen: add the scope https://mail.google.com/ (restricted); while the app is in "
+            "'Testing', add yourself as a test user (its refresh tokens then last 7 days).",
+            f"smtpwizard's redirect URI is {redirect}.",
+        )
+    return (f"Register a public client with PKCE and the redirect URI {redirect}.",)
+
+
 # --- HTTP ----------------------------------------------------------------------------------
 
 
@@ -374,6 +400,7 @@ class AuthCodeSession:
         self.verifier = secrets.token_urlsafe(64)
         self.state = secrets.token_urlsafe(24)
         self._server: _LoopbackServer | None = None
+        self._port = 0
 
     def start(self) -> str:
         """Listen on 127.0.0.1 (a port the OS picks) and return the authorization URL."""
@@ -386,7 +413,7 @@ class AuthCodeSession:
 
     @property
     def redirect_uri(self) -> str:
-        port = self._server.server_address[1] if self._server is not None else 0
+        port = self._server.server_address[1] if self._server is not None else self._port
         return f"http://127.0.0.1:{port}/"
 
     def authorize_url(self) -> str:
@@ -413,11 +440,14 @@ class AuthCodeSession:
 
     def wait(self, timeout_s: float) -> TokenSet:
         """Wait for the browser's redirect to the loopback listener, then exchange the code."""
-        assert self._server is not None
+        server = self._server
+        assert server is not None
         try:
-            if not self._server.received.wait(timeout_s):
+            if not server.received.wait(timeout_s):
                 raise OAuthError("oauth_timeout", f"no sign-in arrived within {timeout_s:g} seconds")
-            return self._exchange(self._server.result)
+            if not server.result:
+                raise OAuthError("oauth_timeout", "the wait for the browser was stopped")
+            return self._exchange(server.result)
         finally:
             self.close()
 
@@ -431,9 +461,13 @@ class AuthCodeSession:
         return self._exchange(params)
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        """Stop listening; a wait() still running returns at once."""
+        server, self._server = self._server, None
+        if server is not None:
+            self._port = server.server_address[1]  # the exchange still names the same redirect URI
+            server.received.set()
+            server.shutdown()
+            server.server_close()
 
     def _exchange(self, params: dict[str, str]) -> TokenSet:
         if "error" in params:
