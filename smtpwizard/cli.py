@@ -153,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--out", metavar="DIR", type=Path, required=True, help="where to write the files")
     bridge.add_argument("--port", metavar="PORT", type=int, default=1587, help="local port of the bridge (1587)")
     bridge.add_argument("--target", metavar="APP", help="the app that will send through it (default: the config's)")
+    bridge.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        type=Path,
+        help="STARTTLS on the local port with this PEM file (certificate and its private key), for apps that send "
+        "a password only over TLS, e.g. Go's net/smtp in Mattermost",
+    )
+    bridge.add_argument("--tls-ca", metavar="PEM", type=Path, help="the CA that signed --tls-cert, for the live test")
     bridge.add_argument("--yes", action="store_true", help="accept the consequences without asking")
 
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
@@ -723,6 +731,13 @@ def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
             "oauth", f"{path} has no oauth: block", "the bridge signs in with OAuth2: see README, 'Modern auth'"
         )
     port = validate_port(args.port, "--port")
+    certificate = None
+    if args.tls_cert is not None:
+        for flag, given in (("--tls-cert", args.tls_cert), ("--tls-ca", args.tls_ca)):
+            if given is not None and not given.expanduser().is_file():
+                raise FieldError(flag, f"'{given}' does not exist", "give the path of a PEM file")
+        pem = str(args.tls_cert.expanduser().resolve())
+        certificate = (pem, pem)  # one file holds both; emailproxy loads it with ssl's load_cert_chain
     _render_consequences(out, list(BRIDGE))
     if not args.yes and not _ask(list(BRIDGE), out):
         raise NotAcknowledged("consequences not acknowledged; read them above and run again with --yes to accept them")
@@ -743,11 +758,13 @@ def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
         client_secret=secret,
         local_password=password,
         local_port=port,
+        local_certificate=certificate,
         config_path=str(directory.resolve() / "emailproxy.config"),
     )
     ref = SecretRef(KEYRING_SERVICE, keyring_account(config.profile, config.smtp.username, "127.0.0.1", port))
+    ca_file = str(args.tls_ca.expanduser().resolve()) if certificate is not None and args.tls_ca else None
     app = Config(
-        smtp=replace(made.app_settings, password=ref),
+        smtp=replace(made.app_settings, password=ref, ca_file=ca_file),
         sender=config.sender,
         profile=config.profile,
         target=args.target or config.target,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import trustme
 
+from tests.apps.conftest import go_clients  # noqa: F401 - Mattermost's code on Go's net/smtp, for the bridge
 from tests.oauth.authserver import PUBLIC_CLIENT, SMTP_SCOPE, TENANT, AuthServer, running_auth_server
 
 

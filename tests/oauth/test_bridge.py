@@ -167,3 +167,50 @@ def test_the_bridge_command_hands_over_the_sign_in_and_the_app_config_passes_the
     outputs = [p.stdout + p.stderr for p in (made, retest, export)]
     for secret in [refresh, local, *handler.tokens]:
         assert all(secret not in text for text in written + outputs)
+
+
+def test_mattermost_sends_through_the_bridge_over_local_starttls_with_its_exported_settings(
+    tmp_path: Path,
+    auth_server: AuthServer,
+    secret_service: dict[str, str],
+    good_tls: ssl.SSLContext,
+    ca: object,
+    ca_file: str,
+    go_clients: Path,
+) -> None:
+    """Go's net/smtp (Mattermost's code) sends a password only over TLS: the bridge offers STARTTLS
+    locally, and Mattermost's exported config.json (from app.yaml) reaches the XOAUTH2 server."""
+    import yaml
+
+    from tests.apps import harness
+    from tests.cli.test_headless_subprocess import smtpwizard
+    from tests.oauth.conftest import write_doc
+    from tests.oauth.test_login_cli import browser_login
+
+    env = {**secret_service}
+    port = free_port()
+    out = tmp_path / "bridge"
+    leaf = ca.issue_cert("127.0.0.1")  # type: ignore[attr-defined]
+    cert = tmp_path / "bridge.pem"  # certificate and key in one file
+    cert.write_bytes(leaf.private_key_pem.bytes() + leaf.cert_chain_pems[0].bytes())
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, handler):
+        doc = config_doc(auth_server, smtp.port, ACCOUNT, ca_file)
+        doc["target"] = "mattermost"
+        source = write_doc(tmp_path / "input.yaml", doc)
+        browser_login(auth_server, source, env)
+        # Mattermost has no CA-file setting: the bridge's CA goes in the system store (here: SSL_CERT_FILE)
+        args = ["--port", str(port), "--tls-cert", str(cert), "--yes"]
+        made = smtpwizard("bridge", "--config", str(source), "--out", str(out), *args, env=env)
+        assert made.returncode == 0, made.stdout + made.stderr
+        app = out / "app.yaml"
+        with running_emailproxy(out / "emailproxy.config", port, ca_file, tmp_path / "emailproxy.log"):
+            retest = smtpwizard("test", "--config", str(app), env={**env, "SSL_CERT_FILE": ca_file})
+            exported = smtpwizard("export", "--config", str(app), "--target", "mattermost", "--reveal-secret", env=env)
+            sent = harness.go_app_send("mattermost", go_clients, ca_file, config=exported.stdout)
+
+    assert yaml.safe_load(app.read_text())["smtp"]["security"] == "starttls"
+    assert retest.returncode == 0, retest.stdout + retest.stderr
+    assert exported.returncode == 0, exported.stderr
+    assert sent.ok, sent.detail
+    assert len(mailbox.messages) == 1 and all(info["sub"] == ACCOUNT for info in handler.accepted)
+    assert all(token not in (out / "emailproxy.config").read_text() for token in handler.tokens)
