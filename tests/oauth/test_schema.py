@@ -166,3 +166,16 @@ def test_login_for_a_password_config_names_the_missing_block(tmp_path: Path) -> 
         f"smtpwizard: error: oauth: {path} has no oauth: block; login is for smtp.auth: xoauth2 configs "
         "(README, 'Modern auth')\n"
     )
+
+
+def test_smtpwizard_test_warns_about_a_microsoft_365_password_config(tmp_path: Path, memory_keyring: object) -> None:
+    import io
+
+    from smtpwizard.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text(V1_CONFIG.replace("smtp.example.com", "smtp.office365.com").replace("mastodon", "gitlab"))
+    err = io.StringIO()
+    main(["test", "--config", str(path)], out=io.StringIO(), err=err)  # no network here: the test itself fails
+    assert "warning: smtp.auth: this config logs in to Microsoft 365 with a password." in err.getvalue()
+    assert "end of December 2026" in err.getvalue()

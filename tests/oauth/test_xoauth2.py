@@ -296,3 +296,25 @@ def test_an_error_description_that_echoes_the_refresh_token_is_redacted(
             oauth.access_token(config, store)
     assert failed.value.kind == "oauth_invalid_grant", str(failed.value)
     assert "rt-9f2c4e77aa" not in str(failed.value) and "token ******** is unknown" in str(failed.value)
+
+
+def test_a_generic_provider_signs_in_with_its_own_endpoints(auth_server: AuthServer, ca_file: str) -> None:
+    doc = config_doc(auth_server, 587, ACCOUNT, ca_file)
+    doc["oauth"] = {
+        "provider": "generic",
+        "client_id": PUBLIC_CLIENT,
+        "authorize_url": auth_server.endpoint("authorize"),
+        "token_url": auth_server.endpoint("token"),
+        "device_url": auth_server.endpoint("devicecode"),
+        "scopes": ["openid", "email", "offline_access", "smtp.send"],
+        "ca_file": auth_server.ca_file,
+    }
+    config = _config(doc)
+    assert config.oauth is not None
+    session = oauth.AuthCodeSession(config.oauth, login_hint=ACCOUNT)
+    url = session.start()
+    assert "prompt=consent" in url  # OIDC servers issue a refresh token only with consent
+    redirect = UserAgent(auth_server).sign_in(url)
+    threading.Thread(target=UserAgent(auth_server).follow_redirect, args=(redirect,), daemon=True).start()
+    tokens = session.wait(10)
+    assert tokens.identity == ACCOUNT and tokens.refresh_token is not None
