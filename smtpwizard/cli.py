@@ -681,7 +681,10 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
             out.line(f"To sign in, open {device.verification_uri} and enter the code {device.user_code}")
             tokens = oauth.poll_device(settings, device)
         else:
-            session = oauth.AuthCodeSession(settings, login_hint=config.smtp.username)
+            secret = None
+            if document.client_secret_source is not None:  # Google's desktop clients have one
+                secret = oauth.read_client_secret(document.client_secret_source, store, os.environ, _read_stdin)
+            session = oauth.AuthCodeSession(settings, login_hint=config.smtp.username, client_secret=secret)
             url = session.start()
             out.line("Open this address in a browser and sign in:")
             out.line(f"  {url}")
@@ -691,10 +694,12 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
             else:
                 out.line(f"Waiting for the browser to come back to {session.redirect_uri} ...")
                 tokens = session.wait(args.timeout)
-            if tokens.refresh_token is None:
-                raise oauth.OAuthError(
-                    "oauth_error", "the provider issued no refresh token (is offline_access allowed?)"
-                )
+            if secret is not None:
+                ref = oauth.client_secret_ref(config)
+                store.put(ref, secret)
+                out.line(f"Client secret stored in the OS keyring ({ref.service}/{ref.account})")
+        if settings.flow != "client_credentials" and tokens.refresh_token is None:
+            raise oauth.OAuthError("oauth_error", "the provider issued no refresh token (is offline_access allowed?)")
         if tokens.refresh_token is not None and settings.flow != "client_credentials":
             ref = oauth.refresh_token_ref(config)
             oauth.store_refresh_token(store, ref, tokens.refresh_token)

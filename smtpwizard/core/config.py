@@ -663,11 +663,11 @@ def _check_oauth(oauth: OAuthSettings, has_secret: bool) -> None:
                 "must name your directory for client_credentials (app-only tokens have no 'common' tenant)",
                 "give the directory (tenant) id or its domain, e.g. contoso.onmicrosoft.com",
             )
-    elif has_secret and oauth.provider != "generic":
+    elif has_secret and oauth.provider == "microsoft":  # Google's desktop clients do send theirs
         raise FieldError(
             "oauth.client_secret",
             f"is not used with flow {oauth.flow}",
-            "remove it: a public client signs in with PKCE",
+            "remove it: Microsoft's public client signs in with PKCE",
         )
 
 

@@ -132,7 +132,9 @@ def with_keyring_refs(config: Config) -> Config:
         if oauth.certificate is not None:
             return config
         return replace(config, oauth=replace(oauth, client_secret=client_secret_ref(config)))
-    return replace(config, oauth=replace(oauth, refresh_token=refresh_token_ref(config)))
+    # Google's desktop OAuth clients have a client secret, sent with each token request
+    secret = client_secret_ref(config) if oauth.provider == "google" else oauth.client_secret
+    return replace(config, oauth=replace(oauth, refresh_token=refresh_token_ref(config), client_secret=secret))
 
 
 def registration_steps(oauth: OAuthSettings) -> tuple[str, ...]:
@@ -395,6 +397,7 @@ class AuthCodeSession:
 
     oauth: OAuthSettings
     login_hint: str | None = None
+    client_secret: Secret | None = None  # Google's desktop clients (and some generic servers) send one
 
     def __post_init__(self) -> None:
         self.verifier = secrets.token_urlsafe(64)
@@ -481,6 +484,8 @@ class AuthCodeSession:
             "client_id": self.oauth.client_id,
             "code_verifier": self.verifier,
         }
+        if self.client_secret is not None:
+            form["client_secret"] = self.client_secret.reveal()
         return _token_set(_post(self.oauth, endpoints(self.oauth).token, form), self.oauth)
 
 
@@ -556,7 +561,8 @@ def access_token(config: Config, store: SecretStore) -> TokenSet:
     current = store.get(ref)
     if current is None:
         raise OAuthError("oauth_not_signed_in", f"the keyring holds no refresh token {ref.service}/{ref.account}")
-    tokens = refresh(oauth, current)
+    secret = None if oauth.provider == "microsoft" else store.get(client_secret_ref(config))
+    tokens = refresh(oauth, current, secret)
     if tokens.refresh_token is not None and tokens.refresh_token != current:
         store_refresh_token(store, ref, tokens.refresh_token)
     return tokens

@@ -34,6 +34,8 @@ PUBLIC_CLIENT = "smtpwizard-public"
 APP_CLIENT = "smtpwizard-app"
 SHORT_CLIENT = "short-lived"
 RESOURCE_CLIENT = "smtp-resource"
+DESKTOP_CLIENT = "smtpwizard-desktop"  # like Google's "Desktop app" clients: PKCE and a client secret
+DESKTOP_SECRET = "desktop-secret-5e8a0c"
 # Test-only client secrets, unique enough to search every output for.
 APP_SECRET = "app-secret-3d1f7c0b9e2a4c58"
 RESOURCE_SECRET = "resource-secret-77aa01"
@@ -103,6 +105,13 @@ def _clients(app_jwks: dict[str, Any] | None) -> list[dict[str, Any]]:
     clients = [
         {"client_id": PUBLIC_CLIENT, **public},
         {"client_id": SHORT_CLIENT, **public},
+        {
+            **public,
+            "client_id": DESKTOP_CLIENT,
+            "client_secret": DESKTOP_SECRET,
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+        },
         {
             "client_id": APP_CLIENT,
             "client_secret": APP_SECRET,

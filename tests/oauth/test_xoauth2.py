@@ -318,3 +318,35 @@ def test_a_generic_provider_signs_in_with_its_own_endpoints(auth_server: AuthSer
     threading.Thread(target=UserAgent(auth_server).follow_redirect, args=(redirect,), daemon=True).start()
     tokens = session.wait(10)
     assert tokens.identity == ACCOUNT and tokens.refresh_token is not None
+
+
+def test_a_google_style_desktop_client_sends_its_secret_from_the_keyring(
+    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.oauth.authserver import DESKTOP_CLIENT, DESKTOP_SECRET
+
+    store = KeyringStore()
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, handler):
+        doc = config_doc(auth_server, smtp.port, ACCOUNT, ca_file, client_id=DESKTOP_CLIENT)
+        doc["oauth"] |= {
+            "provider": "google",
+            "authorize_url": auth_server.endpoint("authorize"),
+            "token_url": auth_server.endpoint("token"),
+        }
+        config = _config(doc)
+        assert config.oauth is not None
+        session = oauth.AuthCodeSession(config.oauth, login_hint=ACCOUNT, client_secret=Secret(DESKTOP_SECRET))
+        url = session.start()
+        assert "access_type=offline" in url and "prompt=consent" in url
+        redirect = UserAgent(auth_server).sign_in(url)
+        threading.Thread(target=UserAgent(auth_server).follow_redirect, args=(redirect,), daemon=True).start()
+        tokens = session.wait(10)
+        assert tokens.refresh_token is not None
+        written = oauth.with_keyring_refs(config)
+        assert written.oauth is not None and written.oauth.client_secret == oauth.client_secret_ref(config)
+        store.put(oauth.client_secret_ref(config), Secret(DESKTOP_SECRET))
+        oauth.store_refresh_token(store, oauth.refresh_token_ref(config), tokens.refresh_token)
+        report, diagnosis = asyncio.run(retest(written, store, send_test_to="admin@example.com"))
+    assert diagnosis is None, diagnosis
+    assert len(mailbox.messages) == 1 and handler.accepted[0]["client_id"] == DESKTOP_CLIENT
+    assert DESKTOP_SECRET not in json.dumps(report.to_dict())

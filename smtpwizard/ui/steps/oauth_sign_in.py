@@ -54,7 +54,10 @@ class OAuthSignInScreen(Screen[str | None]):
         from smtpwizard.core.oauth import AuthCodeSession
 
         assert self.config.oauth is not None
-        session = AuthCodeSession(self.config.oauth, login_hint=self.config.smtp.username)
+        from smtpwizard.core.oauth import client_secret_ref
+
+        secret = None if self.config.oauth.provider == "microsoft" else self.store.get(client_secret_ref(self.config))
+        session = AuthCodeSession(self.config.oauth, login_hint=self.config.smtp.username, client_secret=secret)
         self.session = session
         url = session.start()
         self.query_one("#url", Static).update(f"Open this address in a browser and sign in:\n{escape(url)}")
