@@ -712,7 +712,7 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
     out.line(f"Signed in: the access token is for {who}, valid until {until}.")
     if tokens.identity and "@" in tokens.identity and tokens.identity.lower() != (config.smtp.username or "").lower():
         out.warn(f"smtp.username is {config.smtp.username}, but you signed in as {tokens.identity}")
-    out.line(f"Next: smtpwizard test --config {path}  (or apply it: smtpwizard --from-yaml {path} --yes)")
+    out.line(f"Next: smtpwizard --from-yaml {path} --yes  (a written config: smtpwizard test --config {path})")
     return 0
 
 
