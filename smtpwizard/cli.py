@@ -718,6 +718,7 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
     """Hand this config's sign-in to emailproxy and write what the app needs to send through it."""
+    import shutil
     from dataclasses import replace
 
     from smtpwizard.core import oauth
@@ -765,6 +766,7 @@ def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
         local_port=port,
         local_certificate=certificate,
         config_path=str(directory.resolve() / "emailproxy.config"),
+        executable=shutil.which("emailproxy") or "/usr/local/bin/emailproxy",  # systemd wants an absolute path
     )
     ref = SecretRef(KEYRING_SERVICE, keyring_account(config.profile, config.smtp.username, "127.0.0.1", port))
     ca_file = str(args.tls_ca.expanduser().resolve()) if certificate is not None and args.tls_ca else None

@@ -65,6 +65,7 @@ def bridge(
     local_certificate: tuple[str, str] | None = None,
     iterations: int = EMAILPROXY_ITERATIONS,
     config_path: str = "/etc/emailproxy/emailproxy.config",
+    executable: str = "/usr/local/bin/emailproxy",
 ) -> Bridge:
     """emailproxy's configuration for this XOAUTH2 config, seeded with its sign-in.
 
@@ -127,28 +128,34 @@ def bridge(
     )
     return Bridge(
         config_text=text.getvalue(),
-        systemd_unit=_systemd_unit(config_path),
+        systemd_unit=_systemd_unit(config_path, executable),
         compose_service=_compose_service(config_path, local_port),
         app_settings=app_settings,
         local_password=local_password,
     )
 
 
-def _systemd_unit(config_path: str) -> str:
+def _systemd_unit(config_path: str, executable: str) -> str:
+    directory = os.path.dirname(config_path)
+    # emailproxy rewrites its config as tokens rotate: its own user must own the directory
     return f"""\
-# /etc/systemd/system/emailproxy.service - written by smtpwizard
+# /etc/systemd/system/emailproxy.service - written by smtpwizard. Before enabling it:
+#   useradd --system --no-create-home --shell /usr/sbin/nologin emailproxy
+#   chown -R emailproxy: {directory}
 [Unit]
 Description=Email OAuth 2.0 Proxy (SMTP XOAUTH2 bridge for password-only apps)
 After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=emailproxy --no-gui --external-auth --config-file {config_path}
+User=emailproxy
+ExecStart={executable} --no-gui --external-auth --config-file {config_path}
 Restart=on-failure
-DynamicUser=yes
-StateDirectory=emailproxy
-ReadWritePaths={os.path.dirname(config_path)}
 NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+ReadWritePaths={directory}
 
 [Install]
 WantedBy=multi-user.target

@@ -47,6 +47,16 @@ send_mail("Bridge test", "Sent by Django through emailproxy.", os.environ["BRIDG
 """
 
 
+def verify_unit(unit: Path) -> None:
+    """systemd's own check of the unit file (syntax, directives, an executable ExecStart)."""
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide systemd-analyze (.ci/run installs systemd)")
+        pytest.skip("needs systemd-analyze (apt-get install systemd)")
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -160,7 +170,9 @@ def test_the_bridge_command_hands_over_the_sign_in_and_the_app_config_passes_the
     assert "EMAIL_PORT" in export.stdout and str(port) in export.stdout
     assert keyring_lookup(env, REFRESH_ACCOUNT) is None  # handed over to emailproxy
     assert oct((out / "emailproxy.config").stat().st_mode & 0o777) == "0o600"
-    assert "ExecStart=emailproxy --no-gui" in (out / "emailproxy.service").read_text()
+    unit = out / "emailproxy.service"
+    assert f"ExecStart={shutil.which('emailproxy')} --no-gui" in unit.read_text()
+    verify_unit(unit)
     local = keyring_lookup(env, app["smtp"]["password"]["keyring"]["account"])
     assert refresh and local
     written = [p.read_text() for p in out.iterdir()]
