@@ -173,6 +173,8 @@ def test_the_bridge_command_hands_over_the_sign_in_and_the_app_config_passes_the
     unit = out / "emailproxy.service"
     assert f"ExecStart={shutil.which('emailproxy')} --no-gui" in unit.read_text()
     verify_unit(unit)
+    compose = yaml.safe_load((out / "compose.yaml").read_text())["services"]["emailproxy"]
+    assert "ports" not in compose and compose["volumes"] == [f"{out.resolve()}:/config"]
     local = keyring_lookup(env, app["smtp"]["password"]["keyring"]["account"])
     assert refresh and local
     written = [p.read_text() for p in out.iterdir()]
