@@ -1,0 +1,228 @@
+"""Real ansible-core runs examples/ansible/site.yml against four hosts reached with the `local`
+connection, each with its own app file and its own loopback SMTP server; one host's port is
+filtered (a firewall). Three runs in all (ansible-playbook starts slowly): check + diff, normal
++ diff at -vvv, then normal again."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import trustme
+import yaml
+
+from tests.conftest import server_context
+from tests.servers import USERNAME, Mailbox, filtered_port, smtp_server
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "ansible"
+FIXTURES = ROOT / "tests" / "fixtures" / "apps"
+VAULT_PASSWORD_FILE = EXAMPLE / "vault-password-FOR-TESTS-ONLY.txt"
+# The secrets inside examples/ansible/group_vars/all/vault.yml (encrypted with the test-only password).
+PASSWORDS = {
+    "gitlab": "gl-Vault pw#1 $HOME 'q'",
+    "mattermost": 'mm-Vault pw#2 "dq" \\bs',
+    "discourse": "dc-Vault pw#3 %x&y",
+}
+OLD_PASSWORD = "old-Pw-1f9e"  # what each app file holds before the first run
+HOSTS = {  # host -> (app, fixture file)
+    "gitlab-1": ("gitlab", "gitlab.rb"),
+    "chat-eu-1": ("mattermost", "mattermost.config.json"),
+    "chat-us-1": ("mattermost", "mattermost.config.json"),
+    "forum-1": ("discourse", "discourse.app.yml"),
+}
+BLOCKED = "chat-us-1"
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def _ansible_playbook() -> list[str]:
+    try:
+        import ansible  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide ansible-core (the test extra installs it)")
+        pytest.skip("needs pip install ansible-core")
+    return [sys.executable, "-m", "ansible.cli.playbook"]
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    returncode: int
+    output: str  # stdout and stderr
+    seconds: float
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {
+            host: {"ok": int(ok), "changed": int(ch), "unreachable": int(un), "failed": int(fa)}
+            for host, ok, ch, un, fa in RECAP.findall(self.output)
+        }
+
+    def recap_lines(self) -> list[str]:
+        return [line for line in self.output.splitlines() if RECAP.match(line)]
+
+
+@dataclass
+class Fleet:
+    tmp: Path
+    files: dict[str, Path]
+    ports: dict[str, int]
+    mailboxes: dict[str, Mailbox]
+    runs: dict[str, Run] = field(default_factory=dict)
+    snapshots: dict[str, dict[str, tuple[str, int, int]]] = field(default_factory=dict)  # after each run
+
+    def snapshot(self) -> dict[str, tuple[str, int, int]]:
+        return {host: (p.read_text(), p.stat().st_ino, p.stat().st_mtime_ns) for host, p in self.files.items()}
+
+
+def _app_file(folder: Path, fixture: str) -> Path:
+    folder.mkdir(parents=True)
+    text = (FIXTURES / fixture).read_text()
+    text = text.replace("__HOST__", "127.0.0.1").replace("__PORT__", "2").replace("__PASSWORD__", OLD_PASSWORD)
+    path = folder / fixture
+    path.write_text(text)
+    path.chmod(0o640)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    command = _ansible_playbook()
+    tmp = tmp_path_factory.mktemp("fleet")
+    ca = trustme.CA()
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    tls = server_context(ca.issue_cert("127.0.0.1", "localhost"))
+    files = {host: _app_file(tmp / host, fixture) for host, (_app, fixture) in HOSTS.items()}
+    with contextlib.ExitStack() as stack:
+        ports: dict[str, int] = {}
+        mailboxes: dict[str, Mailbox] = {}
+        for host, (app, _fixture) in HOSTS.items():
+            if host == BLOCKED:
+                ports[host] = stack.enter_context(filtered_port())
+                continue
+            server, mailboxes[host] = stack.enter_context(smtp_server(password=PASSWORDS[app], starttls_context=tls))
+            ports[host] = server.port
+        lab = {
+            "all": {
+                "hosts": {
+                    host: {
+                        "smtp_app_file": str(files[host]),
+                        "smtp_host": "127.0.0.1",
+                        "smtp_port": ports[host],
+                        "smtp_test_to": "ops@example.com",
+                    }
+                    for host in HOSTS
+                }
+            }
+        }
+        (tmp / "lab.yml").write_text(yaml.safe_dump(lab))
+        env = {
+            **os.environ,
+            "SSL_CERT_FILE": str(ca_file),  # each host trusts the relay's CA in its system store
+            "XDG_CONFIG_HOME": str(tmp / "xdg"),  # smtpwizard's backups folder on the "hosts"
+            "ANSIBLE_HOME": str(tmp / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-local"),
+            "ANSIBLE_REMOTE_TEMP": str(tmp / "ansible-remote"),
+            "ANSIBLE_LOG_PATH": str(tmp / "ansible.log"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",  # any keyring use would fail the run
+        }
+        fleet = Fleet(tmp, files, ports, mailboxes)
+        fleet.snapshots["start"] = fleet.snapshot()
+        base = [*command, "-i", str(EXAMPLE / "inventory.yml"), "-i", str(tmp / "lab.yml")]
+        base += ["--vault-password-file", str(VAULT_PASSWORD_FILE), str(EXAMPLE / "site.yml")]
+        for name, extra in (("check", ["--check", "--diff"]), ("write", ["--diff", "-vvv"]), ("again", [])):
+            started = time.monotonic()
+            done = subprocess.run([*base, *extra], cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
+            run = Run([*base, *extra], done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+            fleet.runs[name] = run
+            fleet.snapshots[name] = fleet.snapshot()
+            print(f"\n{name}: {run.seconds:.1f} s, exit {run.returncode}\n" + "\n".join(run.recap_lines()))
+            (tmp.parent / f"{name}.out").write_text(run.output) if os.environ.get("FLEET_DUMP") else None
+        yield fleet
+
+
+def test_check_mode_tests_every_host_reports_the_change_and_writes_nothing(fleet: Fleet) -> None:
+    run = fleet.runs["check"]
+    recap = run.recap()
+    assert set(recap) == set(HOSTS), run.output
+    for host in HOSTS:
+        if host != BLOCKED:
+            assert recap[host]["changed"] == 1 and recap[host]["failed"] == 0, run.output
+    assert fleet.snapshots["check"] == fleet.snapshots["start"]
+    # the diff shows the new port and masks every password, old and new
+    assert "-gitlab_rails['smtp_password'] = ********\n" in run.output
+    assert "+gitlab_rails['smtp_password'] = ******** (new password)\n" in run.output
+    assert f'+        "SMTPPort": "{fleet.ports["chat-eu-1"]}",' in run.output
+    assert f"+  DISCOURSE_SMTP_PORT: {fleet.ports['forum-1']}" in run.output
+
+
+def test_blocked_host_fails_with_the_diagnosis_and_its_file_is_untouched(fleet: Fleet) -> None:
+    for name in ("check", "write", "again"):
+        run = fleet.runs[name]
+        assert run.returncode == 2, run.output  # ansible-playbook: some hosts failed
+        assert run.recap()[BLOCKED]["failed"] == 1
+        assert f"fatal: [{BLOCKED}]: FAILED!" in run.output
+        diagnosis = (
+            f"Mattermost cannot send through 127.0.0.1 port {fleet.ports[BLOCKED]} from this host: "
+            "The port did not answer (probably blocked). Try port 587 with STARTTLS"
+        )
+        assert f"Module failed: {diagnosis}" in run.output  # the one-line diagnosis as the task's error
+        assert "mattermost.config.json was not changed." in run.output
+        assert fleet.snapshots[name][BLOCKED] == fleet.snapshots["start"][BLOCKED]
+
+
+def test_other_hosts_are_written_once_and_deliver(fleet: Fleet) -> None:
+    write, again = fleet.runs["write"], fleet.runs["again"]
+    for host in HOSTS:
+        if host == BLOCKED:
+            continue
+        assert write.recap()[host]["changed"] == 1 and write.recap()[host]["failed"] == 0, write.output
+        assert again.recap()[host]["changed"] == 0 and again.recap()[host]["failed"] == 0, again.output
+        assert fleet.snapshots["again"][host] == fleet.snapshots["write"][host]  # not even rewritten
+        text = fleet.snapshots["write"][host][0]
+        assert OLD_PASSWORD not in text
+        # every run's live test sent its test message (check mode too); the doctor's check only logs in
+        assert len(fleet.mailboxes[host].messages) == 3
+        assert [login for _mech, login in fleet.mailboxes[host].auth_attempts] == [USERNAME] * 5
+        assert (fleet.files[host].stat().st_mode & 0o777) == 0o640  # the file's mode kept
+
+
+def test_written_file_is_read_back_by_the_doctor_as_the_wanted_settings(fleet: Fleet) -> None:
+    from smtpwizard.core.doctor import load
+
+    for host, (app, _fixture) in HOSTS.items():
+        if host == BLOCKED:
+            continue
+        imported = load(app, fleet.files[host], {})
+        assert imported.password is not None and imported.password.reveal() == PASSWORDS[app]
+        assert (imported.smtp.host, imported.smtp.port) == ("127.0.0.1", fleet.ports[host])
+        assert imported.config.sender.address == f"{app}@example.com"
+
+
+def test_no_ansible_output_log_or_other_file_holds_a_password(fleet: Fleet) -> None:
+    outputs = "\n".join(run.output for run in fleet.runs.values())
+    assert f"<{BLOCKED}> EXEC /bin/sh" in fleet.runs["write"].output  # -vvv really ran
+    assert '"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in fleet.runs["write"].output
+    app_files = {path.resolve() for path in fleet.files.values()}
+    for app, secret in PASSWORDS.items():
+        forms = {secret, secret.replace("\\", "\\\\"), secret.replace('"', '\\"'), secret.replace("'", "\\'")}
+        for form in forms:
+            assert form not in outputs, f"{app}'s password in the Ansible output"
+        for path in fleet.tmp.rglob("*"):
+            if path.is_file() and path.resolve() not in app_files:
+                data = path.read_bytes()
+                assert secret.encode() not in data, f"{app}'s password in {path}"
+    vault = (EXAMPLE / "group_vars" / "all" / "vault.yml").read_text()
+    assert vault.startswith("$ANSIBLE_VAULT;") and "Vault pw" not in vault
