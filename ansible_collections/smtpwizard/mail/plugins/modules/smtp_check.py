@@ -10,14 +10,14 @@ DOCUMENTATION = r"""
 module: smtp_check
 short_description: Check an app's existing mail settings from the managed host, as the app will use them
 description:
-  - Runs C(smtpwizard doctor) on the managed host: reads one app's mail settings from its own file with the app's
+  - Runs C(smtpwizard doctor) on the managed host. It reads one app's mail settings from its own file with the app's
     own rules, names contradictions before any connection, and runs the live test as the app's mail client would.
   - Returns the diagnosis (code, title, fix in the app's own keys, proposed change) as data.
   - Fails the task with the one-line diagnosis when mail would not work; changes nothing.
   - The password read from the app's file is used for the test only and never shown.
 version_added: "0.1.0"
 author:
-  - smtpwizard contributors
+  - smtpwizard contributors (@smtpwizard)
 requirements:
   - smtpwizard (Python 3.11 or later) importable by the Python that runs the module on the managed host
 options:

@@ -22,7 +22,7 @@ description:
   - The password is never shown in a result, diff, warning or failure message.
 version_added: "0.1.0"
 author:
-  - smtpwizard contributors
+  - smtpwizard contributors (@smtpwizard)
 requirements:
   - smtpwizard (Python 3.11 or later) importable by the Python that runs the module on the managed host
 options:
