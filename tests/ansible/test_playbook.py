@@ -6,6 +6,7 @@ filtered (a firewall). Three runs in all (ansible-playbook starts slowly): check
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -14,11 +15,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 import yaml
 
+from smtpwizard.core.apps import get_app
 from tests.conftest import server_context
 from tests.servers import USERNAME, Mailbox, filtered_port, smtp_server
 
@@ -78,6 +81,7 @@ class Fleet:
     mailboxes: dict[str, Mailbox]
     runs: dict[str, Run] = field(default_factory=dict)
     snapshots: dict[str, dict[str, tuple[str, int, int]]] = field(default_factory=dict)  # after each run
+    doctor: dict[str, Any] = field(default_factory=dict)  # the smtp_check run's result of each host
 
     def snapshot(self) -> dict[str, tuple[str, int, int]]:
         return {host: (p.read_text(), p.stat().st_ino, p.stat().st_mtime_ns) for host, p in self.files.items()}
@@ -140,6 +144,25 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         }
         fleet = Fleet(tmp, files, ports, mailboxes)
         fleet.snapshots["start"] = fleet.snapshot()
+        # smtpwizard's doctor on every host's current file, ad hoc, results as JSON
+        doctor = [sys.executable, "-m", "ansible.cli.adhoc", "mail_apps", "-i", str(EXAMPLE / "inventory.yml")]
+        doctor += ["-i", str(tmp / "lab.yml"), "-m", "smtpwizard.mail.smtp_check"]
+        doctor += ["-a", "app={{ smtp_app }} path={{ smtp_app_file }}", "--one-line"]
+        doctor += ["--vault-password-file", str(VAULT_PASSWORD_FILE)]
+        doctor_env = {**env, "ANSIBLE_COLLECTIONS_PATH": str(EXAMPLE / "collections")}  # no playbook beside it
+        started = time.monotonic()
+        done = subprocess.run(doctor, cwd=tmp, env=doctor_env, capture_output=True, text=True, timeout=300)
+        fleet.runs["doctor"] = Run(doctor, done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+        # --one-line: "host | FAILED! => {result}" on one line per host
+        fleet.doctor = {
+            line.split(" | ")[0]: {
+                "status": line.split(" | ")[1].partition(" => ")[0],
+                **json.loads(line.partition(" => ")[2]),
+            }
+            for line in done.stdout.splitlines()
+            if " | " in line and " => " in line
+        }
+        fleet.snapshots["doctor"] = fleet.snapshot()
         base = [*command, "-i", str(EXAMPLE / "inventory.yml"), "-i", str(tmp / "lab.yml")]
         base += ["--vault-password-file", str(VAULT_PASSWORD_FILE), str(EXAMPLE / "site.yml")]
         for name, extra in (("check", ["--check", "--diff"]), ("write", ["--diff", "-vvv"]), ("again", [])):
@@ -149,8 +172,24 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             fleet.runs[name] = run
             fleet.snapshots[name] = fleet.snapshot()
             print(f"\n{name}: {run.seconds:.1f} s, exit {run.returncode}\n" + "\n".join(run.recap_lines()))
-            (tmp.parent / f"{name}.out").write_text(run.output) if os.environ.get("FLEET_DUMP") else None
         yield fleet
+
+
+def test_smtp_check_fails_each_broken_host_with_its_diagnosis_as_data(fleet: Fleet) -> None:
+    results = fleet.doctor
+    assert fleet.runs["doctor"].returncode == 2, fleet.runs["doctor"].output
+    assert set(results) == set(HOSTS)
+    for host, (app, _fixture) in HOSTS.items():
+        result = results[host]
+        assert result["status"] == "FAILED!" and result["changed"] is False
+        diagnosis = result["diagnosis"]
+        assert diagnosis["title"] and diagnosis["fix"] and diagnosis["code"]
+        assert "\n" not in result["msg"] and diagnosis["title"] in result["msg"]
+        assert result["msg"].startswith(f"{get_app(app).name} ({fleet.files[host]}) would not send mail: ")
+        assert result["settings"]["password"] == "********" and result["settings"]["port"] == 2
+        assert result["outcome"] == "failed" and result["test"]["ok"] is False
+    assert fleet.snapshots["doctor"] == fleet.snapshots["start"]  # the doctor changed nothing
+    assert OLD_PASSWORD not in fleet.runs["doctor"].output
 
 
 def test_check_mode_tests_every_host_reports_the_change_and_writes_nothing(fleet: Fleet) -> None:
