@@ -1,0 +1,96 @@
+"""The collection's module code (module_utils/app_mail.py) called directly, for every app: the
+wanted settings tested against a loopback server and written into the app's real-looking file
+once; a second run changes nothing; no password in any result, diff or message."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.smtpwizard.mail.plugins.module_utils.app_mail import TaskFailed, Wanted, check, converge
+from smtpwizard.core.doctor import load
+from tests.doctor.cases import CASES, write_app_file
+from tests.servers import ServerThread, filtered_port, smtp_server
+
+NEW_PASSWORD = "ansible-Pw 9#x'q\"z"
+OLD_PASSWORD = "old-Pw-1f9e"
+
+
+@pytest.fixture
+def relay(
+    good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[ServerThread]:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # the host trusts the relay's CA in its system store
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    with smtp_server(password=NEW_PASSWORD, starttls_context=good_tls) as (server, _mailbox):
+        yield server
+
+
+def _forms(secret: str) -> set[str]:
+    return {secret, json.dumps(secret)[1:-1], secret.replace("'", "\\'"), secret.replace('"', '\\"')}
+
+
+@pytest.mark.parametrize("app", sorted(CASES))
+def test_wanted_settings_are_written_once_and_never_shown(app: str, relay: ServerThread, tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES[app], 2, password=OLD_PASSWORD)
+    wanted = Wanted(app=app, path=str(path), host="127.0.0.1", port=relay.port, security="starttls",
+                    username="wizard@example.com", password=NEW_PASSWORD, sender="ops@example.com")  # fmt: skip
+    first = converge(wanted, check_mode=False)
+    assert first["changed"] is True and "(password)" in first["keys_changed"]
+    written = path.read_text()
+    imported = load(app, path, {})
+    assert imported.password is not None and imported.password.reveal() == NEW_PASSWORD
+    assert (imported.smtp.port, imported.config.sender.address) == (relay.port, "ops@example.com")
+    second = converge(wanted, check_mode=False)
+    assert second["changed"] is False, second["msg"]
+    assert path.read_text() == written
+    assert (path.stat().st_mode & 0o777) == 0o640
+    shown = json.dumps([first, second])
+    for secret in (NEW_PASSWORD, OLD_PASSWORD):
+        assert not any(form in shown for form in _forms(secret)), f"{app}: a password in the result"
+    assert "******** (new password)" in first["diff"]["after"]
+
+
+def test_check_mode_tests_and_reports_but_writes_nothing(relay: ServerThread, tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["mastodon"], 2, password=OLD_PASSWORD)
+    before = path.read_bytes()
+    wanted = Wanted(app="mastodon", path=str(path), port=relay.port, password=NEW_PASSWORD)
+    result = converge(wanted, check_mode=True)
+    assert result["changed"] is True and result["test"]["ok"] is True
+    assert "would be written" in result["msg"] and "SMTP_PORT" in result["keys_changed"]
+    assert path.read_bytes() == before
+
+
+def test_rejected_password_fails_in_one_line_and_keeps_the_file(relay: ServerThread, tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["gitlab"], relay.port, password=OLD_PASSWORD)
+    before = path.read_bytes()
+    with pytest.raises(TaskFailed) as failure:
+        converge(Wanted(app="gitlab", path=str(path), password="wrong-Pw 9#x"), check_mode=False)
+    assert "\n" not in failure.value.msg and "gitlab.rb was not changed" in failure.value.msg
+    assert failure.value.result["diagnosis"]["code"].startswith("auth")
+    assert "wrong-Pw" not in json.dumps(failure.value.result) + failure.value.msg
+    assert path.read_bytes() == before
+
+
+def test_blocked_port_fails_check_with_the_diagnosis(tmp_path: Path) -> None:
+    with filtered_port() as port:
+        path = write_app_file(tmp_path, CASES["mattermost"], port, password=OLD_PASSWORD)
+        with pytest.raises(TaskFailed) as failure:
+            check("mattermost", str(path), None, None, None)
+    result = failure.value.result
+    assert result["diagnosis"]["code"] == "connect_timeout" and result["settings"]["password"] == "********"
+    assert failure.value.msg.startswith(f"Mattermost ({path}) would not send mail: The port did not answer")
+    assert OLD_PASSWORD not in json.dumps(result)
+
+
+def test_provider_preset_gives_host_port_and_security(tmp_path: Path) -> None:
+    from ansible_collections.smtpwizard.mail.plugins.module_utils.app_mail import wanted_config
+
+    path = write_app_file(tmp_path, CASES["mattermost"], 2, password=OLD_PASSWORD)
+    config, _password = wanted_config(load("mattermost", path, {}), Wanted(app="mattermost", provider="sendgrid"))
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == ("smtp.sendgrid.net", 587, "starttls")
+    assert config.smtp.username == "apikey"
