@@ -36,6 +36,7 @@ open(sys.argv[1], "w").write(text)
 PY
 fi
 
+ansible-galaxy collection build --output-path "$work" "$work/ansible_collections/smtpwizard/mail" >/dev/null
 cd "$work/ansible_collections/smtpwizard/mail"
 args=()
 for test in "${TESTS[@]}"; do args+=(--test "$test"); done
