@@ -142,3 +142,15 @@ async def test_a_compose_files_environment_is_read_as_compose_passes_it(
     mangled = contradiction_diagnosis(load("posthog", compose, {}))
     assert mangled is not None and "write each $ in EMAIL_HOST_PASSWORD as $$" in mangled.fix
     assert f"{compose}:9:" in mangled.explanation
+
+
+def test_posthogs_env_comes_with_the_note_that_its_compose_file_does_not_pass_it(tmp_path: Path) -> None:
+    imported = load("posthog", write_app_file(tmp_path, CASES["posthog"], 587), {})
+    assert imported.notes[0].startswith("The hobby docker-compose.yml passes no EMAIL_* variable from .env")
+
+
+def test_a_gitlab_login_whose_password_is_in_the_encrypted_secret_is_named_not_tested_without(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["gitlab"], 587)
+    path.write_text(path.read_text().replace(f"gitlab_rails['smtp_password'] = '{PASSWORD}'\n", ""))
+    with pytest.raises(Unreadable, match="smtp_user_name: is set but smtp_password is not in gitlab.rb"):
+        load("gitlab", path, {})

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from smtpwizard.core.doctor import examine, load, try_fix, update_app_yml, update_gitlab_rb
+from smtpwizard.core.doctor import examine, load, try_fix
+from smtpwizard.core.editors import update_app_yml, update_gitlab_rb
 from smtpwizard.core.probe import ProbeOptions
 from tests.doctor.cases import CASES, PASSWORD, write_app_file
 from tests.servers import smtp_server
@@ -73,7 +74,7 @@ async def test_fix_keeps_hard_links_and_mode_and_backs_up_elsewhere(
 
 def test_json_with_comments_is_edited_in_place_comments_and_trailing_commas_kept() -> None:
     from smtpwizard.core.apps.readers import strip_json_comments
-    from smtpwizard.core.doctor import update_json_paths
+    from smtpwizard.core.editors import update_json_paths
 
     text = (
         '{\n  // the URL\n  "externalURL": "https://x",\n  /* email */\n  "email.smtp": {\n'

@@ -157,6 +157,14 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
         helo_domain=read.value("smtp_domain") or None,
         timeout_s=float(read.integer("smtp_open_timeout", 30, 1, 300) or 30),
     )
+    if smtp.username and not read.value("smtp_password"):
+        # omnibus libraries/smtp_helper.rb: without smtp_password in gitlab.rb GitLab uses its encrypted SMTP secret
+        read.add(
+            "smtp_user_name",
+            "is set but smtp_password is not in gitlab.rb, so GitLab logs in with its encrypted SMTP secret, "
+            "which smtpwizard cannot read",
+            "run the doctor on a copy of gitlab.rb with gitlab_rails['smtp_password'] filled in",
+        )
     sender = read.address("gitlab_email_from", "gitlab@localhost")
     if read.value("gitlab_email_display_name"):
         sender = Sender(sender.address, read.value("gitlab_email_display_name"))

@@ -17,7 +17,7 @@ from textual.widgets import Button, Footer, Header, Input, Select, Static
 
 from smtpwizard.core.apps import APPS, IMPORTERS
 from smtpwizard.core.doctor import DoctorResult
-from smtpwizard.core.probe import ProbeOptions
+from smtpwizard.core.probe import ProbeOptions, StageResult
 
 TITLE = "I already have settings: check them"
 
@@ -145,7 +145,7 @@ class DoctorScreen(Screen[None]):
             self._put("doctor-stages", "")
             self._say_error(str(exc))
             return
-        self.result = await examine(imported, options=self.probe_options)
+        self.result = await examine(imported, options=self.probe_options, on_stage=self._stage)
         self._show_result(self.result)
 
     def _show_result(self, result: DoctorResult) -> None:
@@ -182,6 +182,13 @@ class DoctorScreen(Screen[None]):
                 self._apply()
 
         self.app.push_screen(ConfirmFix(result.change.summary(result.imported.path.name)), decided)
+
+    def _stage(self, result: StageResult) -> None:
+        """Each stage as it ends, so a slow server shows where it is."""
+        if result.status != "running":
+            stages = self.query_one("#doctor-stages", Static)
+            mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[result.status]
+            stages.update(f"{stages.content}\n{mark} {result.stage.label} {escape(result.detail)}")
 
     @work(exclusive=True)
     async def _apply(self) -> None:
