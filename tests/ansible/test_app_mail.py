@@ -94,3 +94,19 @@ def test_provider_preset_gives_host_port_and_security(tmp_path: Path) -> None:
     config, _password = wanted_config(load("mattermost", path, {}), Wanted(app="mattermost", provider="sendgrid"))
     assert (config.smtp.host, config.smtp.port, config.smtp.security) == ("smtp.sendgrid.net", 587, "starttls")
     assert config.smtp.username == "apikey"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("host", "smtp example.com", "host:"), ("sender", "not-an-address", "sender:"), ("password", "a\nb", "password:")],
+)
+def test_bad_option_fails_in_one_line_naming_it_and_keeps_the_file(
+    option: str, value: str, named: str, tmp_path: Path
+) -> None:
+    path = write_app_file(tmp_path, CASES["mattermost"], 2, password=OLD_PASSWORD)
+    before = path.read_bytes()
+    with pytest.raises(TaskFailed) as failure:
+        converge(Wanted(app="mattermost", path=str(path), **{option: value}), check_mode=False)
+    assert failure.value.msg.startswith(named) and "\n" not in failure.value.msg
+    assert "a\nb" not in failure.value.msg
+    assert path.read_bytes() == before

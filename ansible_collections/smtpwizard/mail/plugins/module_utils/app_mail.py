@@ -28,7 +28,17 @@ try:
     from smtpwizard.core.errors import ExportError, WizardError
     from smtpwizard.core.exporters import export
     from smtpwizard.core.providers import get_provider
-    from smtpwizard.core.settings import Config, Secret, Sender, is_loopback
+    from smtpwizard.core.settings import (
+        Config,
+        Secret,
+        Sender,
+        is_loopback,
+        secret_problem,
+        validate_email,
+        validate_hostname,
+        validate_port,
+        validate_timeout,
+    )
 except ImportError:
     HAS_SMTPWIZARD = False
     IMPORT_ERROR: str | None = traceback.format_exc()
@@ -85,6 +95,24 @@ def load(app: str, path: str | None, env_file: str | None) -> Imported:
         return doctor.load(app, Path(path) if path else None, environ)
     except WizardError as exc:
         raise TaskFailed(str(exc), exit_code=int(exc.exit_code)) from None
+
+
+def validated(wanted: Wanted) -> Wanted:
+    """The task's options checked like smtpwizard's own input: one line naming the option, the
+    problem and the fix (WizardError), never echoing the password."""
+    checked: dict[str, Any] = {}
+    if wanted.host is not None:
+        checked["host"] = validate_hostname(wanted.host, "host")
+    if wanted.port is not None:
+        checked["port"] = validate_port(wanted.port, "port")
+    if wanted.timeout_s is not None:
+        checked["timeout_s"] = validate_timeout(wanted.timeout_s, "timeout")
+    for name in ("sender", "reply_to", "send_test_to"):
+        if getattr(wanted, name):
+            checked[name] = validate_email(getattr(wanted, name), name)
+    if wanted.password is not None and (problem := secret_problem(wanted.password)):
+        raise TaskFailed(f"password: the password {problem}; give it on one line, as the provider issued it")
+    return replace(wanted, **checked)
 
 
 def wanted_config(imported: Imported, wanted: Wanted) -> tuple[Config, Secret | None]:
@@ -254,6 +282,10 @@ def shown_settings(config: Config, password: Secret | None) -> dict[str, Any]:
 def converge(wanted: Wanted, *, check_mode: bool) -> dict[str, Any]:
     """smtp_settings: import, lay the wanted settings over, test from this host as the app's client,
     write only the changed mail keys (not in check mode). Raises TaskFailed."""
+    try:
+        wanted = validated(wanted)
+    except WizardError as exc:
+        raise TaskFailed(str(exc), exit_code=int(exc.exit_code)) from None
     imported = load(wanted.app, wanted.path, wanted.env_file)
     config, password = wanted_config(imported, wanted)
     planned = plan(imported, config, password)
