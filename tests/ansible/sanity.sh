@@ -18,7 +18,8 @@ rm -rf "$work/ansible_collections/smtpwizard/mail/tests/output"
 
 # ansible-test's per-test virtual environments fetch a get-pip script from its CI host; without
 # that host (a registry-only network), pip comes from ensurepip instead.
-version=$(python3 -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null || echo 24.2)
+# the pip version ansible-test bootstraps (a literal in its python_requirements.py)
+version=$(python3 -c 'import re, ansible_test._internal.python_requirements as r; print(re.search(r"pip=.([0-9.]+).", open(r.__file__).read())[1])' 2>/dev/null || echo 24.2)
 cache=~/.ansible/test/cache/get_pip_${version//./_}.py
 if [ ! -e "$cache" ] && ! python3 -c "import urllib.request as u; u.urlopen('https://ci-files.testing.ansible.com', timeout=5)" 2>/dev/null; then
   mkdir -p "$(dirname "$cache")"
