@@ -110,3 +110,15 @@ def test_bad_option_fails_in_one_line_naming_it_and_keeps_the_file(
     assert failure.value.msg.startswith(named) and "\n" not in failure.value.msg
     assert "a\nb" not in failure.value.msg
     assert path.read_bytes() == before
+
+
+def test_a_key_the_environment_overrides_is_named_not_written(relay: ServerThread, tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["mattermost"], 2, password=OLD_PASSWORD)
+    env_file = tmp_path / ".env"
+    env_file.write_text("MM_EMAILSETTINGS_SMTPPORT=2\n")
+    before = path.read_bytes()
+    wanted = Wanted(app="mattermost", path=str(path), env_file=str(env_file), port=relay.port)
+    with pytest.raises(TaskFailed) as failure:
+        converge(wanted, check_mode=False)
+    assert failure.value.msg.startswith(f"SMTPPort is set in {env_file}:1, which overrides mattermost.config.json")
+    assert path.read_bytes() == before

@@ -196,6 +196,15 @@ def plan(imported: Imported, config: Config, password: Secret | None) -> Plan:
     stale = [key for key in after.unset if key not in before.unset]
     stale += [key for key in old if key not in new and key not in after.unset]
     removed = tuple(dict.fromkeys(key for key in stale if key in imported.found))
+    overridden = [
+        (key, imported.found[key].origin) for key, _v in changed if key in imported.found and imported.found[key].origin
+    ]
+    if overridden:  # the file's value would change, but the app keeps reading the environment's
+        key, origin = overridden[0]
+        raise TaskFailed(
+            f"{key} is set in {origin}, which overrides {imported.path.name}; change or remove it there, "
+            f"then run again ({imported.path.name} was not changed)"
+        )
     writes_password = any(key == secret_key for key, _value in changed)
     shown = tuple((key, doctor._text(value, imported.fmt)) for key, value in changed if key != secret_key)
     if imported.write_kind is None or not (imported.write_kind == "jsonc" or all(" " not in k for k, _v in changed)):
