@@ -255,6 +255,8 @@ def test_no_ansible_output_log_or_other_file_holds_a_password(fleet: Fleet) -> N
     assert f"<{BLOCKED}> EXEC /bin/sh" in fleet.runs["write"].output  # -vvv really ran
     assert '"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in fleet.runs["write"].output
     app_files = {path.resolve() for path in fleet.files.values()}
+    assert (fleet.tmp / "ansible.log").stat().st_size > 0  # searched below, with every other file
+    assert len(list((fleet.tmp / "xdg" / "smtpwizard" / "backups").iterdir())) == 3  # one per written file
     for app, secret in PASSWORDS.items():
         forms = {secret, secret.replace("\\", "\\\\"), secret.replace('"', '\\"'), secret.replace("'", "\\'")}
         for form in forms:
