@@ -695,11 +695,11 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
 
 
 def _render_doctor(out: Output, result: Any) -> None:
+    if result.report is not None:
+        _render_report(out, result.report)  # the transcript with -v
     if result.diagnosis is None:
         out.line("The settings work as the app will use them.")
         return
-    if result.report is not None:
-        _render_report(out, result.report)
     _render_diagnosis(out, result.diagnosis)
     if result.fix:
         out.line(f"  In the app's words: {result.fix}")

@@ -206,6 +206,8 @@ def _remedy(imported: Imported, diagnosis: Diagnosis, ca_file: str | None) -> tu
     the change as the app's keys, and the fix in the app's words."""
     if ca_file and diagnosis.code in _UNTRUSTED:
         diagnosis = replace(diagnosis, settings_change={"ca_file": ca_file})
+    if diagnosis.code in imported.symptoms:  # what the user saw in the app, tied to the cause
+        diagnosis = replace(diagnosis, explanation=f"{diagnosis.explanation} {imported.symptoms[diagnosis.code]}")
     wanted = diagnosis.settings_change or {}
     change = propose(imported, wanted) if wanted else None
     if change is None and wanted.get("security") == "tls":
@@ -360,9 +362,18 @@ def propose(
     stale = [key for key in after.unset if key not in before.unset or key in flagged]
     stale += [key for key in old if key not in written_after and key not in after.unset]
     removed = tuple(dict.fromkeys(key for key in stale if key in imported.found))
-    shown = tuple((k, _text(v, imported.fmt)) for k, v in changed if k != secret_key)
-    writable = imported.write_kind is not None and (
-        imported.write_kind == "jsonc" or all(" " not in key for key, _v in changed)
+    # a key the environment or a compose file overrides must be changed there: the file is not what the app uses
+    origins = {k: imported.found[k].origin for k, _v in changed if k in imported.found}
+    elsewhere = {k: o for k, o in origins.items() if o and not o.startswith(f"{imported.path}:")}
+    shown = tuple(
+        (k, _text(v, imported.fmt) + (f" in {elsewhere[k]}, which overrides the file" if k in elsewhere else ""))
+        for k, v in changed
+        if k != secret_key
+    )
+    writable = (
+        not elsewhere
+        and imported.write_kind is not None
+        and (imported.write_kind == "jsonc" or all(" " not in key for key, _v in changed))
     )
     # the export's text keeps each value quoted for the app's own reader (write-into takes it from there)
     export = Export(after.text, (), tuple(changed), removed) if writable else None

@@ -82,10 +82,16 @@ def test_adopt_saves_the_working_settings_and_moves_the_password_to_the_keyring(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)
     config = tmp_path / "smtpwizard.yaml"
-    with smtp_server(password=PASSWORD, starttls_context=good_tls) as (server, _mailbox):
+    with smtp_server(password=PASSWORD, starttls_context=good_tls) as (server, mailbox):
         path = write_app_file(tmp_path, CASES["mastodon"], server.port)
-        code, out, err = run("doctor", "--target", "mastodon", str(path), "--adopt", "--config", str(config))
+        code, out, err = run(
+            "doctor", "--target", "mastodon", str(path), "--adopt", "--config", str(config),
+            "--send-test-to", "admin@example.com", "-v",
+        )  # fmt: skip
+    assert "Transcript (secrets redacted):" in out and "AUTH PLAIN" in out  # -v: the login, redacted
     assert code == 0, out + err
+    (message,) = mailbox.messages  # the test message went out as Mastodon's client sends
+    assert message.rcpt_tos == ["admin@example.com"] and message.mail_from == "notifications@example.com"
     assert "The settings work as the app will use them." in out
     document = yaml.safe_load(config.read_text())
     assert document["target"] == "mastodon" and document["smtp"]["port"] == server.port

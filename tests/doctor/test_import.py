@@ -152,5 +152,44 @@ def test_posthogs_env_comes_with_the_note_that_its_compose_file_does_not_pass_it
 def test_a_gitlab_login_whose_password_is_in_the_encrypted_secret_is_named_not_tested_without(tmp_path: Path) -> None:
     path = write_app_file(tmp_path, CASES["gitlab"], 587)
     path.write_text(path.read_text().replace(f"gitlab_rails['smtp_password'] = '{PASSWORD}'\n", ""))
-    with pytest.raises(Unreadable, match="smtp_user_name: is set but smtp_password is not in gitlab.rb"):
+    with pytest.raises(Unreadable, match=r"smtp_user_name: is set but smtp_password is not in gitlab\.rb"):
         load("gitlab", path, {})
+
+
+def test_a_login_without_a_password_is_a_contradiction_except_where_it_means_no_login(tmp_path: Path) -> None:
+    mastodon = write_app_file(tmp_path, CASES["mastodon"], 587)
+    mastodon.write_text(mastodon.read_text().replace(f"SMTP_PASSWORD='{PASSWORD}'", "SMTP_PASSWORD="))
+    diagnosis = contradiction_diagnosis(load("mastodon", mastodon, {}))
+    assert diagnosis is not None and diagnosis.code == "login_without_password"
+    assert "SMTP_LOGIN is set but SMTP_PASSWORD is empty or missing" in diagnosis.explanation
+    django = write_app_file(tmp_path, CASES["django"], 587)
+    django.write_text(django.read_text().replace(f"EMAIL_HOST_PASSWORD='{PASSWORD}'", "EMAIL_HOST_PASSWORD="))
+    imported = load("django", django, {})  # Django logs in only with both: no login, as Django does
+    assert imported.contradictions == () and imported.smtp.auth == "none"
+
+
+def test_a_ghost_well_known_service_is_named_not_guessed(tmp_path: Path) -> None:
+    path = write_app_file(tmp_path, CASES["ghost"], 587, (('"host": "__HOST__",', '"service": "Mailgun",'),))
+    with pytest.raises(Unreadable, match=r"mail\.options\.service: names one of nodemailer's well-known services"):
+        load("ghost", path, {})
+
+
+async def test_a_mistake_from_a_compose_override_is_fixed_where_it_comes_from_not_in_config_json(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smtpwizard.core.apps.readers import EnvironmentFile, environment_file
+    from smtpwizard.core.doctor import examine, try_fix
+    from smtpwizard.core.probe import ProbeOptions
+
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  mattermost:\n    environment:\n      MM_EMAILSETTINGS_CONNECTIONSECURITY: TLS\n")
+    with smtp_server(password=PASSWORD, starttls_context=good_tls) as (server, _mailbox):
+        path = write_app_file(tmp_path, CASES["mattermost"], server.port)  # config.json says STARTTLS
+        before = path.read_text()
+        imported = load("mattermost", path, EnvironmentFile(environment_file(compose)))
+        result = await examine(imported, options=ProbeOptions(banner_timeout_s=1.0))
+        fixed = await try_fix(result, write=True, options=ProbeOptions(banner_timeout_s=1.0))
+    assert result.diagnosis is not None and result.diagnosis.code == "tls_wrong_version"
+    assert f'set ConnectionSecurity to "STARTTLS" in {compose}:4, which overrides the file' in (result.fix or "")
+    assert fixed.outcome == "fix_shown" and path.read_text() == before and fixed.exit_code != 0

@@ -109,6 +109,10 @@ async def test_the_doctor_names_the_mistake_in_the_apps_words_and_the_fix_lets_t
             assert result.report is None and mailbox.auth_attempts == []  # said before any connection
         if mistake in case.words:
             assert case.words[mistake] in (result.fix or ""), result.fix
+        symptom = {("mattermost", "tls_on_starttls"): "first record does not look like a TLS handshake",
+                   ("mastodon", "tls_on_starttls"): "wrong version number",
+                   ("django", "starttls_on_implicit"): "whatever sends mail hangs"}.get((app, mistake), "")  # fmt: skip
+        assert symptom in diagnosis.explanation
         assert_no_secret(result, PASSWORD, WRONG_PASSWORD, accepted)
 
         fixed = await try_fix(result, write=True, options=FAST)

@@ -131,6 +131,7 @@ from dataclasses import replace as _replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from smtpwizard.core.apps.readers import (  # noqa: E402
+    RUBY_NOT_TLS,
     Collector,
     Contradiction,
     Imported,
@@ -210,4 +211,5 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
         app="discourse", path=path, fmt="yaml", write_kind="app_yml", found=read.kept(key), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key=key, contradictions=contradictions,
         notes=("Apply a change with './launcher rebuild app'.",),
+        symptoms={"tls_wrong_version": f"Discourse's logs show it as '{RUBY_NOT_TLS}'."},
     )  # fmt: skip

@@ -247,6 +247,10 @@ def read_django_env(
     return build(
         app=app_id, path=path, fmt=fmt, write_kind="env", found=read.kept(fields["password"]), smtp=smtp, sender=sender,
         fields=fields, credential_key=fields["password"], contradictions=contradictions,
+        login_needs_password=False,  # django/core/mail/backends/smtp.py logs in only with user and password
+        # smtplib.SMTP waits for the greeting as long as the timeout (Django's EMAIL_TIMEOUT: None, forever)
+        symptoms={"banner_timeout": f"{app} waits for that greeting as long as {fields['timeout_s']} allows "
+                  "(forever when unset): whatever sends mail hangs."},
     )  # fmt: skip
 
 

@@ -113,7 +113,10 @@ FIELDS = {
 }
 _PATHS = {
     "mail/from": "mail.from",
-    **{f"mail/options/{k}": f"mail.options.{k}" for k in ("host", "port", "secure", "requireTLS", "ignoreTLS", "name")},
+    **{
+        f"mail/options/{k}": f"mail.options.{k}"
+        for k in ("host", "port", "secure", "requireTLS", "ignoreTLS", "name", "service")
+    },
     **{f"mail/options/auth/{k}": f"mail.options.auth.{k}" for k in ("user", "pass", "method")},
     "mail/options/tls/rejectUnauthorized": "mail.options.tls.rejectUnauthorized",
 }
@@ -133,6 +136,13 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     found = json_found(text, data, _PATHS)
     read = Collector(path, found)
     yes, no = ("true",), ("false",)
+    if read.value("mail.options.service") and not read.value("mail.options.host"):
+        # nodemailer lib/well-known/services.json: the service name stands for a host and port
+        read.add(
+            "mail.options.service",
+            "names one of nodemailer's well-known services instead of a host",
+            "write its host and port in mail.options.host and mail.options.port to check them",
+        )
     secure = read.boolean("mail.options.secure", False, yes, no)
     ignore = read.boolean("mail.options.ignoreTLS", False, yes, no)
     read.boolean("mail.options.requireTLS", False, yes, no)  # STARTTLS either way; only checked to be read

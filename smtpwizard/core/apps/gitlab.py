@@ -103,6 +103,7 @@ from collections.abc import Mapping  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from smtpwizard.core.apps.readers import (  # noqa: E402
+    RUBY_NOT_TLS,
     Collector,
     Contradiction,
     Imported,
@@ -189,4 +190,5 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
         app="gitlab", path=path, fmt="ruby", write_kind="gitlab_rb", found=read.kept("smtp_password"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="smtp_password", contradictions=contradictions,
         notes=("Apply a change with 'sudo gitlab-ctl reconfigure'.",),
+        symptoms={"tls_wrong_version": f"GitLab's Sidekiq log shows it as '{RUBY_NOT_TLS}'."},
     )  # fmt: skip

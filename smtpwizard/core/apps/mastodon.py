@@ -114,6 +114,7 @@ from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from smtpwizard.core.apps.readers import (  # noqa: E402
+    RUBY_NOT_TLS,
     Contradiction,
     Found,
     Imported,
@@ -225,4 +226,5 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     return build(
         app="mastodon", path=path, fmt="env", write_kind="env", found=read.kept("SMTP_PASSWORD"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="SMTP_PASSWORD", contradictions=contradictions,
+        symptoms={"tls_wrong_version": f"Mastodon's Sidekiq log shows it as '{RUBY_NOT_TLS}'."},
     )  # fmt: skip

@@ -147,6 +147,7 @@ from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from smtpwizard.core.apps.readers import (  # noqa: E402
+    GO_NOT_TLS,
     Collector,
     Contradiction,
     EnvironmentFile,
@@ -214,4 +215,5 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
     return build(
         app="mattermost", path=path, fmt="json", write_kind="json", found=read.kept("SMTPPassword"), smtp=smtp, sender=sender,
         fields=FIELDS, credential_key="SMTPPassword", contradictions=contradictions, notes=notes,
+        symptoms={"tls_wrong_version": f"This is what Mattermost's Test Connection shows as '{GO_NOT_TLS}'."},
     )  # fmt: skip

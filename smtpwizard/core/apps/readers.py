@@ -78,6 +78,7 @@ class Imported:
     credential_key: str | None = None
     written_password: Secret | None = field(default=None, repr=False)  # when the app's reader changes it
     export_prefix: str = ""  # dropped from the export's key names to match the file's (Gitea's app.ini)
+    symptoms: dict[str, str] = field(default_factory=dict)  # diagnosis code -> what the app shows its users
 
     @property
     def smtp(self) -> SmtpSettings:
@@ -526,6 +527,8 @@ def build(
     contradictions: list[Contradiction] | None = None,
     notes: tuple[str, ...] = (),
     export_prefix: str = "",
+    login_needs_password: bool = True,  # False: a login without a password means no login (Django)
+    symptoms: dict[str, str] | None = None,
 ) -> Imported:
     """The Imported value: the password as the app sends it kept apart, never in the settings.
 
@@ -539,6 +542,19 @@ def build(
     secret = Secret(password.value) if password is not None and password.value else None
     written = Secret(password.written) if password is not None and password.written is not None else None
     smtp = smtp.with_changes(allow_insecure_auth=is_loopback(smtp.host))
+    contradictions = list(contradictions or ())
+    if secret is None and smtp.wants_auth and login_needs_password and not contradictions:
+        user_key = fields.get("username", "the username")
+        contradictions.append(
+            Contradiction(
+                "login_without_password",
+                (user_key, credential_key or ""),
+                found[user_key].line if user_key in found else 0,
+                f"{user_key} is set but {credential_key} is empty or missing: the app will try to log in "
+                "without a password, and every message fails",
+                f"put the password in {credential_key}, or remove {user_key} for a relay without login",
+            )
+        )
     if secret is None and smtp.auth != "none":
         smtp = smtp.with_changes(auth="none")
     config = Config(smtp=smtp, sender=sender, target=app)
@@ -551,11 +567,12 @@ def build(
         password=secret,
         fields=fields,
         found=found,
-        contradictions=tuple(contradictions or ()),
+        contradictions=tuple(contradictions),
         notes=notes,
         credential_key=credential_key,
         written_password=written,
         export_prefix=export_prefix,
+        symptoms=dict(symptoms or {}),
     )
 
 
@@ -587,6 +604,13 @@ def dotenv_mangling(written: str, flavour: DotenvFlavour) -> str:
     if "\\" in written:
         return "its .env reader turns backslash sequences in double quotes into other characters"
     return "its .env reader changes spaces, quotes or escapes in it"
+
+
+# What the mail libraries print for a failure, so the diagnosis meets the user where they saw it.
+# Go crypto/tls conn.go: a plain-text reply to a TLS ClientHello.
+GO_NOT_TLS = "tls: first record does not look like a TLS handshake"
+# Ruby openssl (SSLSocket#connect) on a port that answers in plain text.
+RUBY_NOT_TLS = "SSL_connect returned=1 errno=0 ... wrong version number"
 
 
 def dotenv_password(found: dict[str, Found], key: str, app: str, flavour: DotenvFlavour) -> list[Contradiction]:

@@ -112,7 +112,7 @@ from smtpwizard.core.apps.readers import (  # noqa: E402
     load_json,
     read_text,
 )
-from smtpwizard.core.settings import SmtpSettings  # noqa: E402
+from smtpwizard.core.settings import Sender, SmtpSettings  # noqa: E402
 
 DEFAULT_PATH = None  # the file SITE_CONFIG_FILE names, or a copy of Site admin > Configuration
 FIELDS = {
@@ -159,6 +159,7 @@ def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
         helo_domain=read.value("email.smtp domain") or None,
     )
     sender = read.address("email.address", "noreply@localhost")
+    sender = Sender(sender.address, read.value("email.senderName") or "Sourcegraph")  # schema default
     read.raise_if_any()
     return build(
         app="sourcegraph", path=path, fmt="json", write_kind="jsonc", found=read.kept("email.smtp password"), smtp=smtp, sender=sender,
