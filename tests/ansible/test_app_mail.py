@@ -13,21 +13,26 @@ import pytest
 
 from ansible_collections.smtpwizard.mail.plugins.module_utils.app_mail import TaskFailed, Wanted, check, converge
 from smtpwizard.core.doctor import load
-from tests.doctor.cases import CASES, write_app_file
-from tests.servers import ServerThread, filtered_port, smtp_server
+from tests.doctor.cases import CASES, DELIVER, write_app_file
+from tests.servers import Mailbox, ServerThread, filtered_port, smtp_server
 
 NEW_PASSWORD = "ansible-Pw 9#x'q\"z"
 OLD_PASSWORD = "old-Pw-1f9e"
 
 
 @pytest.fixture
-def relay(
+def relay_mailbox(
     good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[ServerThread]:
+) -> Iterator[tuple[ServerThread, Mailbox]]:
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # the host trusts the relay's CA in its system store
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    with smtp_server(password=NEW_PASSWORD, starttls_context=good_tls) as (server, _mailbox):
-        yield server
+    with smtp_server(password=NEW_PASSWORD, starttls_context=good_tls) as served:
+        yield served
+
+
+@pytest.fixture
+def relay(relay_mailbox: tuple[ServerThread, Mailbox]) -> ServerThread:
+    return relay_mailbox[0]
 
 
 def _forms(secret: str) -> set[str]:
@@ -35,7 +40,10 @@ def _forms(secret: str) -> set[str]:
 
 
 @pytest.mark.parametrize("app", sorted(CASES))
-def test_wanted_settings_are_written_once_and_never_shown(app: str, relay: ServerThread, tmp_path: Path) -> None:
+def test_wanted_settings_are_written_once_never_shown_and_the_app_delivers(
+    app: str, relay_mailbox: tuple[ServerThread, Mailbox], ca_file: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    relay, mailbox = relay_mailbox
     path = write_app_file(tmp_path, CASES[app], 2, password=OLD_PASSWORD)
     wanted = Wanted(app=app, path=str(path), host="127.0.0.1", port=relay.port, security="starttls",
                     username="wizard@example.com", password=NEW_PASSWORD, sender="ops@example.com")  # fmt: skip
@@ -53,6 +61,11 @@ def test_wanted_settings_are_written_once_and_never_shown(app: str, relay: Serve
     for secret in (NEW_PASSWORD, OLD_PASSWORD):
         assert not any(form in shown for form in _forms(secret)), f"{app}: a password in the result"
     assert "******** (new password)" in first["diff"]["after"]
+    if app in DELIVER:  # the app's own mail code (tests/apps; none for Gitea) reads the file and delivers
+        go = request.getfixturevalue("go_clients") if app in ("mattermost", "sourcegraph") else tmp_path
+        sent = DELIVER[app](path, ca_file, go, tmp_path)
+        assert sent.ok, sent.detail
+        assert len(mailbox.messages) == 1
 
 
 def test_check_mode_tests_and_reports_but_writes_nothing(relay: ServerThread, tmp_path: Path) -> None:
