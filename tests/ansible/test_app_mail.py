@@ -135,3 +135,36 @@ def test_a_key_the_environment_overrides_is_named_not_written(relay: ServerThrea
         converge(wanted, check_mode=False)
     assert failure.value.msg.startswith(f"SMTPPort is set in {env_file}:1, which overrides mattermost.config.json")
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("app", "blank"),
+    [("posthog", "SITE_URL=https://posthog.example.com\n"), ("mastodon", "LOCAL_DOMAIN=example.com\n"),
+     ("discourse", "templates:\n  - templates/web.template.yml\nenv:\n  LANG: en_US.UTF-8\n")],
+)  # fmt: skip
+def test_a_file_without_mail_settings_gets_them_all_once(
+    app: str, blank: str, relay_mailbox: tuple[ServerThread, Mailbox], ca_file: str, tmp_path: Path
+) -> None:
+    relay, _mailbox = relay_mailbox
+    path = tmp_path / CASES[app].file
+    path.write_text(blank)
+    wanted = Wanted(app=app, path=str(path), host="127.0.0.1", port=relay.port, security="starttls",
+                    username="wizard@example.com", password=NEW_PASSWORD, sender="ops@example.com")  # fmt: skip
+    assert converge(wanted, check_mode=False)["changed"] is True
+    assert path.read_text().startswith(blank)  # the file's own lines stay, the mail keys are added
+    imported = load(app, path, {})
+    assert imported.password is not None and imported.password.reveal() == NEW_PASSWORD
+    assert (imported.smtp.host, imported.smtp.port) == ("127.0.0.1", relay.port)
+    assert converge(wanted, check_mode=False)["changed"] is False
+    assert DELIVER[app](path, ca_file, tmp_path, tmp_path).ok
+
+
+def test_a_file_without_mail_settings_needs_host_and_sender(tmp_path: Path) -> None:
+    path = tmp_path / "posthog.env"
+    path.write_text("SITE_URL=https://posthog.example.com\n")
+    with pytest.raises(TaskFailed) as failure:
+        converge(Wanted(app="posthog", path=str(path), password=NEW_PASSWORD), check_mode=False)
+    assert (
+        failure.value.msg
+        == f"{path}: has no mail settings yet; give host and sender (and port, security, username, password) to write them"
+    )

@@ -32,6 +32,7 @@ try:
         Config,
         Secret,
         Sender,
+        SmtpSettings,
         is_loopback,
         secret_problem,
         validate_email,
@@ -95,6 +96,51 @@ def load(app: str, path: str | None, env_file: str | None) -> Imported:
         return doctor.load(app, Path(path) if path else None, environ)
     except WizardError as exc:
         raise TaskFailed(str(exc), exit_code=int(exc.exit_code)) from None
+
+
+NO_MAIL_KEYS = "holds none of the app's mail settings"  # the doctor refuses such a file (readers.build)
+
+
+def load_or_blank(wanted: Wanted) -> Imported:
+    """The app's settings, or for a file that holds none of its mail keys yet (a fresh gitlab.rb
+    with every smtp line commented out, a .env without EMAIL_*), the app's keys as all new: found
+    by reading the app's own export back with the app's reader, in a scratch file of the same name."""
+    try:
+        return load(wanted.app, wanted.path, wanted.env_file)
+    except TaskFailed as failure:
+        if NO_MAIL_KEYS not in failure.msg or not wanted.path:
+            raise
+        if not (wanted.host and wanted.sender):
+            raise TaskFailed(
+                f"{failure.msg.split(':')[0]}: has no mail settings yet; give host and sender (and port, security, "
+                "username, password) to write them"
+            ) from None
+        return _blank(wanted, Path(wanted.path))
+
+
+def _blank(wanted: Wanted, path: Path) -> Imported:
+    import tempfile
+
+    app = get_app(wanted.app)
+    smtp = SmtpSettings(host=wanted.host or "localhost", port=wanted.port or 587, username=wanted.username)
+    config = Config(smtp=smtp, sender=Sender(wanted.sender or "postmaster@localhost"), target=app.id)
+    for fmt in dict.fromkeys((app.default_format, *app.formats)):
+        try:
+            text = export(app.id, config, Secret("scratch-not-a-password"), fmt=fmt, reveal=True).text
+        except ExportError:
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            probe = Path(scratch) / path.name
+            probe.write_text(text, encoding="utf-8")
+            try:
+                read = doctor.load(app.id, probe, {})
+            except WizardError:
+                continue
+        if read.fmt == fmt:
+            return replace(read, path=path, found={}, password=None, written_password=None, contradictions=())
+    raise TaskFailed(
+        f"{path}: holds none of {app.name}'s mail settings and smtpwizard cannot add them; add them by hand"
+    )
 
 
 def validated(wanted: Wanted) -> Wanted:
@@ -185,6 +231,8 @@ def plan(imported: Imported, config: Config, password: Secret | None) -> Plan:
     except ExportError as exc:
         raise TaskFailed(str(exc), exit_code=int(exc.exit_code)) from None
     old, new = _flat(before.values, imported.export_prefix), _flat(after.values, imported.export_prefix)
+    if not imported.found:  # a file without the app's mail keys yet: every key is new
+        old = {}
     secret_key = imported.fields.get("password")
     fill_only = {key.removeprefix(imported.export_prefix) for key in after.fill_only}
     has_value = {key for key, found in imported.found.items() if found.value}
@@ -295,7 +343,7 @@ def converge(wanted: Wanted, *, check_mode: bool) -> dict[str, Any]:
         wanted = validated(wanted)
     except WizardError as exc:
         raise TaskFailed(str(exc), exit_code=int(exc.exit_code)) from None
-    imported = load(wanted.app, wanted.path, wanted.env_file)
+    imported = load_or_blank(wanted)
     config, password = wanted_config(imported, wanted)
     planned = plan(imported, config, password)
     name = get_app(imported.app).name

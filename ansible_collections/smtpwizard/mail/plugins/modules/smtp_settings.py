@@ -35,7 +35,8 @@ options:
     description:
       - The app's settings file (for example C(/etc/gitlab/gitlab.rb)).
       - Default is where the app keeps it, for apps that have such a place.
-      - The file must exist and hold at least one of the app's mail keys.
+      - The file must exist. When it holds none of the app's mail keys yet, all of them are added; O(host) and
+        O(sender) must then be given.
     type: path
   env_file:
     description:
