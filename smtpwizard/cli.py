@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from smtpwizard import __version__
-from smtpwizard.core.errors import WizardError
+from smtpwizard.core.errors import OutputFailed, WizardError
 from smtpwizard.core.exit_codes import ExitCode, exit_code_table
 
 if TYPE_CHECKING:
@@ -153,17 +153,21 @@ class Output:
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            print(text, file=self.out, flush=True)
+            _write(self.out, text)
 
     def warn(self, text: str) -> None:
         if not self.json_mode:
-            print(f"warning: {text}", file=self.err, flush=True)
+            _write(self.err, f"warning: {text}")
 
     def error(self, text: str) -> None:
-        print(f"smtpwizard: error: {text}", file=self.err, flush=True)
+        _write(self.err, f"smtpwizard: error: {text}")
 
     def json(self, data: dict[str, Any]) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.out, flush=True)
+        from smtpwizard.core.display import safe_data
+
+        # Plain ASCII (\u escapes) where the stream is not UTF-8: valid JSON in any encoding.
+        utf8 = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("-", "") == "utf8"
+        _write(self.out, json.dumps(safe_data(data), indent=2, ensure_ascii=not utf8))
 
     def stage(self, result: StageResult) -> None:
         if result.status == "running":
@@ -171,6 +175,24 @@ class Output:
         mark = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}[result.status]
         ms = f"{result.elapsed_s * 1000:6.0f} ms" if result.status != "skipped" else "         "
         self.line(f"  {mark} {result.stage.label:<30} {ms}  {result.detail}".rstrip())
+
+
+def _write(stream: IO[str], text: str) -> None:
+    """Every line smtpwizard prints goes through the one safe-display function. A stream that
+    cannot take a character gets it backslash-escaped; one that cannot be written at all is a
+    local failure (exit 74), never a server's."""
+    from smtpwizard.core.display import safe_text
+    from smtpwizard.core.errors import OutputFailed
+
+    text = safe_text(text, keep_newlines=True)
+    try:
+        try:
+            print(text, file=stream, flush=True)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream, flush=True)
+    except (OSError, ValueError) as exc:  # closed pipe, full disk, closed file
+        raise OutputFailed(f"output: cannot write to {getattr(stream, 'name', 'the output')} ({exc})") from None
 
 
 def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
@@ -514,6 +536,10 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
+    if args.ca_file is not None:
+        from smtpwizard.core.probe import verifying_context
+
+        verifying_context(args.ca_file, "--ca-file")  # a local fault, told before any connection
     found = _run(detect(host, candidates, ca_file=args.ca_file))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:
@@ -697,12 +723,16 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
 def _render_doctor(out: Output, result: Any) -> None:
     if result.report is not None:
         _render_report(out, result.report)  # the transcript with -v
-    if result.diagnosis is None:
+    diagnosis = result.diagnosis
+    if diagnosis is None:
         out.line("The settings work as the app will use them.")
         return
-    _render_diagnosis(out, result.diagnosis)
-    if result.fix:
-        out.line(f"  In the app's words: {result.fix}")
+    out.line()
+    out.line(f"Diagnosis: {diagnosis.title}")
+    out.line(f"  {diagnosis.explanation}")
+    for detail in diagnosis.details:
+        out.line(f"    {detail}")
+    out.line(f"  Fix: {result.fix or diagnosis.fix}")  # in the app's own keys
     if result.change is not None and result.change.diff:
         out.line("  Proposed change (password masked):")
         for line in result.change.diff.splitlines():
@@ -900,9 +930,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_check_domain(args, output)
         return _run_tui(args)
     except WizardError as exc:
-        output.error(str(exc))
-        if json_mode:
-            output.json(_error_json(exc))
+        with contextlib.suppress(OutputFailed):  # the exit code still tells what happened
+            output.error(str(exc))
+            if json_mode and not isinstance(exc, OutputFailed):
+                output.json(_error_json(exc))
         return int(exc.exit_code)
     except Terminated:
         output.error("terminated (SIGTERM); nothing was written")

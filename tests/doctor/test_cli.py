@@ -140,3 +140,14 @@ def test_adopt_with_the_real_secret_service_keeps_the_password_only_in_the_keyri
     account = yaml.safe_load(config.read_text())["smtp"]["password"]["keyring"]["account"]
     assert keyring_lookup(env, account) == PASSWORD
     assert PASSWORD not in config.read_text() + done.stdout + done.stderr
+
+
+def test_an_unknown_app_or_a_missing_file_is_one_line_with_its_exit_code(tmp_path: Path) -> None:
+    code, _out, err = run("doctor", "--target", "wordpress", str(tmp_path / ".env"))
+    assert code == 65 and err.startswith("smtpwizard: error: --target: 'wordpress' is not a known app; choose one of:")
+    code, _out, err = run("doctor", "--target", "mastodon", str(tmp_path / "missing.env"))
+    assert (
+        code == 66
+        and err
+        == f"smtpwizard: error: {tmp_path / 'missing.env'}: no such file; give the path of the app's settings file\n"
+    )

@@ -64,3 +64,34 @@ async def test_an_unreadable_file_is_named_on_screen_and_nothing_connects(tmp_pa
         error = str(app.screen.query_one("#error", Static).render())
         assert f"{path}:25: smtp_port: is Ruby code smtpwizard does not evaluate" in error
         assert app.screen.query_one("#apply", Button).disabled
+
+
+async def test_a_contradiction_is_shown_before_connecting_and_apply_fix_resolves_it(
+    tmp_path: Path, good_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch,
+    memory_keyring: MemoryKeyring, config_home: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    case = CASES["django"]
+    with smtp_server(password=PASSWORD, starttls_context=good_tls) as (server, mailbox):
+        path = write_app_file(tmp_path, case, server.port, case.contradiction)
+        app = make_app(tmp_path / "config.yaml", probe_options=FAST, stable=True)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(DoctorScreen("django"))
+            await pilot.pause()
+            app.screen.query_one("#doctor-path", Input).value = str(path)
+            await pilot.press("f5")
+            await settle(app, pilot)
+            shown = str(app.screen.query_one("#doctor-diagnosis", Static).render())
+            assert "Django's settings contradict each other" in shown and mailbox.auth_attempts == []
+            await pilot.press("f6")
+            await pilot.press("y")
+            await settle(app, pilot)
+            assert "Fixed:" in str(app.screen.query_one("#doctor-diagnosis", Static).render())
+    assert "EMAIL_USE_SSL=false" in path.read_text() and "EMAIL_USE_SSL=True" not in path.read_text()
+
+
+def test_text_from_the_apps_file_is_shown_without_markup_or_terminal_escapes() -> None:
+    from smtpwizard.ui.steps.doctor import shown
+
+    text = shown("SMTPServer: \x1b]52;c;Y2xpcA==\x07evil [b]bold[/b]\nnext")
+    assert "\x1b" not in text and "\\x1b]52" in text and "\\[b]" in text and "\nnext" in text

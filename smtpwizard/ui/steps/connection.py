@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from smtpwizard.core.errors import FieldError
+from smtpwizard.core.errors import FieldError, WizardError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
@@ -82,16 +83,21 @@ class ConnectionStep(StepScreen):
 
         preset = self.answers.provider_preset
         provider = preset if preset.id != "custom" else provider_for_host(host)
-        found = await detect(
-            host,
-            candidates_for(provider),
-            verify_certificate=self.answers.verify_certificate,
-            ca_file=self.answers.ca_file or None,
-            helo_domain=self.answers.helo_domain or None,
-            options=self.wizard.probe_options,
-        )
+        try:
+            found = await detect(
+                host,
+                candidates_for(provider),
+                verify_certificate=self.answers.verify_certificate,
+                ca_file=self.answers.ca_file or None,
+                helo_domain=self.answers.helo_domain or None,
+                options=self.wizard.probe_options,
+            )
+        except WizardError as exc:  # e.g. the CA file: a local fault, not a port that fails
+            self.query_one("#detect-result", Static).update("")
+            self.show_error(str(exc))
+            return
         marks = {"works": "✓", "fails": "✗", "not waited for": "·"}
-        lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}".replace("[", r"\[") for r in found.results]
+        lines = [escape(f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}") for r in found.results]
         if found.best is not None:
             self.query_one("#port", Input).value = str(found.best.port)
             self.query_one("#security", Select).value = found.best.security

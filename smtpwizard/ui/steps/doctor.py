@@ -16,10 +16,16 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Select, Static
 
 from smtpwizard.core.apps import APPS, IMPORTERS
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.doctor import DoctorResult
 from smtpwizard.core.probe import ProbeOptions, StageResult
 
 TITLE = "I already have settings: check them"
+
+
+def shown(text: str) -> str:
+    """Text from the app's file or the server, on screen: no markup, no control characters."""
+    return escape(safe_text(text, keep_newlines=True))
 
 
 class ConfirmFix(ModalScreen[bool]):
@@ -38,7 +44,7 @@ class ConfirmFix(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Static("Apply the fix?", classes="dialog-title")
             yield Static(
-                escape(self.summary) + "\nsmtpwizard first tests the fixed settings as the app will, and writes "
+                shown(self.summary) + "\nsmtpwizard first tests the fixed settings as the app will, and writes "
                 "only if that passes (a backup is kept).",
                 classes="dialog-text",
             )
@@ -123,7 +129,7 @@ class DoctorScreen(Screen[None]):
 
     def _say_error(self, text: str) -> None:
         error = self.query_one("#error", Static)
-        error.update(escape(text))
+        error.update(shown(text))
         error.set_class(bool(text), "shown")
 
     def action_check(self) -> None:
@@ -150,23 +156,23 @@ class DoctorScreen(Screen[None]):
 
     def _show_result(self, result: DoctorResult) -> None:
         smtp = result.imported.smtp
-        lines = [f"Read {escape(str(result.imported.path))}: {escape(smtp.host)} port {smtp.port} ({smtp.security})"]
+        lines = [f"Read {shown(str(result.imported.path))}: {shown(smtp.host)} port {smtp.port} ({smtp.security})"]
         if result.report is not None:
             marks = {"ok": "✓", "failed": "✗", "skipped": "–", "running": "…"}
-            lines += [f"{marks[r.status]} {r.stage.label} {escape(r.detail)}" for r in result.report.stages]
+            lines += [f"{marks[r.status]} {r.stage.label} {shown(r.detail)}" for r in result.report.stages]
         self._put("doctor-stages", "\n".join(lines))
         diagnosis = result.diagnosis
         if diagnosis is None:
             self._put("doctor-diagnosis", "[b]The settings work as the app will use them.[/b]")
             return
-        text = [f"[b]{escape(diagnosis.title)}[/b]", escape(diagnosis.explanation), f"Fix: {escape(result.fix or '')}"]
+        text = [f"[b]{shown(diagnosis.title)}[/b]", shown(diagnosis.explanation), f"Fix: {shown(result.fix or '')}"]
         if result.change is not None and result.change.diff:
-            text += ["", "Proposed change (password masked):", escape(result.change.diff)]
+            text += ["", "Proposed change (password masked):", shown(result.change.diff)]
         if result.outcome == "fixed":
             kept = f" (previous version kept as {result.backup})" if result.backup else ""
-            text.append(f"[b]Fixed:[/b] the fixed settings passed and were written{escape(kept)}.")
+            text.append(f"[b]Fixed:[/b] the fixed settings passed and were written{shown(kept)}.")
         elif result.outcome in _OUTCOME:
-            text.append(escape(_OUTCOME[result.outcome]))
+            text.append(shown(_OUTCOME[result.outcome]))
         self._put("doctor-diagnosis", "\n".join(text))
         change = result.change
         fixable = change is not None and bool(change.set_keys or change.removed_keys or change.writes_password)
@@ -188,7 +194,7 @@ class DoctorScreen(Screen[None]):
         if result.status != "running":
             stages = self.query_one("#doctor-stages", Static)
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[result.status]
-            stages.update(f"{stages.content}\n{mark} {result.stage.label} {escape(result.detail)}")
+            stages.update(f"{stages.content}\n{mark} {result.stage.label} {shown(result.detail)}")
 
     @work(exclusive=True)
     async def _apply(self) -> None:
