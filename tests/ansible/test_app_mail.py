@@ -168,3 +168,16 @@ def test_a_file_without_mail_settings_needs_host_and_sender(tmp_path: Path) -> N
         failure.value.msg
         == f"{path}: has no mail settings yet; give host and sender (and port, security, username, password) to write them"
     )
+
+
+def test_a_gitlab_rb_with_only_smtp_enable_gets_the_rest_and_gitlab_delivers(
+    relay_mailbox: tuple[ServerThread, Mailbox], ca_file: str, tmp_path: Path
+) -> None:
+    relay, _mailbox = relay_mailbox
+    path = tmp_path / "gitlab.rb"
+    path.write_text("external_url 'https://gitlab.example.com'\ngitlab_rails['smtp_enable'] = true\n")
+    wanted = Wanted(app="gitlab", path=str(path), host="127.0.0.1", port=relay.port, security="starttls",
+                    username="wizard@example.com", password=NEW_PASSWORD, sender="ops@example.com")  # fmt: skip
+    assert converge(wanted, check_mode=False)["changed"] is True
+    assert converge(wanted, check_mode=False)["changed"] is False
+    assert DELIVER["gitlab"](path, ca_file, tmp_path, tmp_path).ok
