@@ -85,13 +85,15 @@ def _provider_for(settings: SmtpSettings, provider_id: str | None) -> Provider |
 
 
 def _dns(c: _Context) -> Diagnosis:
-    fix = "Check the spelling of the host name."
-    change = None
-    if c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
-        fix += f" {c.provider.name}'s server is {c.provider.default_host}."
+    if c.provider is not None and c.provider.has_regions:
+        fix, change = _dns_regional_fix(c.settings.host, c.provider)
+    elif c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
+        fix = f"Check the spelling of the host name. {c.provider.name}'s server is {c.provider.default_host}."
         change = {"host": c.provider.default_host}
     else:
-        fix += " If it is right, check this machine's DNS (try: getent hosts " + c.settings.host + ")."
+        fix = "Check the spelling of the host name. If it is right, check this machine's DNS (try: getent hosts "
+        fix += c.settings.host + ")."
+        change = None
     return Diagnosis(
         "dns",
         "The server's name could not be found",
@@ -99,6 +101,31 @@ def _dns(c: _Context) -> Diagnosis:
         fix,
         ExitCode.UNAVAILABLE,
         change,
+    )
+
+
+def _dns_regional_fix(host: str, provider: Provider) -> tuple[str, dict[str, Any] | None]:
+    """Never another region's host: a login of one region (SES SMTP credentials, a Mailgun or
+    SparkPost domain) does not work in another, so the region is the user's to choose."""
+    keep = f"{provider.name}'s logins only work in the region they were created in"
+    known = provider.host_option(host)
+    if known is not None:
+        return (
+            f"{host} is {provider.name}'s server for {known.region}: check this machine's DNS (try: getent hosts "
+            f"{host}). Keep the region; {keep}. If your credentials are for another region, choose that region.",
+            None,
+        )
+    same_region = provider.region_named_in(host)
+    if same_region is not None:
+        return (
+            f"Check the spelling of the host name: {provider.name}'s server for {same_region.region} is "
+            f"{same_region.host}.",
+            {"host": same_region.host},
+        )
+    return (
+        f"Check the region and the spelling of the host name: {provider.name} has one server per region "
+        f"(smtpwizard providers --json lists them); {keep}.",
+        None,
     )
 
 
