@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 from smtpwizard import __version__
 from smtpwizard.core.errors import WizardError
@@ -47,11 +47,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"smtpwizard: error: {message}\n")
 
 
-def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+def _add_output_flags(parser: argparse.ArgumentParser, *, verbose: bool = True) -> None:
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON report on stdout")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    group.add_argument("-v", "--verbose", action="store_true", help="also print the (redacted) SMTP transcript")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing on success; on failure one line (what and the fix)"
+    )
+    if verbose:
+        group.add_argument("-v", "--verbose", action="store_true", help="also print the (redacted) SMTP transcript")
+
+
+def _keep_global_flags(parser: argparse.ArgumentParser, commands: argparse._SubParsersAction[Any]) -> None:
+    """A flag given before the command (smtpwizard -q test) is not reset by the command's default."""
+    globals_ = {action.dest for action in parser._actions}
+    for command in commands.choices.values():
+        for action in command._actions:
+            if action.dest in globals_ and action.dest != "help":
+                action.default = argparse.SUPPRESS
 
 
 def _add_config_flag(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="try exactly these, e.g. 587/starttls 465/tls (repeatable)",
     )
     detect.add_argument("--ca-file", metavar="PATH", help="also trust this CA (PEM)")
-    detect.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_flags(detect, verbose=False)
 
     export = commands.add_parser("export", help="print (or write into) the chosen app's own mail config")
     export.add_argument(
@@ -129,37 +141,68 @@ def build_parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
-    forget.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_flags(forget, verbose=False)
 
+    _keep_global_flags(parser, commands)
     return parser
 
 
 # --- output -------------------------------------------------------------------------------
 
 
+Mode = Literal["text", "verbose", "quiet", "json"]
+Kind = Literal["progress", "transcript", "warning", "summary", "error", "report"]
+
+# The output contract, the one place that decides what each mode prints. progress: stages,
+# results and the full diagnosis (stdout); transcript: the redacted SMTP dialogue (stdout);
+# warning: "warning: ..." (stderr); summary: a failed test's diagnosis as one line, title
+# and fix (stderr); error: an error that stopped the command, one line (stderr); report:
+# the JSON document (stdout). Quiet prints nothing on success.
+PRINTS: dict[Mode, frozenset[Kind]] = {
+    "text": frozenset({"progress", "warning", "error"}),
+    "verbose": frozenset({"progress", "transcript", "warning", "error"}),
+    "quiet": frozenset({"summary", "error"}),
+    "json": frozenset({"report", "error"}),
+}
+
+
 class Output:
-    """Where text goes: progress and results to stdout, warnings and errors to stderr."""
+    """Where text goes, following :data:`PRINTS`: results to stdout, warnings and errors to stderr."""
 
     def __init__(self, json_mode: bool, quiet: bool, verbose: bool, out: IO[str], err: IO[str]) -> None:
-        self.json_mode = json_mode
-        self.quiet = quiet or json_mode
-        self.verbose = verbose and not json_mode
+        self.mode: Mode = "json" if json_mode else "quiet" if quiet else "verbose" if verbose else "text"
         self.out = out
         self.err = err
 
+    @property
+    def json_mode(self) -> bool:
+        return self.mode == "json"
+
+    def shows(self, kind: Kind) -> bool:
+        return kind in PRINTS[self.mode]
+
+    def _print(self, kind: Kind, text: str) -> None:
+        if self.shows(kind):
+            print(text, file=self.err if kind in ("warning", "summary", "error") else self.out, flush=True)
+
     def line(self, text: str = "") -> None:
-        if not self.quiet:
-            print(text, file=self.out, flush=True)
+        self._print("progress", text)
+
+    def transcript(self, text: str) -> None:
+        self._print("transcript", text)
 
     def warn(self, text: str) -> None:
-        if not self.json_mode:
-            print(f"warning: {text}", file=self.err, flush=True)
+        self._print("warning", f"warning: {text}")
 
     def error(self, text: str) -> None:
-        print(f"smtpwizard: error: {text}", file=self.err, flush=True)
+        self._print("error", f"smtpwizard: error: {text}")
+
+    def failed(self, title: str, fix: str) -> None:
+        """A failure that is not an error of the command (a failed test, nothing detected)."""
+        self._print("summary", f"smtpwizard: error: {title}. Fix: {fix}")
 
     def json(self, data: dict[str, Any]) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.out, flush=True)
+        self._print("report", json.dumps(data, indent=2, ensure_ascii=False))
 
     def stage(self, result: StageResult) -> None:
         if result.status == "running":
@@ -181,6 +224,7 @@ def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
 
 
 def _render_diagnosis(out: Output, diagnosis: Diagnosis) -> None:
+    out.failed(diagnosis.title, diagnosis.fix)
     out.line()
     out.line(f"Diagnosis: {diagnosis.title}")
     out.line(f"  {diagnosis.explanation}")
@@ -193,11 +237,11 @@ def _render_diagnosis(out: Output, diagnosis: Diagnosis) -> None:
 
 
 def _render_report(out: Output, report: ProbeReport) -> None:
-    if out.verbose and report.transcript:
-        out.line()
-        out.line("Transcript (secrets redacted):")
+    if report.transcript:
+        out.transcript("")
+        out.transcript("Transcript (secrets redacted):")
         for line in report.transcript:
-            out.line(f"  {line}")
+            out.transcript(f"  {line}")
 
 
 def _error_json(exc: WizardError) -> dict[str, Any]:
@@ -215,7 +259,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _ask(consequences: list[Consequence], out: Output) -> bool:
-    if not sys.stdin.isatty() or out.json_mode:
+    if not sys.stdin.isatty() or not out.shows("progress"):  # never ask about consequences it did not show
         return False
     answer = input("Apply these settings? Type 'yes' to continue: ")
     return answer.strip().lower() in ("y", "yes")
