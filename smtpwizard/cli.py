@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--json", action="store_true", help="print JSON")
 
     detect = commands.add_parser("detect", help="find the working port and security mode of a host (no login)")
-    detect.add_argument("host", help="the SMTP server's host name")
+    detect.add_argument(
+        "host", nargs="?", help="the SMTP server's host name (default: the config's, its port tried first)"
+    )
+    detect.add_argument("--port", metavar="N", type=int, help="try this port first (both modes unless the preset says)")
     detect.add_argument(
         "--provider", metavar="ID", help="try this preset's ports (default: the preset of the host, if any)"
     )
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="try exactly these, e.g. 587/starttls 465/tls (repeatable)",
     )
     detect.add_argument("--ca-file", metavar="PATH", help="also trust this CA (PEM)")
+    _add_config_flag(detect)
     _add_output_flags(detect, verbose=False)
 
     export = commands.add_parser("export", help="print (or write into) the chosen app's own mail config")
@@ -485,40 +489,63 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.autodetect import Candidate, candidates_for, detect
     from smtpwizard.core.errors import FieldError
     from smtpwizard.core.providers import get_provider, provider_for_host
-    from smtpwizard.core.settings import validate_hostname
+    from smtpwizard.core.settings import validate_hostname, validate_port
 
-    host = validate_hostname(args.host, "HOST")
+    host, port, security, provider_id = args.host, args.port, None, args.provider
+    ca_file, verify, helo = args.ca_file, True, None
+    if host is None:  # the written config's server, its port (and mode) tried first
+        from smtpwizard.core.config import read_document_file
+
+        smtp = (config := read_document_file(_config_path(args), "config").config).smtp
+        host, ca_file, verify, helo = smtp.host, ca_file or smtp.ca_file, smtp.verify_certificate, smtp.helo_domain
+        if port is None:
+            port, security = smtp.port, smtp.security
+        provider_id = provider_id or (config.provider if config.provider != "custom" else None)
+    host = validate_hostname(host, "HOST")
+    if port is not None:
+        port = validate_port(port, "--port")
     if args.candidate:
         candidates = [Candidate(*_parse_candidate(c)) for c in args.candidate]  # type: ignore[arg-type]
     else:
         try:
-            provider = get_provider(args.provider) if args.provider else provider_for_host(host)
+            provider = get_provider(provider_id) if provider_id else provider_for_host(host)
         except KeyError:
             raise FieldError(
-                "--provider", f"'{args.provider}' is not a known provider", "run 'smtpwizard providers'"
+                "--provider", f"'{provider_id}' is not a known provider", "run 'smtpwizard providers'"
             ) from None
-        candidates = candidates_for(provider)
+        candidates = candidates_for(provider, port, security)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
-    found = _run(detect(host, candidates, ca_file=args.ca_file))
+    found = _run(detect(host, candidates, verify_certificate=verify, ca_file=ca_file, helo_domain=helo))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:
         out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
     took = f"{found.elapsed_s * 1000:.0f} ms" if found.elapsed_s < 1 else f"{found.elapsed_s:.1f} s"
-    if found.best is not None:
-        out.line(f"Best: port {found.best.port}, security: {found.best.security} ({took})")
-    else:
-        out.line(f"Nothing answered as an SMTP server ({took}).")
+    verdict = found.verdict
+    out.line(f"{verdict.headline} ({took})")
+    if verdict.fix:
+        out.line(f"  Fix: {verdict.fix}")
+    if verdict.exit_code != ExitCode.OK:
+        out.failed(verdict.headline, verdict.fix or "see 'smtpwizard detect' without -q")
     if out.json_mode:
         out.json(
             {
                 "host": host,
                 "best": None if found.best is None else {"port": found.best.port, "security": found.best.security},
+                "verdict": {
+                    "state": verdict.state,
+                    "headline": verdict.headline,
+                    "fix": verdict.fix,
+                    "exit_code": int(verdict.exit_code),
+                    "port": verdict.candidate.port if verdict.candidate else None,
+                    "security": verdict.candidate.security if verdict.candidate else None,
+                },
                 "elapsed_s": round(found.elapsed_s, 3),
                 "candidates": [
                     {
                         "port": r.candidate.port,
                         "security": r.candidate.security,
                         "status": r.status,
+                        "state": r.state,
                         "summary": r.summary(),
                         "report": r.report.to_dict() if r.report else None,
                     }
@@ -526,7 +553,7 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
                 ],
             }
         )
-    return 0 if found.best is not None else int(ExitCode.UNAVAILABLE)
+    return int(verdict.exit_code)
 
 
 def cmd_export(args: argparse.Namespace, out: Output) -> int:
