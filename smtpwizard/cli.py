@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from smtpwizard.core.consequences import Consequence
     from smtpwizard.core.diagnose import Diagnosis
     from smtpwizard.core.probe import ProbeReport, StageResult
+    from smtpwizard.core.providers import Provider
 
 DESCRIPTION = """\
 Set up, test and export outgoing email (SMTP) for self-hosted apps.
@@ -439,15 +440,38 @@ def cmd_providers(args: argparse.Namespace, out: Output) -> int:
             }
         )
         return 0
+    rows = [_provider_row(p) for p in providers]
+    header = ("ID", "NAME", "HOST", "PORT", "SECURITY", "REGION")
+    widths = [max(len(row[i]) for row in [*rows, header]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:  # every column starts at the same place on every line
+        padded = [
+            cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+        ]
+        return ("  " + "  ".join([*padded, cells[-1]])).rstrip()
+
+    out.line(line(header))
     for group, title in GROUPS.items():
         out.line(f"{title}:")
-        for p in (p for p in providers if p.group == group):
-            host = p.default_host or "(you enter it)"
-            if p.has_regions:
-                host += f" (+{len(p.hosts) - 1} regions)"
-            out.line(f"  {p.id:<24} {p.name:<36} {host}:{p.recommended_port} {p.recommended_security}")
+        for provider, row in zip(providers, rows, strict=True):
+            if provider.group == group:
+                out.line(line(row))
         out.line()
     return 0
+
+
+def _provider_row(p: Provider) -> tuple[str, str, str, str, str, str]:
+    """One preset as table cells; the region says which one the host serves and which others exist."""
+    regions = [h.region for h in p.hosts if h.region]
+    if len(regions) > 4:
+        more = len(regions) - 1
+        region = f"{regions[0]}, and {more} other region{'s' if more != 1 else ''} (see --json)"
+    elif len(regions) > 1:
+        region = f"{regions[0]}; also {', '.join(regions[1:])}"
+    else:
+        region = regions[0] if regions else ""
+    host = p.default_host or "(you enter it)"
+    return (p.id, p.name, host, str(p.recommended_port), p.recommended_security, region)
 
 
 def cmd_forget(args: argparse.Namespace, out: Output) -> int:
@@ -563,9 +587,7 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.secrets import KeyringStore
 
     registry = exporters()
-    if args.list or not args.target:
-        if not args.list:
-            raise ExportError("export: --target is missing; choose one of: " + ", ".join(registry))
+    if args.list:
         for exporter in registry.values():
             formats = ", ".join(
                 f"{name}{' (default)' if name == exporter.default_format else ''}{' [write-into]' if name in exporter.write_into else ''}"
@@ -575,6 +597,16 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
         return 0
     path = _config_path(args)
     config = read_document_file(path, "config").config
+    if not args.target:  # the app the config was made for
+        if not config.target:
+            raise ExportError(
+                f"export: --target is missing and {path} records no target; choose one of: " + ", ".join(registry)
+            )
+        args.target = config.target
+        print(
+            f"note: exporting for {config.target}, the target recorded in {path} (choose another with --target)",
+            file=out.err,
+        )
     for warning in config.warnings:  # e.g. certificate checks off: the app will skip them too
         out.warn(warning)
     if config.verified is None or config.verified.status != "passed":
