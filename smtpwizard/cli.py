@@ -683,6 +683,23 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
     except KeyboardInterrupt:
         output.error("interrupted; nothing was written")
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # the last resort behind the documented exit code 70
+        message = f"internal error ({_where(exc)}); please report it"
+        output.error(message)
+        output.json({"ok": False, "exit_code": int(ExitCode.SOFTWARE), "error": message})
+        return int(ExitCode.SOFTWARE)
+
+
+def _where(exc: BaseException) -> str:
+    """The exception's type and the innermost line that raised it; never its message, which
+    could quote a secret."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def main_entry() -> NoReturn:

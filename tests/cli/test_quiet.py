@@ -128,3 +128,23 @@ def test_every_mode_has_one_rule_for_each_kind_of_output() -> None:
     assert PRINTS["json"] == {"report", "error"}
     assert "summary" not in PRINTS["text"] and "progress" in PRINTS["text"]  # text shows the full diagnosis
     assert PRINTS["verbose"] == PRINTS["text"] | {"transcript"}
+
+
+def test_an_internal_error_exits_70_with_one_line_and_no_message_text(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import smtpwizard.cli as cli
+
+    def broken(*args: object) -> int:
+        raise ValueError(TEST_SECRET)
+
+    monkeypatch.setattr(cli, "cmd_providers", broken)
+    for flags in ([], ["-q"], ["--json"]):
+        code, out, err = run(*flags, "providers")
+        assert code == ExitCode.SOFTWARE
+        if flags == ["--json"]:
+            assert json.loads(out) == {"ok": False, "exit_code": 70, "error": one_error_line(err)[19:]}
+        else:
+            assert out == ""
+        assert one_error_line(err).startswith("smtpwizard: error: internal error (ValueError at test_quiet.py:")
+        assert TEST_SECRET not in err
