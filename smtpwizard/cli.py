@@ -188,11 +188,7 @@ class Output:
 
     def _print(self, kind: Kind, text: str) -> None:
         if self.shows(kind):
-            stream = self.err if kind in ("warning", "summary", "error") else self.out
-            try:
-                print(text, file=stream, flush=True)
-            except BrokenPipeError:  # the reader left (| head): the work goes on, its exit code stays true
-                _drop_output(stream)
+            print(text, file=self.err if kind in ("warning", "summary", "error") else self.out, flush=True)
 
     def line(self, text: str = "") -> None:
         self._print("progress", text)
@@ -219,17 +215,6 @@ class Output:
         mark = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}[result.status]
         ms = f"{result.elapsed_s * 1000:6.0f} ms" if result.status != "skipped" else "         "
         self.line(f"  {mark} {result.stage.label:<30} {ms}  {result.detail}".rstrip())
-
-
-def _drop_output(stream: IO[str]) -> None:
-    """Send what is still written to ``stream`` (and its flush at exit) to /dev/null."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-    except (OSError, ValueError):
-        pass  # not a real file (a test's StringIO): nothing to flush at exit
 
 
 def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
@@ -695,9 +680,6 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
         if json_mode:
             output.json(_error_json(exc))
         return int(exc.exit_code)
-    except BrokenPipeError:  # only export prints directly, as its last step: the work is done
-        _drop_output(output.out)
-        return int(ExitCode.OK)
     except KeyboardInterrupt:
         output.error("interrupted; nothing was written")
         return int(ExitCode.INTERRUPTED)
