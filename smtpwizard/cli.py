@@ -7,6 +7,7 @@ lazy import. Core modules are imported inside each command so ``--help`` stays f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Coroutine
@@ -43,8 +44,13 @@ in the OS keyring only; no option takes a password on the command line.
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet  # -q: a usage error is one line too, without the usage text
+
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
+        if not self.quiet:
+            self.print_usage(sys.stderr)
         self.exit(ExitCode.USAGE, f"smtpwizard: error: {message}\n")
 
 
@@ -84,8 +90,9 @@ def _add_apply_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
+        quiet=quiet,
         prog="smtpwizard",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -96,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flag(parser)
     _add_apply_flags(parser)
     _add_output_flags(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=functools.partial(_Parser, quiet=quiet)
+    )
 
     apply = commands.add_parser("apply", help="validate, test, store the password and write the config")
     apply.add_argument("file", type=Path, metavar="FILE", help="headless input YAML (see examples/)")
@@ -649,7 +658,8 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str] | None = None) -> int:
     """Entry point of the ``smtpwizard`` command; returns the exit code."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(quiet=any(word in ("-q", "--quiet") for word in words))
     args = parser.parse_args(argv)
     json_mode = bool(getattr(args, "json", False))
     output = Output(

@@ -148,3 +148,15 @@ def test_an_internal_error_exits_70_with_one_line_and_no_message_text(
             assert out == ""
         assert one_error_line(err).startswith("smtpwizard: error: internal error (ValueError at test_quiet.py:")
         assert TEST_SECRET not in err
+
+
+def test_quiet_usage_errors_are_one_line_too(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["-q", "test", "--bogus"], ["detect", "--port", "x", "--quiet"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv, out=io.StringIO(), err=io.StringIO())
+        captured = capsys.readouterr()
+        assert done.value.code == ExitCode.USAGE and captured.out == ""
+        one_error_line(captured.err)
+    with pytest.raises(SystemExit):
+        main(["test", "--bogus"], out=io.StringIO(), err=io.StringIO())
+    assert capsys.readouterr().err.startswith("usage: smtpwizard")  # without -q, the usage as before
