@@ -168,7 +168,7 @@ def verdict(found: Detection) -> Verdict:
     if not tried:
         return Verdict("not tried", None, "Nothing was tried", "Give at least one candidate.", ExitCode.USAGE)
     top = min(tried, key=lambda r: STATES.index(r.state))
-    state, where = top.state, f"Port {top.candidate.port} ({SECURITY_LABELS[top.candidate.security]})"
+    state, where = top.state, f"Port {top.candidate.port} with {SECURITY_LABELS[top.candidate.security]}"
     diagnosis = top.diagnosis
     title = diagnosis.title if diagnosis is not None else "it failed"
     fix = diagnosis.fix if diagnosis is not None else None

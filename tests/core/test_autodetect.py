@@ -132,7 +132,9 @@ async def test_an_untrusted_certificate_is_reported_as_an_answer_with_the_ca_fix
     assert [r.state for r in found.results] == ["certificate", "certificate", "refused"]
     verdict = found.verdict
     assert verdict.state == "certificate" and verdict.candidate == Candidate(starttls.port, "starttls")
-    assert verdict.headline == f"Port {starttls.port} (STARTTLS) answered, but the server's certificate is not trusted"
+    assert (
+        verdict.headline == f"Port {starttls.port} with STARTTLS answered, but the server's certificate is not trusted"
+    )
     assert verdict.exit_code == ExitCode.PROTOCOL and verdict.fix is not None and "--ca-file PATH" in verdict.fix
     assert "ca_file" in verdict.fix
     assert found.results[0].summary().startswith("answered, but the server's certificate is not trusted")
@@ -178,7 +180,7 @@ async def test_without_an_answer_the_headline_follows_the_best_state_reached(goo
             "127.0.0.1", [Candidate(blocked, "starttls"), Candidate(starttls.port, "tls")], options=FAST
         )
     assert found.verdict.state == "mismatch" and found.verdict.candidate == Candidate(starttls.port, "tls")
-    assert found.verdict.headline.startswith(f"Port {starttls.port} (implicit TLS (SSL)) answered in another")
+    assert found.verdict.headline.startswith(f"Port {starttls.port} with implicit TLS (SSL) answered in another")
     assert found.verdict.fix is not None and "starttls" in found.verdict.fix
     with filtered_port() as blocked:
         found = await detect(
@@ -219,7 +221,7 @@ def test_detect_command_tries_the_typed_port_first_and_reports_an_untrusted_cert
         assert code == ExitCode.PROTOCOL, out.getvalue() + err.getvalue()
         text = out.getvalue()
         assert "Nothing answered" not in text
-        assert f"Port {server.port} (STARTTLS) answered, but the server's certificate is not trusted (" in text
+        assert f"Port {server.port} with STARTTLS answered, but the server's certificate is not trusted (" in text
         assert "Fix: Give the server's CA certificate" in text and "--ca-file PATH" in text
         quiet_err = io.StringIO()
         assert main(["detect", "127.0.0.1", "--port", str(server.port), "-q"], out=out, err=quiet_err) == code

@@ -39,7 +39,7 @@ async def test_f5_tries_the_typed_port_and_reports_an_untrusted_certificate_with
             assert app.screen.query_one("#port", Input).value == str(server.port)
             assert app.screen.query_one("#security", Select).value == "starttls"
     assert "Nothing answered" not in text
-    assert f"Port {server.port} (STARTTLS) answered, but the server's certificate is not trusted" in text
+    assert f"Port {server.port} with STARTTLS answered, but the server's certificate is not trusted" in text
     assert "CA file field" in text and "filled in" in text
     typed_first = [autodetect.Candidate(server.port, "tls"), autodetect.Candidate(server.port, "starttls")]
     assert tried == [[*typed_first, autodetect.Candidate(587, "starttls")]]  # the typed port and mode first
