@@ -603,6 +603,8 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
                 for name in exporter.formats
             )
             out.line(f"  {exporter.id:<12} {exporter.name:<12} {formats}")
+            if exporter.caveat:  # e.g. SelfMX reads no SMTP settings at all
+                out.line(f"  {'':<12} {exporter.caveat}")
         return 0
     path = _config_path(args)
     config = read_document_file(path, "config").config

@@ -159,6 +159,7 @@ def smtp_server(
     rcpt_reply: str | None = None,
     port: int = 0,
     cram_md5: bool = False,
+    auth_exclude: tuple[str, ...] = (),
 ) -> Iterator[tuple[ServerThread, Mailbox]]:
     """An aiosmtpd server: STARTTLS when ``starttls_context`` is given, implicit TLS when
     ``implicit_context`` is given, plaintext-only when neither."""
@@ -178,6 +179,7 @@ def smtp_server(
             auth_required=require_auth,
             auth_require_tls=auth_require_tls,
             authenticator=make_authenticator(password, mailbox),
+            auth_exclude_mechanism=auth_exclude,  # e.g. ("PLAIN",): a LOGIN-only server
             ident="aiosmtpd test server",
         )
 

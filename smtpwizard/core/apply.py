@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from smtpwizard.core.apps import find_app
 from smtpwizard.core.config import (
     Document,
     EnvSource,
@@ -210,11 +211,20 @@ async def live_test(
     probe_options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
 ) -> tuple[ProbeReport, Diagnosis | None]:
-    """Run the live test of ``config`` once; the diagnosis is None when it passed."""
+    """Run the live test of ``config`` once, speaking as its target app's mail client when it has
+    one; the diagnosis is None when it passed."""
+    app = find_app(config.target)
+    profile = app.profile if app else None
     report = await run_probe(
-        config.smtp, secret, sender=config.sender, test_to=test_to, options=probe_options, on_stage=on_stage
+        config.smtp,
+        secret,
+        sender=config.sender,
+        test_to=test_to,
+        options=probe_options,
+        on_stage=on_stage,
+        profile=profile,
     )
-    return report, diagnose(report, config.smtp, config.provider)
+    return report, diagnose(report, config.smtp, config.provider, profile)
 
 
 def verification_from(report: ProbeReport) -> Verification:

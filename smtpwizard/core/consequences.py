@@ -2,6 +2,8 @@
 
 The one home of these warnings: the TUI's consequences step and the headless apply both
 show them, and the user acknowledges them (``--yes`` headless) before anything is written.
+Each app's own consequences live in its module (``core/apps/<app>.py``); this module keeps
+the provider ones and the ones that always apply.
 """
 
 from __future__ import annotations
@@ -42,103 +44,6 @@ ALWAYS: tuple[Consequence, ...] = (
         "Add the provider's SPF and DKIM records to the From domain's DNS.",
     ),
 )
-
-BY_TARGET: dict[str, tuple[Consequence, ...]] = {
-    "forem": (
-        Consequence(
-            "forem_logout",
-            "danger",
-            "every user of the Forem instance, including admins",
-            "Forem's admin documentation warns that once SMTP settings are saved, all users are logged out and must "
-            "confirm their email address to log in again; only the first user (ID 1) is exempt. Accounts that never "
-            "confirmed their email cannot log in until they do.",
-            "Make sure the first user's account is a super admin and its mailbox is reachable, and that this live test "
-            "delivers a test message, before saving.",
-        ),
-        Consequence(
-            "forem_no_implicit_tls",
-            "info",
-            "the Forem admin",
-            "Forem has no TLS setting: it uses STARTTLS when the server offers it, so implicit TLS (port 465) cannot be used.",
-            "Use port 587 or 2525 with STARTTLS.",
-        ),
-    ),
-    "posthog": (
-        Consequence(
-            "posthog_restart",
-            "warning",
-            "the PostHog admin",
-            "Settings given through environment variables only take effect after both the web server and the worker "
-            "(Celery, which sends the mail) are restarted. A value saved in Instance settings overrides the environment.",
-            "Restart web and worker after changing the environment, and clear any EMAIL_* value saved in /instance/settings.",
-        ),
-    ),
-    "sourcegraph": (
-        Consequence(
-            "sourcegraph_verification",
-            "warning",
-            "users signing up with builtin authentication",
-            "With email configured, new email addresses must be verified, and password resets depend on mail arriving.",
-            "Send a test email from Sourcegraph after saving (GraphQL sendTestEmail) to confirm delivery.",
-        ),
-    ),
-    "mattermost": (
-        Consequence(
-            "mattermost_verification",
-            "warning",
-            "users resetting passwords or verifying addresses",
-            "Password reset, email verification and notification emails all depend on these settings.",
-            "Use System Console > Environment > SMTP > Test Connection after saving. Values set through "
-            "MM_EMAILSETTINGS_* cannot be edited in the System Console.",
-        ),
-    ),
-    "mastodon": (
-        Consequence(
-            "mastodon_restart",
-            "warning",
-            "the Mastodon admin",
-            "Mail is sent by Sidekiq: changes in .env.production take effect after restarting both mastodon-web and mastodon-sidekiq.",
-            "Restart both services after editing .env.production.",
-        ),
-    ),
-    "discourse": (
-        Consequence(
-            "discourse_rebuild",
-            "warning",
-            "everyone using the forum",
-            "Changing app.yml requires './launcher rebuild app', which takes the forum offline for several minutes. "
-            "Without working mail, new users cannot activate accounts and admins cannot log in by email.",
-            "Plan the rebuild at a quiet time; keep a working admin login.",
-        ),
-    ),
-    "gitlab": (
-        Consequence(
-            "gitlab_reconfigure",
-            "warning",
-            "everyone using GitLab",
-            "'gitlab-ctl reconfigure' restarts Puma and Sidekiq. Password resets, notifications and sign-up confirmations depend on mail.",
-            "Run reconfigure at a quiet time, then send a test with Notify.test_email in 'gitlab-rails console'.",
-        ),
-    ),
-    "django": (
-        Consequence(
-            "django_restart",
-            "info",
-            "the site's users",
-            "Password-reset mails and error reports to ADMINS use these settings after the app server restarts.",
-            "Restart the app server (and any worker that sends mail).",
-        ),
-    ),
-    "selfmx": (
-        Consequence(
-            "selfmx_unverified",
-            "warning",
-            "the SelfMX admin",
-            "The SMTP_* variables come from an early SelfMX documentation page; current SelfMX sends through the SES API.",
-            "Check your SelfMX version's documentation before relying on these variables.",
-        ),
-    ),
-}
 
 BY_PROVIDER: dict[str, tuple[Consequence, ...]] = {
     "microsoft365": (
@@ -226,5 +131,8 @@ BY_PROVIDER: dict[str, tuple[Consequence, ...]] = {
 
 def consequences_for(target: str | None, provider: str | None) -> list[Consequence]:
     """The consequences of applying mail settings for this app and provider, gravest first."""
-    found = list(BY_TARGET.get(target or "", ())) + list(BY_PROVIDER.get(provider or "", ())) + list(ALWAYS)
+    from smtpwizard.core.apps import find_app  # the apps import Consequence from here
+
+    app = find_app(target)
+    found = list(app.consequences if app else ()) + list(BY_PROVIDER.get(provider or "", ())) + list(ALWAYS)
     return sorted(found, key=lambda c: SEVERITY_ORDER[c.severity])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from smtpwizard.core.apps.base import LOCALHOST_NAMES, ClientProfile
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.probe import Failure, ProbeReport, Stage
 from smtpwizard.core.providers import Provider, get_provider, provider_for_host
@@ -53,6 +54,7 @@ class _Context:
     failure: Failure
     provider: Provider | None
     report: ProbeReport
+    profile: ClientProfile | None = None  # the app the test spoke as
 
     @property
     def where(self) -> str:
@@ -264,6 +266,9 @@ def _cert_details(c: _Context) -> tuple[str, ...]:
 
 
 def _cert(c: _Context) -> Diagnosis:
+    app_rule = _app_cert(c)
+    if app_rule is not None:
+        return app_rule
     kind = c.failure.kind
     details = _cert_details(c)
     cert = c.failure.certificate
@@ -550,6 +555,135 @@ def _protocol(c: _Context) -> Diagnosis:
     )
 
 
+# --- where the app's own mail client fails (the test spoke as the app's ClientProfile) ------
+
+_CERT_WORDS = {"cert_self_signed": "self-signed", "cert_expired": "expired", "cert_hostname": "wrongly named"}
+
+
+def _app_cert(c: _Context) -> Diagnosis | None:
+    """A certificate failure caused by how the app checks certificates, naming the app."""
+    profile = c.profile
+    if profile is None:
+        return None
+    app, details = profile.app, _cert_details(c)
+    which = _CERT_WORDS.get(c.failure.kind, "untrusted")
+    if c.settings.security == "none" and profile.starttls == "whenever-offered":
+        return Diagnosis(
+            "app_starttls_certificate",
+            f"{app} will upgrade to STARTTLS and reject this certificate",
+            f"{app} upgrades to STARTTLS whenever the server offers it and will reject this {which} certificate, "
+            f"although the settings say security: none. ({c.failure.message})",
+            f"Set {profile.verify_switch} (verify_certificate: false), or give the relay a trusted certificate."
+            if profile.verify_switch
+            else "Give the relay a trusted certificate, or turn STARTTLS off on the relay.",
+            ExitCode.PROTOCOL,
+            None,
+            details,
+        )
+    if not c.settings.verify_certificate and profile.verify_switch is None:
+        return Diagnosis(
+            "app_always_verifies",
+            f"{app} always checks the certificate",
+            f"{app} has no setting to skip certificate checks, so it will reject this {which} certificate although "
+            f"verify_certificate is false. ({c.failure.message})",
+            "Give the server a trusted certificate, or add its CA to the system store of the machine that runs "
+            f"{app} (or point SSL_CERT_FILE at it in {app}'s environment).",
+            ExitCode.PROTOCOL,
+            None,
+            details,
+        )
+    if c.settings.ca_file and profile.ca_file_setting is None:
+        return Diagnosis(
+            "app_no_ca_file",
+            f"{app} cannot be given this CA file",
+            f"{app} has no CA-file setting: it trusts only the system's certificate store, where this {which} "
+            f"certificate's issuer is missing. ({c.failure.message})",
+            f"Add {c.settings.ca_file} to the system store of the machine that runs {app} (or point SSL_CERT_FILE "
+            f"at it in {app}'s environment), or give the server a certificate from a public CA.",
+            ExitCode.PROTOCOL,
+            None,
+            details,
+        )
+    return None
+
+
+def _app_no_implicit_tls(c: _Context) -> Diagnosis:
+    app = c.profile.app if c.profile else "The app"
+    return Diagnosis(
+        "app_no_implicit_tls",
+        f"{app} has no implicit TLS",
+        f"{app} connects in plain text and can only upgrade with STARTTLS, so security: tls (port 465) cannot work "
+        "for it. smtpwizard did not connect.",
+        "Use port 587 (or 2525) with security: starttls.",
+        ExitCode.CONFIG,
+        {"security": "starttls", "port": 587},
+    )
+
+
+def _app_charset(c: _Context) -> Diagnosis:
+    app, library = (c.profile.app, c.profile.library) if c.profile else ("The app", "its mail library")
+    return Diagnosis(
+        "app_charset",
+        f"{app} cannot send this password",
+        f"{app} logs in with {library}, which encodes the login as ASCII: a username or password with any other "
+        f"character (é, ü, €, ...) raises UnicodeEncodeError in {app}, so it would never log in. smtpwizard did not "
+        "send the login.",
+        "Use a password (and username) made of ASCII letters, digits and punctuation only; change it at the provider "
+        "and store the new one.",
+        ExitCode.CONFIG,
+    )
+
+
+def _app_plaintext_login(c: _Context) -> Diagnosis:
+    profile = c.profile
+    app = profile.app if profile else "The app"
+    if profile is not None and profile.plaintext_login == "localhost-names":
+        explanation = (
+            f"{app} sends a PLAIN login without encryption only to a server named exactly "
+            f"{', '.join(LOCALHOST_NAMES)} (Go's net/smtp); {c.settings.host} is not one of them, so {app} would "
+            "fail with 'unencrypted connection'."
+        )
+        fix = (
+            "Give the relay STARTTLS (then use security: starttls), or for a relay on the same machine use the "
+            "host name localhost or 127.0.0.1."
+        )
+    else:
+        explanation = (
+            f"{app} never sends a login over an unencrypted connection: its mail library refuses with "
+            "'unencrypted connection' (Go's net/smtp allows it only to a server named exactly localhost, and "
+            f"{app} names the server host:port), so security: none with a login always fails in {app}."
+        )
+        fix = "Use security: starttls or tls, or remove the login (auth: none) if the relay accepts mail without one."
+    return Diagnosis(
+        "app_plaintext_login",
+        f"{app} will not send the login without encryption",
+        explanation + " smtpwizard did not send the login.",
+        fix,
+        ExitCode.CONFIG,
+        {"security": "starttls"},
+    )
+
+
+def _app_no_mechanism(c: _Context) -> Diagnosis:
+    profile = c.profile
+    app = profile.app if profile else "The app"
+    usable = ", ".join(profile.auth_mechanisms) if profile else "its methods"
+    offered = ", ".join(c.report.auth_offered) or "nothing"
+    explanation = f"The server offers {offered}; {app} can only log in with {usable}"
+    if profile is not None and profile.auth_choice == "configured":
+        explanation += (
+            f" and sends the one named in its {profile.auth_setting} setting whatever the server offers, so the "
+            "server would refuse it (504 5.5.4, unrecognised authentication type)"
+        )
+    return Diagnosis(
+        "app_no_mechanism",
+        f"{app} cannot log in to this server",
+        explanation + ". smtpwizard did not send the login.",
+        f"Use a server or port that offers {usable}, or ask the provider to enable one of them.",
+        ExitCode.UNAVAILABLE,
+    )
+
+
 _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "dns": _dns,
     "refused": _refused,
@@ -578,15 +712,22 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "disconnected": _disconnected,
     "timeout": _timeout,
     "protocol": _protocol,
+    "app_no_implicit_tls": _app_no_implicit_tls,
+    "app_charset": _app_charset,
+    "app_plaintext_login": _app_plaintext_login,
+    "app_no_mechanism": _app_no_mechanism,
 }
 
 
-def diagnose(report: ProbeReport, settings: SmtpSettings, provider_id: str | None = None) -> Diagnosis | None:
-    """The diagnosis of a failed report, or None when the test passed."""
+def diagnose(
+    report: ProbeReport, settings: SmtpSettings, provider_id: str | None = None, profile: ClientProfile | None = None
+) -> Diagnosis | None:
+    """The diagnosis of a failed report, or None when the test passed; with ``profile`` (the app
+    the test spoke as) a failure the app's own client causes names the app."""
     failure = report.failure
     if failure is None:
         return None
-    context = _Context(settings, failure, _provider_for(settings, provider_id), report)
+    context = _Context(settings, failure, _provider_for(settings, provider_id), report, profile)
     if failure.code == 421:
         return Diagnosis(
             "service_unavailable",

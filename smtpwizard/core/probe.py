@@ -26,6 +26,7 @@ from typing import Any, Literal
 import aiosmtplib
 from aiosmtplib import errors as smtp_errors
 
+from smtpwizard.core.apps.base import LOCALHOST_NAMES, ClientProfile
 from smtpwizard.core.settings import Secret, Sender, SmtpSettings
 
 
@@ -94,6 +95,11 @@ FailureKind = Literal[
     "disconnected",
     "timeout",
     "protocol",
+    # The app the test speaks as (its ClientProfile) would fail where smtpwizard's own client could not.
+    "app_no_implicit_tls",
+    "app_charset",
+    "app_plaintext_login",
+    "app_no_mechanism",
 ]
 
 
@@ -251,7 +257,9 @@ class _Probe:
         test_to: str | None,
         options: ProbeOptions,
         on_stage: StageCallback | None,
+        profile: ClientProfile | None = None,
     ) -> None:
+        self.profile = profile  # with a profile, the test connects as that app's mail client does
         self.settings = settings
         self.password = password
         self.sender = sender
@@ -337,10 +345,11 @@ class _Probe:
         self.deadline = started + self.settings.timeout_s
         self.report.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
+            self._app_can_connect()
             addresses = await self.resolve()
             await self.connect(addresses)
             await self.greet()
-            if self.settings.security == "starttls":
+            if self.settings.security == "starttls" or self._app_upgrades_anyway():
                 await self.starttls()
             elif self.settings.security == "none":
                 self.skip(Stage.STARTTLS, "security is none: the connection stays unencrypted")
@@ -427,13 +436,20 @@ class _Probe:
             return
         raise self.fail(result, t0, last_kind, last_message)
 
+    @property
+    def verifies(self) -> bool:
+        """An app without a switch for certificate checks verifies whatever the settings say."""
+        return self.settings.verify_certificate or (self.profile is not None and self.profile.verify_switch is None)
+
     def tls_context(self) -> ssl.SSLContext:
-        if not self.settings.verify_certificate:
+        if not self.verifies:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
             return context
-        return ssl.create_default_context(cafile=self.settings.ca_file)
+        # An app without a CA-file setting trusts only the system store (and SSL_CERT_FILE).
+        app_reads_ca_file = self.profile is None or self.profile.ca_file_setting is not None
+        return ssl.create_default_context(cafile=self.settings.ca_file if app_reads_ca_file else None)
 
     async def greet(self) -> None:
         implicit = self.settings.security == "tls"
@@ -529,13 +545,13 @@ class _Probe:
             version=ssl_object.version() or "",
             cipher=cipher[0] if cipher else "",
             certificate=cert,
-            verified=self.settings.verify_certificate,
+            verified=self.verifies,
         )
         self.report.tls = info
         detail = f"{info.version}, {info.cipher}"
         if cert is not None:
             detail += f"; certificate for {cert.subject}, valid until {cert.not_after}"
-        if not self.settings.verify_certificate:
+        if not self.verifies:
             detail += "; certificate NOT verified (verify_certificate: false)"
         self.end(result, t0, "ok", detail)
 
@@ -618,6 +634,8 @@ class _Probe:
 
     def _choose_mechanism(self, encrypted: bool) -> str | None:
         offered = self.report.auth_offered
+        if self.profile is not None:
+            return self._app_mechanism(encrypted)
         if self.settings.auth != "auto":
             wanted = self.settings.auth.upper()
             return wanted if wanted in offered else None
@@ -632,6 +650,13 @@ class _Probe:
         result = self.begin(Stage.AUTH)
         t0 = time.monotonic()
         encrypted = self.smtp.get_transport_info("sslcontext") is not None
+        if not encrypted and self.profile is not None and self.profile.plaintext_login == "never":
+            raise self.fail(
+                result,
+                t0,
+                "app_plaintext_login",
+                f"{self.profile.app} never sends a login over an unencrypted connection",
+            )
         if not encrypted and not self.settings.allow_insecure_auth:
             raise self.fail(
                 result,
@@ -642,6 +667,7 @@ class _Probe:
         if not self.report.auth_offered:
             raise self.fail(result, t0, "auth_missing", "the server does not offer AUTH on this connection")
         mechanism = self._choose_mechanism(encrypted)
+        self._app_can_log_in(result, t0, mechanism, encrypted)
         if mechanism is None:
             wanted = "PLAIN, LOGIN or CRAM-MD5" if self.settings.auth == "auto" else self.settings.auth.upper()
             raise self.fail(
@@ -675,6 +701,68 @@ class _Probe:
         self.log_reply(reply)
         self.report.auth_used = mechanism
         self.end(result, t0, "ok", f"{mechanism} accepted")
+
+    # --- the app's own client rules (only with a ClientProfile) -------------------------
+
+    def _app_can_connect(self) -> None:
+        if self.profile is None or self.settings.security != "tls" or self.profile.implicit_tls:
+            return
+        result = self.begin(Stage.CONNECT)
+        raise self.fail(
+            result, time.monotonic(), "app_no_implicit_tls", f"{self.profile.app} has no implicit TLS (security: tls)"
+        )
+
+    def _app_upgrades_anyway(self) -> bool:
+        """Whether the app upgrades to STARTTLS although the settings say none (it does when offered)."""
+        assert self.smtp is not None
+        if self.profile is None or self.profile.starttls != "whenever-offered" or self.settings.security != "none":
+            return False
+        return self.smtp.supports_extension("starttls")
+
+    def _app_mechanism(self, encrypted: bool) -> str | None:
+        """The mechanism the app would send: its first choice the server offers, or the configured one."""
+        assert self.profile is not None
+        offered = self.report.auth_offered
+        usable = self.profile.auth_mechanisms
+        if self.profile.auth_choice == "preference":
+            return next((m for m in usable if m in offered), None)
+        if self.settings.auth != "auto":
+            wanted = self.settings.auth.upper()
+            return wanted if wanted in usable and wanted in offered else None
+        preference = AUTH_PREFERENCE_TLS if encrypted else AUTH_PREFERENCE_PLAIN
+        return next((m for m in preference if m in usable and m in offered), None)
+
+    def _app_can_log_in(self, result: StageResult, t0: float, mechanism: str | None, encrypted: bool) -> None:
+        """Stop before AUTH where the app itself could not log in."""
+        profile = self.profile
+        if profile is None:
+            return
+        app = profile.app
+        if mechanism is None:
+            offered = ", ".join(self.report.auth_offered)
+            raise self.fail(
+                result,
+                t0,
+                "app_no_mechanism",
+                f"the server offers {offered}; {app} can send {', '.join(profile.auth_mechanisms)}",
+            )
+        login = (self.settings.username or "") + (self.password.reveal() if self.password else "")
+        if profile.charset == "ascii" and not login.isascii():
+            raise self.fail(
+                result,
+                t0,
+                "app_charset",
+                f"{app} can send only ASCII in AUTH; the username or password holds other characters",
+            )
+        # Go's PlainAuth checks the server name it was given: only these names get a plain-text login.
+        localhost_only = profile.plaintext_login == "localhost-names" and mechanism == "PLAIN"
+        if not encrypted and localhost_only and self.settings.host not in LOCALHOST_NAMES:
+            raise self.fail(
+                result,
+                t0,
+                "app_plaintext_login",
+                f"{app} sends a PLAIN login without encryption only to localhost, 127.0.0.1 or ::1",
+            )
 
     async def envelope(self) -> None:
         assert self.smtp is not None and self.sender is not None
@@ -890,10 +978,13 @@ async def run_probe(
     test_to: str | None = None,
     options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
+    profile: ClientProfile | None = None,
 ) -> ProbeReport:
     """Run the live test once and return its report; never raises for server behaviour.
 
-    Cancelling the task closes the connection. AUTH is attempted at most once.
+    With ``profile`` the test connects as that app's mail client does (its STARTTLS policy,
+    certificate rules, AUTH choice, charset and plain-text login rule), so a pass means the app
+    passes too. Cancelling the task closes the connection. AUTH is attempted at most once.
     """
-    probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage)
+    probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage, profile)
     return await probe.run()

@@ -111,8 +111,14 @@ def test_failed_test_writes_nothing_and_leaves_keyring_alone(
 
 
 def test_consequences_must_be_acknowledged(
-    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, env: MemoryKeyring, config_home: Path
+    tmp_path: Path,
+    server: tuple[ServerThread, Mailbox],
+    ca_file: str,
+    env: MemoryKeyring,
+    config_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # Forem has no CA-file setting: it trusts the system store
     source = write_input(tmp_path, server[0].port, ca_file, target="forem")
     code, out, err = run("apply", str(source))
     assert code == ExitCode.CONFIG
@@ -125,8 +131,14 @@ def test_consequences_must_be_acknowledged(
 
 
 def test_dry_run_tests_but_stores_and_writes_nothing(
-    tmp_path: Path, server: tuple[ServerThread, Mailbox], ca_file: str, env: MemoryKeyring, config_home: Path
+    tmp_path: Path,
+    server: tuple[ServerThread, Mailbox],
+    ca_file: str,
+    env: MemoryKeyring,
+    config_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # Forem has no CA-file setting: it trusts the system store
     source = write_input(tmp_path, server[0].port, ca_file, target="forem")
     code, out, _ = run("apply", str(source), "--dry-run")
     assert code == 0 and "Dry run" in out

@@ -78,6 +78,14 @@ def ruby(script: str, text: str, tmp_path: Path) -> Any:
     return json.loads(done.stdout)
 
 
+def dotted(prefix: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        item
+        for key, value in data.items()
+        for item in (dotted(f"{prefix}.{key}", value) if isinstance(value, dict) else [(f"{prefix}.{key}", value)])
+    ]
+
+
 def parse_back(fmt: str, text: str, tmp_path: Path) -> dict[str, Any]:
     """The export read by a real parser of its format, as key -> value."""
     if fmt == "env":
@@ -93,6 +101,8 @@ def parse_back(fmt: str, text: str, tmp_path: Path) -> dict[str, Any]:
         data = json.loads(text)
         if "EmailSettings" in data:
             return data["EmailSettings"]  # type: ignore[no-any-return]
+        if "mail" in data:  # Ghost: nested options, compared as dotted paths
+            return dict(dotted("mail", data["mail"]))
         return {**{k: v for k, v in data.items() if k != "email.smtp"}, **data["email.smtp"]}
     if fmt == "ruby":
         return ruby(

@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import live_test
+from smtpwizard.core.apps import find_app
 from smtpwizard.core.config import InlineSource, KeyringSource
 from smtpwizard.core.diagnose import Diagnosis
 from smtpwizard.core.errors import WizardError
@@ -92,7 +93,8 @@ class LiveTestStep(StepScreen):
         a = self.answers
         login = f" as {a.username}" if a.username else " without login"
         mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
-        self.query_one("#target-line", Static).update(f"Testing {a.host} port {a.port} with {mode}{login}")
+        app = f" as {found.name} will connect" if (found := find_app(a.target)) else ""  # the probe speaks as it
+        self.query_one("#target-line", Static).update(f"Testing{app}: {a.host} port {a.port} with {mode}{login}")
         try:
             document = a.to_document()
         except WizardError as exc:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from smtpwizard.core.exporters import PASSWORD_PLACEHOLDER, Export, Exporter, Source, header
+from smtpwizard.core.apps.base import PASSWORD_PLACEHOLDER, App, ClientProfile, Export, Source, header
+from smtpwizard.core.consequences import Consequence
 from smtpwizard.core.exporters.formats import Scalar, python_value, render_dotenv
 
-APP = "Django"
+NAME = "Django"
 
 
 def email_connection(source: Source) -> list[tuple[str, Scalar]]:
@@ -24,8 +25,8 @@ def email_connection(source: Source) -> list[tuple[str, Scalar]]:
 
 
 def _pairs(source: Source) -> list[tuple[str, Scalar]]:
-    source.require_verification(APP)
-    source.require_automatic_auth(APP)
+    source.require_verification(NAME)
+    source.require_automatic_auth(NAME)
     smtp, sender = source.smtp, source.config.sender
     return [
         ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
@@ -49,7 +50,7 @@ def settings_py(source: Source) -> Export:
     pairs = _pairs(source)
     placeholder = source.password == PASSWORD_PLACEHOLDER
     note = "The password is read from the EMAIL_HOST_PASSWORD environment variable; --reveal-secret writes it here."
-    lines = [f"# {line}" for line in header(APP, source, "settings.py", note if placeholder else None).splitlines()]
+    lines = [f"# {line}" for line in header(NAME, source, "settings.py", note if placeholder else None).splitlines()]
     if placeholder:
         lines.append("import os")
     for key, value in pairs:
@@ -62,14 +63,51 @@ def settings_py(source: Source) -> Export:
 
 def env(source: Source) -> Export:
     pairs = [(k, v) for k, v in _pairs(source) if k != "EMAIL_BACKEND"]
-    text = render_dotenv(pairs, header(APP, source, "the environment your settings.py reads"))
+    text = render_dotenv(pairs, header(NAME, source, "the environment your settings.py reads"))
     return Export(text, _notes(source), tuple(pairs))
 
 
-EXPORTER = Exporter(
-    "django",
-    APP,
-    {"python": ("settings.py lines", settings_py), "env": ("environment variables", env)},
-    "python",
+PROFILE = ClientProfile(
+    app=NAME,
+    library="Python smtplib through Django's EmailBackend",
+    # django/django django/core/mail/backends/smtp.py: use_tls -> starttls() (smtplib raises
+    # SMTPNotSupportedError when the server does not offer it); use_ssl -> SMTP_SSL; neither -> plain.
+    starttls="required",
+    implicit_tls=True,
+    verify_switch=None,  # django/core/mail/backends/smtp.py: ssl.create_default_context(), no switch
+    ca_file_setting=None,  # only EMAIL_SSL_CERTFILE/KEYFILE, a client certificate (docs/ref/settings.txt)
+    # CPython Lib/smtplib.py SMTP.login: preferred_auths = ['CRAM-MD5', 'PLAIN', 'LOGIN'], the first
+    # the server offers (and, on a rejection, the next one).
+    auth_mechanisms=("CRAM-MD5", "PLAIN", "LOGIN"),
+    auth_choice="preference",
+    auth_setting=None,
+    # CPython Lib/smtplib.py SMTP.auth: initial_response.encode('ascii'); auth_cram_md5:
+    # self.password.encode('ascii'): a non-ASCII username or password raises UnicodeEncodeError.
+    charset="ascii",
+    plaintext_login="anywhere",  # smtplib.login checks nothing about TLS
+    timeout_setting="EMAIL_TIMEOUT",  # django/conf/global_settings.py: EMAIL_TIMEOUT = None
+    default_timeout_s=None,
+    helo="this machine's fully qualified host name (socket.getfqdn(), smtplib's default)",
+)
+
+CONSEQUENCES = (
+    Consequence(
+        "django_restart",
+        "info",
+        "the site's users",
+        "Password-reset mails and error reports to ADMINS use these settings after the app server restarts.",
+        "Restart the app server (and any worker that sends mail).",
+    ),
+)
+
+APP = App(
+    id="django",
+    name=NAME,
+    where="settings.py or the environment",
+    blurb="any Django site",
+    profile=PROFILE,
+    formats={"python": ("settings.py lines", settings_py), "env": ("environment variables", env)},
+    default_format="python",
     write_into=("env",),
+    consequences=CONSEQUENCES,
 )

@@ -1,0 +1,91 @@
+"""Gitea (and Forgejo): the ``[mailer]`` section of app.ini, as the ``GITEA__mailer__*``
+environment its docker image writes into app.ini at start."""
+
+from __future__ import annotations
+
+from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
+from smtpwizard.core.consequences import Consequence
+from smtpwizard.core.exporters.formats import Scalar, render_dotenv
+
+NAME = "Gitea"
+# go-gitea/gitea modules/setting/mailer.go: PROTOCOL is one of smtp, smtps, smtp+starttls, ...
+PROTOCOL = {"starttls": "smtp+starttls", "tls": "smtps", "none": "smtp"}
+
+
+def env(source: Source) -> Export:
+    smtp, sender = source.smtp, source.config.sender
+    # services/mailer/sender/smtp.go picks the login method from what the server offers.
+    source.require_automatic_auth(NAME)
+    pairs: list[tuple[str, Scalar]] = [
+        ("GITEA__mailer__ENABLED", True),
+        ("GITEA__mailer__PROTOCOL", PROTOCOL[smtp.security]),
+        ("GITEA__mailer__SMTP_ADDR", smtp.host),
+        ("GITEA__mailer__SMTP_PORT", smtp.port),
+    ]
+    if source.uses_auth:
+        pairs += [("GITEA__mailer__USER", smtp.username), ("GITEA__mailer__PASSWD", source.password)]
+    pairs.append(("GITEA__mailer__FROM", sender.formatted()))  # mailer.go: mail.ParseAddress(FROM)
+    if not smtp.verify_certificate:
+        pairs.append(("GITEA__mailer__FORCE_TRUST_SERVER_CERT", True))
+    if smtp.helo_domain:
+        pairs.append(("GITEA__mailer__HELO_HOSTNAME", smtp.helo_domain))
+    notes = [
+        "In app.ini these are the keys of the [mailer] section (ENABLED, PROTOCOL, SMTP_ADDR, ...); restart Gitea.",
+    ]
+    if smtp.security == "starttls":
+        notes.append("Gitea uses STARTTLS when the server offers it but cannot require it (smtp+starttls).")
+    if smtp.security == "none" and source.uses_auth:
+        notes.append("Gitea sends a PLAIN login without TLS only to a server named localhost, 127.0.0.1 or ::1.")
+    if smtp.ca_file:
+        notes.append("Gitea has no CA-file setting: add the CA to the container's system store (or SSL_CERT_FILE).")
+    text = render_dotenv(pairs, header(NAME, source, "the environment: of the gitea service in docker-compose.yml"))
+    return Export(text, tuple(notes), tuple(pairs))
+
+
+PROFILE = ClientProfile(
+    app=NAME,
+    library="wneessen/go-mail",
+    # go-gitea/gitea services/mailer/sender/smtp.go: smtp+starttls -> gomail.TLSOpportunistic (goes on in
+    # plain text when STARTTLS is missing, only a warning), smtps -> WithSSL, smtp -> NoTLS.
+    starttls="opportunistic",
+    implicit_tls=True,
+    verify_switch="FORCE_TRUST_SERVER_CERT",  # smtp.go buildTLSConfig: InsecureSkipVerify
+    ca_file_setting=None,  # smtp.go: only a client certificate (USE_CLIENT_CERT), no CA setting
+    # smtp.go: CRAM-MD5 if offered, else PLAIN, else its own LOGIN, else NTLM.
+    auth_mechanisms=("CRAM-MD5", "PLAIN", "LOGIN"),
+    auth_choice="preference",
+    auth_setting=None,
+    charset="utf-8",
+    # smtp.go: smtp.PlainAuth("", user, pass, SMTPAddr, false): go-mail smtp/auth_plain.go, like Go's
+    # net/smtp, sends PLAIN without TLS only to a server named localhost, 127.0.0.1 or ::1.
+    plaintext_login="localhost-names",
+    timeout_setting=None,
+    default_timeout_s=None,
+    helo="HELO_HOSTNAME, else the machine's host name (smtp.go os.Hostname())",
+    helo_setting="HELO_HOSTNAME",
+)
+
+CONSEQUENCES = (
+    Consequence(
+        "gitea_restart",
+        "info",
+        "the Gitea admin",
+        "Gitea reads [mailer] only at start; registration confirmation (REGISTER_EMAIL_CONFIRM) and notification "
+        "mails use these settings after a restart.",
+        "Restart Gitea, then use Site Administration > Configuration > Send Testing Email.",
+    ),
+)
+
+APP = App(
+    id="gitea",
+    name=NAME,
+    where="app.ini [mailer], or GITEA__mailer__* in docker-compose.yml",
+    blurb="Git hosting (also Forgejo)",
+    profile=PROFILE,
+    formats={"env": ("GITEA__mailer__* environment (docker)", env)},
+    default_format="env",
+    write_into=("env",),
+    consequences=CONSEQUENCES,
+    # go-gitea/gitea contrib/environment-to-ini: the docker image copies GITEA__section__KEY into app.ini.
+    compose="the docker image copies GITEA__mailer__* from the container's environment into app.ini at start",
+)
