@@ -117,7 +117,8 @@ def test_quiet_unacknowledged_consequences_and_write_failures_print_one_line(
         assert mailbox.auth_attempts == []
         blocker = tmp_path / "a-file"
         blocker.write_text("")
-        code, out, err = run("-q", "apply", str(source), "--yes", "--config", str(blocker / "config.yaml"))
+        plain = write_input(tmp_path, srv.port, ca_file)  # no target: only the write can fail
+        code, out, err = run("-q", "apply", str(plain), "--yes", "--config", str(blocker / "config.yaml"))
     assert code == ExitCode.CANT_CREATE and out == "" and str(blocker) in one_error_line(err)
 
 
