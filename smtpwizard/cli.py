@@ -7,10 +7,11 @@ lazy import. Core modules are imported inside each command so ``--help`` stays f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
@@ -280,35 +281,78 @@ def _ask(consequences: list[Consequence], out: Output) -> bool:
 
 
 def _read_stdin() -> str:
+    """The password from standard input; on a terminal, asked for without echo (getpass),
+    so it never lands in the scrollback."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("SMTP password (not shown): ")
     return sys.stdin.read(16 * 1024)
 
 
-_INTERRUPTED = object()
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: the work stops with the same rollback; exit 143."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _handle_sigterm() -> Callable[[], None]:
+    """Outside the event loop, SIGTERM raises Terminated in the main thread (like Ctrl+C).
+    Returns how to put the previous handler back."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (tests calling main())
+        return lambda: None
+
+    def restore() -> None:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
 T = TypeVar("T")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run, with Ctrl+C that always takes: the work is cancelled (closing any
-    connection) and KeyboardInterrupt raised. Python 3.11's wait_for can swallow a
-    cancellation that arrives just as its inner call completes, so it is repeated until
-    the work has really stopped."""
+    """asyncio.run, with Ctrl+C and SIGTERM that always take: the work is cancelled (closing
+    any connection, rolling back a half-done save) and KeyboardInterrupt (or Terminated)
+    raised. Python 3.11's wait_for can swallow a cancellation that arrives just as its inner
+    call completes, so it is repeated until the work has really stopped."""
     import asyncio
 
-    result = asyncio.run(_interruptible(coro))
-    if result is _INTERRUPTED:
-        raise KeyboardInterrupt
-    return cast(T, result)
+    stopped_by: list[int] = []
+    result = asyncio.run(_interruptible(coro, stopped_by))
+    if stopped_by:
+        import signal
+
+        raise Terminated if stopped_by[0] == signal.SIGTERM else KeyboardInterrupt
+    return result
 
 
-async def _interruptible(coro: Coroutine[Any, Any, T]) -> object:
+async def _interruptible(coro: Coroutine[Any, Any, T], stopped_by: list[int]) -> T:
     import asyncio
     import signal
 
     loop = asyncio.get_running_loop()
     work = asyncio.ensure_future(coro)
     interrupted = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def stop(sig: int) -> None:
+        if not stopped_by:
+            stopped_by.append(sig)
+        interrupted.set()
+
     try:
-        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+        for sig in signals:
+            loop.add_signal_handler(sig, stop, sig)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
         return await work
     waiting = asyncio.ensure_future(interrupted.wait())
@@ -319,10 +363,20 @@ async def _interruptible(coro: Coroutine[Any, Any, T]) -> object:
         while not work.done():
             work.cancel()
             await asyncio.wait({work}, timeout=0.1)
-        return _INTERRUPTED
+        if not work.cancelled() and work.exception() is None and _written(work.result()):
+            stopped_by.clear()  # the signal came after the config was written: report that truthfully
+            return work.result()
+        return cast(T, None)
     finally:
         waiting.cancel()
-        loop.remove_signal_handler(signal.SIGINT)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, previous[sig])  # remove_signal_handler leaves SIG_DFL behind
+
+
+def _written(result: object) -> bool:
+    return getattr(result, "outcome", None) == "written"
 
 
 def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
@@ -671,6 +725,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
         out or sys.stdout,
         err or sys.stderr,
     )
+    headless = args.command is not None or args.from_yaml is not None
+    restore_sigterm = _handle_sigterm() if headless else None  # the TUI handles SIGTERM in its own loop
     try:
         if args.command == "apply":
             return cmd_apply(args, args.file, output)
@@ -692,6 +748,9 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
         if json_mode:
             output.json(_error_json(exc))
         return int(exc.exit_code)
+    except Terminated:
+        output.error("terminated (SIGTERM); nothing was written")
+        return int(ExitCode.TERMINATED)
     except KeyboardInterrupt:
         output.error("interrupted; nothing was written")
         return int(ExitCode.INTERRUPTED)
@@ -700,6 +759,9 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
         output.error(message)
         output.json({"ok": False, "exit_code": int(ExitCode.SOFTWARE), "error": message})
         return int(ExitCode.SOFTWARE)
+    finally:
+        if restore_sigterm is not None:
+            restore_sigterm()
 
 
 def _where(exc: BaseException) -> str:

@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from smtpwizard.core.config import Document, InlineSource, KeyringSource, PasswordSource, parse_document
+from smtpwizard.core.config import (
+    Document,
+    InlineSource,
+    KeyringSource,
+    PasswordSource,
+    inline_secret,
+    parse_document,
+)
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.providers import Provider, get_provider
 from smtpwizard.core.settings import (
@@ -167,8 +174,8 @@ class WizardAnswers:
             },
         }
         document = parse_document(doc, "input")
-        if isinstance(source, InlineSource):
-            document = replace(document, password_source=source)
+        if isinstance(source, InlineSource):  # a typed password gets the checks of every source
+            document = replace(document, password_source=InlineSource(inline_secret(source.secret.reveal())))
         return document
 
     def allows_insecure_auth_here(self) -> bool:

@@ -8,7 +8,12 @@ leaves the old config and keyring entry as they were.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import os
+import stat
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,6 +22,8 @@ from typing import Literal
 
 from smtpwizard.core.apps import find_app
 from smtpwizard.core.config import (
+    MAX_DOCUMENT_BYTES,
+    MAX_INFO_CHARS,
     Document,
     EnvSource,
     FileSource,
@@ -25,26 +32,37 @@ from smtpwizard.core.config import (
     PasswordSource,
     StdinSource,
     dump_config,
+    load_yaml,
+    parse_document,
     read_document_file,
 )
 from smtpwizard.core.consequences import Consequence, consequences_for
 from smtpwizard.core.diagnose import Diagnosis, diagnose
-from smtpwizard.core.errors import FieldError, InputMissing, NotAcknowledged, SecretStoreError
+from smtpwizard.core.errors import (
+    FieldError,
+    InputMissing,
+    Interrupted,
+    NotAcknowledged,
+    SecretStoreError,
+    WizardError,
+    WriteFailed,
+    one_line,
+)
 from smtpwizard.core.exit_codes import ExitCode
-from smtpwizard.core.files import atomic_write, locked
+from smtpwizard.core.files import atomic_write, locked, secure_config_dir
 from smtpwizard.core.probe import ProbeOptions, ProbeReport, StageCallback, run_probe
 from smtpwizard.core.secrets import SecretStore
 from smtpwizard.core.settings import (
     KEYRING_SERVICE,
+    MAX_SECRET_BYTES,
     Config,
     Secret,
     SecretRef,
     Verification,
     keyring_account,
+    secret_problem,
     validate_email,
 )
-
-MAX_SECRET_BYTES = 4096
 
 Outcome = Literal["written", "dry_run", "failed"]
 
@@ -70,15 +88,46 @@ class ApplyResult:
 
 def _clean_secret(raw: str, where: str) -> Secret:
     value = raw.rstrip("\r\n")  # files and pipes end in a newline the provider never issued
-    if not value:
-        raise FieldError("smtp.password", f"{where} is empty", "put the password there, without anything else")
-    if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
-        raise FieldError(
-            "smtp.password", f"{where} is larger than {MAX_SECRET_BYTES} bytes", "check it holds only the password"
-        )
-    if "\n" in value or "\r" in value:
-        raise FieldError("smtp.password", f"{where} has more than one line", "keep only the password on one line")
+    if problem := secret_problem(value):
+        raise FieldError("smtp.password", f"{where} {problem}", "put only the password there, on one line")
     return Secret(value)
+
+
+def _pseudo_file_systems() -> set[int]:
+    """Devices of /proc and /sys, whose 'regular' files are generated (e.g. /proc/self/environ)."""
+    devices = set()
+    for root in ("/proc", "/sys"):
+        with contextlib.suppress(OSError):
+            devices.add(os.stat(root).st_dev)
+    return devices
+
+
+def read_secret_file(path: Path) -> bytes:
+    """A password file's bytes: a regular file of at most MAX_SECRET_BYTES (plus a line end),
+    never a device, FIFO, socket or /proc or /sys file. Raises InputMissing or FieldError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO must not block the open
+    except FileNotFoundError:
+        raise InputMissing(f"smtp.password: file {path} does not exist; check the path") from None
+    except OSError as exc:
+        raise InputMissing(f"smtp.password: cannot read {path} ({exc.strerror}); check its permissions") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_dev in _pseudo_file_systems():
+            raise FieldError(
+                "smtp.password",
+                f"file {path} is not a regular file (a device, pipe or /proc entry)",
+                "point file: at a file holding only the password, e.g. /run/secrets/smtp",
+            )
+        limit = MAX_SECRET_BYTES + 2  # room for a trailing CR LF
+        data = handle.read(limit + 1)
+    if info.st_size > limit or len(data) > limit:
+        raise FieldError(
+            "smtp.password",
+            f"file {path} is larger than {MAX_SECRET_BYTES} bytes",
+            "point file: at a file holding only the password",
+        )
+    return data
 
 
 def resolve_secret(
@@ -92,7 +141,7 @@ def resolve_secret(
     if source is None:
         return None
     if isinstance(source, InlineSource):
-        return source.secret
+        return _clean_secret(source.secret.reveal(), "the inline password")
     if isinstance(source, EnvSource):
         if source.name not in env:
             raise InputMissing(
@@ -101,12 +150,7 @@ def resolve_secret(
         return _clean_secret(env[source.name], f"environment variable {source.name}")
     if isinstance(source, FileSource):
         path = Path(source.path).expanduser()
-        try:
-            raw = path.read_bytes()[: MAX_SECRET_BYTES * 2]
-        except FileNotFoundError:
-            raise InputMissing(f"smtp.password: file {path} does not exist; check the path") from None
-        except OSError as exc:
-            raise InputMissing(f"smtp.password: cannot read {path} ({exc.strerror}); check its permissions") from None
+        raw = read_secret_file(path)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -197,7 +241,7 @@ async def apply(
     if options.dry_run:
         result.outcome = "dry_run"
         return result
-    saved = save(config, secret, document.password_source, store, config_path, verification)
+    saved = await save_off_loop(config, secret, document.password_source, store, config_path, verification)
     result.outcome = "written"
     result.config, result.written_to, result.backup, result.secret_ref = saved
     return result
@@ -228,13 +272,18 @@ async def live_test(
 
 
 def verification_from(report: ProbeReport) -> Verification:
-    """What a passed report proves, for the config's ``verified`` section."""
+    """What a passed report proves, for the config's ``verified`` section. Text from the
+    server is made one safe line (a TAB or NEL in a greeting must not break the next read)."""
+
+    def note(text: str | None) -> str | None:
+        return None if text is None else one_line(text, MAX_INFO_CHARS)
+
     return Verification(
         status="passed",
         at=report.started_at,
-        tls_version=report.tls.version if report.tls else None,
-        auth_mechanism=report.auth_used,
-        server_banner=report.banner,
+        tls_version=note(report.tls.version if report.tls else None),
+        auth_mechanism=note(report.auth_used),
+        server_banner=note(report.banner),
         test_message_to=report.test_message_to,
     )
 
@@ -246,28 +295,106 @@ def save(
     store: SecretStore,
     config_path: Path,
     verification: Verification,
+    cancel: threading.Event | None = None,
 ) -> tuple[Config, Path, Path | None, SecretRef | None]:
     """Store the secret and write the config, under the config's lock.
 
-    Returns the written config, its path, the backup path and the keyring reference. If the
-    write fails the keyring entry is restored to what it was.
+    Returns the written config, its path, the backup path and the keyring reference. The
+    written file is read back and validated before it counts as written. If anything fails,
+    or ``cancel`` is set (Ctrl+C, SIGTERM) before the write completed, the keyring entry and
+    the previous file are restored and the error (Interrupted) raised.
     """
-    final, ref = planned(config, secret, source, verification)
-    with locked(config_path):
+    final, ref = planned(config, secret, source, verification, config_path=config_path)
+    text = checked_config_text(final, config_path)
+
+    def stop_if_cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Interrupted("interrupted; nothing was written")
+
+    def check(path: Path) -> None:  # a signal during the read-back still undoes the write
+        _read_back(path)
+        stop_if_cancelled()
+
+    secure_config_dir(config_path.parent)
+    with locked(config_path, stop=stop_if_cancelled):
+        stop_if_cancelled()
         restore = _store_secret(store, ref, secret, source)
         try:
-            backup = atomic_write(config_path, dump_config(final))
+            stop_if_cancelled()
+            backup = atomic_write(config_path, text, check=check, before_replace=stop_if_cancelled)
         except BaseException:
             restore()
             raise
     return final, config_path, backup, ref
 
 
+def checked_config_text(config: Config, config_path: Path) -> str:
+    """The YAML of ``config``, refused (FieldError) unless smtpwizard would read it back as is."""
+    text = dump_config(config)
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise FieldError(
+            str(config_path),
+            f"would be {size} bytes, larger than the {MAX_DOCUMENT_BYTES} byte limit",
+            "shorten the longest values (username, sender name)",
+        )
+    again = parse_document(load_yaml(text.encode("utf-8"), str(config_path)), "config").config
+    if replace(again, warnings=()) != replace(config, warnings=()):
+        raise FieldError(
+            str(config_path),
+            "would not read back as written (a value holds characters YAML changes)",
+            "remove control characters and line breaks from the values",
+        )
+    return text
+
+
+def _read_back(path: Path) -> None:
+    """Load and validate the file just written; WriteFailed if it does not read back."""
+    try:
+        read_document_file(path, "config")
+    except WizardError as exc:
+        raise WriteFailed(f"cannot write {path}: it did not read back ({exc}); the previous file was kept") from None
+
+
+async def save_off_loop(
+    config: Config,
+    secret: Secret | None,
+    source: PasswordSource | None,
+    store: SecretStore,
+    config_path: Path,
+    verification: Verification,
+) -> tuple[Config, Path, Path | None, SecretRef | None]:
+    """:func:`save` in a thread, so the event loop (and Ctrl+C/SIGTERM) stays responsive. When
+    the awaiting task is cancelled, the save is told to stop, the keyring wait is abandoned,
+    and the rollback finishes before the cancellation goes on (a save that had already
+    completed is returned instead)."""
+    cancel = threading.Event()
+    loop = asyncio.get_running_loop()
+    work = functools.partial(save, config, secret, source, store, config_path, verification, cancel)
+    future = loop.run_in_executor(None, work)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        cancel.set()
+        store.abandon()
+        while not future.done():  # the rollback is quick; a repeated cancel must not skip it
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
+        if future.exception() is None:
+            return future.result()  # it was complete before the signal came: say so truthfully
+        raise
+
+
 def planned(
-    config: Config, secret: Secret | None, source: PasswordSource | None, verification: Verification
+    config: Config,
+    secret: Secret | None,
+    source: PasswordSource | None,
+    verification: Verification,
+    *,
+    config_path: Path | None = None,
 ) -> tuple[Config, SecretRef | None]:
-    """The config exactly as :func:`save` will write it, and its keyring reference."""
-    ref = _secret_ref(config, secret, source)
+    """The config exactly as :func:`save` will write it to ``config_path``, and its keyring reference."""
+    ref = _secret_ref(config, secret, source, config_path)
     return replace(config, smtp=replace(config.smtp, password=ref), verified=verification), ref
 
 
@@ -275,13 +402,16 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _secret_ref(config: Config, secret: Secret | None, source: PasswordSource | None) -> SecretRef | None:
+def _secret_ref(
+    config: Config, secret: Secret | None, source: PasswordSource | None, config_path: Path | None
+) -> SecretRef | None:
     if secret is None:
         return None
     if isinstance(source, KeyringSource):
         return source.ref
     smtp = config.smtp
-    return SecretRef(KEYRING_SERVICE, keyring_account(config.profile, smtp.username, smtp.host, smtp.port))
+    where = None if config_path is None else str(config_path)  # one entry per config file
+    return SecretRef(KEYRING_SERVICE, keyring_account(config.profile, smtp.username, smtp.host, smtp.port, where))
 
 
 def _store_secret(
@@ -295,7 +425,12 @@ def _store_secret(
         return lambda: None  # the tested password is still where the config will point
     # (a keyring entry deleted or changed since the test read it is put back as tested)
     store.put(ref, secret)
-    if store.get(ref) != secret:
+    try:
+        stored = store.get(ref)
+    except BaseException:  # e.g. abandoned on SIGTERM: the entry was changed, so put it back
+        _undo(store, ref, previous)
+        raise
+    if stored != secret:
         _undo(store, ref, previous)
         raise SecretStoreError(
             f"keyring: {store.backend().name} accepted the password but did not return it; "
@@ -314,6 +449,16 @@ def _undo(store: SecretStore, ref: SecretRef, previous: Secret | None) -> None:
         pass  # the original error is the one worth reporting
 
 
+async def keyring_get(store: SecretStore, ref: SecretRef) -> Secret | None:
+    """``store.get`` off the event loop; a cancellation (Ctrl+C) abandons the keyring wait."""
+    future = asyncio.get_running_loop().run_in_executor(None, store.get, ref)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        store.abandon()
+        raise
+
+
 async def retest(
     config: Config,
     store: SecretStore,
@@ -325,7 +470,7 @@ async def retest(
     """Run the live test of a written config, with its password from the keyring."""
     secret = None
     if config.smtp.password is not None:
-        secret = store.get(config.smtp.password)
+        secret = await keyring_get(store, config.smtp.password)
         if secret is None:
             ref = config.smtp.password
             raise SecretStoreError(

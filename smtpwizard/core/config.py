@@ -7,6 +7,8 @@ The same document shape serves as the written config and as headless input; in i
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from smtpwizard.core.errors import FieldError, InputMissing
+from smtpwizard.core.errors import FieldError, InputMissing, one_line
 from smtpwizard.core.settings import (
     AUTH_CHOICES,
     KEYRING_SERVICE,
@@ -25,7 +27,10 @@ from smtpwizard.core.settings import (
     Sender,
     SmtpSettings,
     Verification,
+    has_control,
     is_loopback,
+    keyring_ref_problem,
+    secret_problem,
     security_port_warnings,
     validate_email,
     validate_hostname,
@@ -36,6 +41,8 @@ from smtpwizard.core.settings import (
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 MAX_DEPTH = 8
+MAX_TEXT_CHARS = 1024  # any one value; keeps every config well under MAX_DOCUMENT_BYTES
+MAX_INFO_CHARS = 200  # a verified.* note such as the server's greeting
 
 TOP_KEYS = ("version", "profile", "target", "provider", "smtp", "sender", "verified")
 SMTP_KEYS = (
@@ -186,6 +193,13 @@ def read_document_file(path: Path, mode: Mode) -> Document:
             raise FieldError(str(path), "is a directory", "give the path of a YAML file")
         with path.open("rb") as handle:
             data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:  # the error names the file's real size, not what was read
+                raise FieldError(
+                    str(path),
+                    f"is {max(os.fstat(handle.fileno()).st_size, len(data))} bytes, "
+                    f"larger than the {MAX_DOCUMENT_BYTES} byte limit",
+                    "an smtpwizard file is a few hundred bytes; check you gave the right file",
+                )
     except FileNotFoundError:
         raise InputMissing(f"{path}: no such file; check the path, or run smtpwizard to create it") from None
     except PermissionError:
@@ -240,9 +254,40 @@ def _text(value: object, path: str, *, required: bool = False, example: str = ""
         raise FieldError(
             path, f"is {_kind(value)}, expected text", f"give text{', e.g. ' + example if example else ''}"
         )
-    if any(ord(ch) < 32 for ch in value):
+    if has_control(value):
         raise FieldError(path, "contains a control character or line break", "remove it")
+    if len(value) > MAX_TEXT_CHARS:
+        raise FieldError(path, f"is longer than {MAX_TEXT_CHARS} characters", "check the value; it is far too long")
     return value
+
+
+def _info_text(value: object, path: str) -> str | None:
+    """A ``verified`` field: information smtpwizard wrote itself, made safe rather than refused
+    (a config written before control characters were cleaned still loads, so forget works)."""
+    if isinstance(value, str):
+        value = one_line(value, MAX_INFO_CHARS)
+    return _text(value, path)
+
+
+# Environment variables a file may name as the password: mail settings only, so a hostile
+# input cannot send another secret of the environment (AWS keys, tokens) to its host.
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def env_name_problem(name: str, provider_id: str = "custom") -> str | None:
+    """Why ``{env: name}`` is not allowed, or None (README, 'Passwords'): the name contains
+    SMTP or MAIL, ends in _PASSWORD, or starts with the provider preset's id (POSTMARK_...)."""
+    if not _ENV_NAME.fullmatch(name):
+        return "is not an upper-case variable name"
+    prefix = provider_id.upper() + "_"
+    if "SMTP" in name or "MAIL" in name or name.endswith("_PASSWORD"):
+        return None
+    if provider_id != "custom" and name.startswith(prefix):
+        return None
+    return (
+        "is not a mail password variable (the name must contain SMTP or MAIL, end in _PASSWORD, "
+        "or start with the provider's id)"
+    )
 
 
 def _flag(value: object, path: str, default: bool) -> bool:
@@ -268,7 +313,7 @@ def _choice(value: object, path: str, choices: tuple[str, ...], default: str) ->
     return lowered
 
 
-def _password_source(value: object, mode: Mode, path: str) -> PasswordSource | None:
+def _password_source(value: object, mode: Mode, path: str, provider_id: str = "custom") -> PasswordSource | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -278,9 +323,9 @@ def _password_source(value: object, mode: Mode, path: str) -> PasswordSource | N
                 "holds a plain-text password, which a config file must never contain",
                 "run 'smtpwizard apply' with this file to move it into the keyring",
             )
-        return InlineSource(Secret(value))
+        return InlineSource(inline_secret(value, path))
     if isinstance(value, int | float) and not isinstance(value, bool) and mode == "input":
-        return InlineSource(Secret(str(value)))
+        return InlineSource(inline_secret(str(value), path))
     allowed = ("keyring",) if mode == "config" else PASSWORD_SOURCE_KEYS
     spec = _mapping(value, path, allowed)
     if len(spec) != 1:
@@ -289,12 +334,22 @@ def _password_source(value: object, mode: Mode, path: str) -> PasswordSource | N
     if kind == "keyring":
         ref = _mapping(arg, f"{path}.keyring", ("service", "account"))
         service = _text(ref.get("service"), f"{path}.keyring.service") or KEYRING_SERVICE
+        if service != KEYRING_SERVICE:
+            raise FieldError(
+                f"{path}.keyring.service",
+                f"'{service}' is another program's keyring service; smtpwizard only uses its own ('{KEYRING_SERVICE}')",
+                "give the password with env:, file: or stdin: instead",
+            )
         account = _text(ref.get("account"), f"{path}.keyring.account", required=True, example="default/me@host:587")
         assert account is not None
         return KeyringSource(SecretRef(service, account))
     if kind == "env":
         name = _text(arg, f"{path}.env", required=True, example="SMTP_PASSWORD")
         assert name is not None
+        if problem := env_name_problem(name, provider_id):
+            raise FieldError(
+                f"{path}.env", f"'{name}' {problem}", "export the password as SMTP_PASSWORD and name that variable"
+            )
         return EnvSource(name)
     if kind == "file":
         file_path = _text(arg, f"{path}.file", required=True, example="/run/secrets/smtp")
@@ -303,6 +358,13 @@ def _password_source(value: object, mode: Mode, path: str) -> PasswordSource | N
     if arg is not True:
         raise FieldError(f"{path}.stdin", "must be true", "write stdin: true, and pipe the password in")
     return StdinSource()
+
+
+def inline_secret(value: str, path: str = "smtp.password") -> Secret:
+    """A password typed into a file or the wizard, with the checks every source gets."""
+    if problem := secret_problem(value):
+        raise FieldError(path, f"the password {problem}", "give only the password itself, on one line")
+    return Secret(value)
 
 
 def parse_document(doc: object, mode: Mode) -> Document:
@@ -347,7 +409,7 @@ def parse_document(doc: object, mode: Mode) -> Document:
     ca_file = _text(smtp_doc.get("ca_file"), "smtp.ca_file")
     auth = _choice(smtp_doc.get("auth"), "smtp.auth", AUTH_CHOICES, "auto")
     username = _text(smtp_doc.get("username"), "smtp.username")
-    source = _password_source(smtp_doc.get("password"), mode, "smtp.password")
+    source = _password_source(smtp_doc.get("password"), mode, "smtp.password", provider_id)
     helo = _text(smtp_doc.get("helo_domain"), "smtp.helo_domain")
     if helo is not None:
         helo = validate_hostname(helo, "smtp.helo_domain")
@@ -395,6 +457,13 @@ def parse_document(doc: object, mode: Mode) -> Document:
 
     verified = _verification(root.get("verified"))
     password_ref = source.ref if isinstance(source, KeyringSource) else None
+    if password_ref is not None and (problem := keyring_ref_problem(password_ref, username, host, port)):
+        raise FieldError(
+            "smtp.password",
+            problem,
+            "a keyring entry only serves the user, host and port it was stored for; enter the password "
+            "again to store it for these settings (in a file: env:, file: or stdin:)",
+        )
     smtp = SmtpSettings(
         host=host,
         port=port,
@@ -425,14 +494,14 @@ def _verification(value: object) -> Verification | None:
         return None
     doc = _mapping(value, "verified", VERIFIED_KEYS)
     status = _choice(doc.get("status"), "verified.status", ("passed", "skipped"), "passed")
-    at = _text(doc.get("at"), "verified.at") or ""
+    at = _info_text(doc.get("at"), "verified.at") or ""
     return Verification(
         status=status,  # type: ignore[arg-type]
         at=at,
-        tls_version=_text(doc.get("tls_version"), "verified.tls_version"),
-        auth_mechanism=_text(doc.get("auth_mechanism"), "verified.auth_mechanism"),
-        server_banner=_text(doc.get("server_banner"), "verified.server_banner"),
-        test_message_to=_text(doc.get("test_message_to"), "verified.test_message_to"),
+        tls_version=_info_text(doc.get("tls_version"), "verified.tls_version"),
+        auth_mechanism=_info_text(doc.get("auth_mechanism"), "verified.auth_mechanism"),
+        server_banner=_info_text(doc.get("server_banner"), "verified.server_banner"),
+        test_message_to=_info_text(doc.get("test_message_to"), "verified.test_message_to"),
     )
 
 

@@ -53,6 +53,18 @@ class SecretStoreError(WizardError):
     exit_code = ExitCode.CONFIG
 
 
+class KeyringInterrupted(SecretStoreError):
+    """A keyring call was abandoned (Ctrl+C, SIGTERM, quitting the wizard)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class Interrupted(WizardError):
+    """The work was stopped by Ctrl+C or SIGTERM before it completed; what it changed was undone."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class NotAcknowledged(WizardError):
     """The consequences of the change were not acknowledged."""
 

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     NO_PERMISSION = 77  # EX_NOPERM
     CONFIG = 78  # EX_CONFIG
     INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+    TERMINATED = 143  # 128 + SIGTERM
 
     @property
     def meaning(self) -> str:
@@ -39,6 +40,7 @@ _MEANINGS: dict[ExitCode, str] = {
     ExitCode.NO_PERMISSION: "the server refused the login or the sender/recipient",
     ExitCode.CONFIG: "keyring unavailable, consequences not acknowledged, or another run holds the lock",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C); nothing was written",
+    ExitCode.TERMINATED: "terminated (SIGTERM); stopped like Ctrl+C, nothing was written",
 }
 
 

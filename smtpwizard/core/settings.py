@@ -6,7 +6,9 @@ Every validator raises :class:`FieldError` naming the field path, the problem an
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -125,9 +127,61 @@ class Config:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
-def keyring_account(profile: str, username: str | None, host: str, port: int) -> str:
-    """The keyring account name for a profile's password: ``profile/user@host:port``."""
-    return f"{profile}/{username or ''}@{host}:{port}"
+def keyring_account(profile: str, username: str | None, host: str, port: int, config_path: str | None = None) -> str:
+    """The keyring account name for a profile's password: ``profile/user@host:port#hash``.
+
+    The suffix is a short hash of the config file's absolute path, so two config files for
+    the same profile, user, host and port never share (and overwrite) one entry.
+    """
+    account = f"{profile}/{username or ''}@{host}:{port}"
+    if config_path is None:
+        return account
+    digest = hashlib.sha256(os.path.abspath(config_path).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{account}#{digest[:8]}"
+
+
+_HASH = re.compile(r"[0-9a-f]{8}")  # the config-file suffix of an account
+
+
+def keyring_ref_problem(ref: SecretRef, username: str | None, host: str, port: int) -> str | None:
+    """Why ``ref`` may not be used for ``username`` at ``host:port``, or None when it may.
+
+    A reference is confined to smtpwizard's own keyring service and bound to the user, host
+    and port it was stored for (``profile/user@host:port``, optionally ``#hash``), so a config
+    or input file cannot make smtpwizard read, send, print or delete another program's secret.
+    """
+    if ref.service != KEYRING_SERVICE:
+        return f"names the keyring service '{ref.service}', which is not smtpwizard's ('{KEYRING_SERVICE}')"
+    profile, slash, rest = ref.account.partition("/")
+    expected = f"{username or ''}@{host}:{port}"
+    bound = rest == expected or (rest.startswith(expected + "#") and _HASH.fullmatch(rest[len(expected) + 1 :]))
+    if not slash or not _PROFILE.fullmatch(profile) or not bound:
+        return f"the keyring entry '{ref.account}' was not stored for {expected}"
+    return None
+
+
+# Characters refused in passwords and one-line text: C0/C1 controls, DEL, and the Unicode
+# line and paragraph separators (YAML reads NEL, LS and PS back as line breaks).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_SECRET_BYTES = 4096
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character or a (Unicode) line break."""
+    return _CONTROL.search(text) is not None
+
+
+def secret_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a password, or None. Same rule for every source."""
+    if not value:
+        return "is empty"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_SECRET_BYTES:
+        return f"is larger than {MAX_SECRET_BYTES} bytes"
+    if "\n" in value or "\r" in value:
+        return "has more than one line"
+    if has_control(value):
+        return "contains a control character (e.g. NUL or TAB)"
+    return None
 
 
 # --- validators of single values -------------------------------------------------------

@@ -5,9 +5,13 @@ same app."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from pathlib import Path
 from typing import ClassVar
 
+from rich.console import RenderableType
 from textual.app import App
 from textual.binding import Binding
 
@@ -57,6 +61,8 @@ class WizardApp(App[int]):
         self.written: tuple[Config, Path, Path | None, SecretRef | None] | None = None
 
     def on_mount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.action_interrupt, ExitCode.TERMINATED)
         self.push_screen(STEPS[self.step]())
         if self.notice:
             self.notify(self.notice, timeout=6)
@@ -96,14 +102,21 @@ class WizardApp(App[int]):
 
         self.push_screen(ConfirmQuit(), decided)
 
-    def action_interrupt(self) -> None:
-        """Ctrl+C, as in any terminal program: stop now (a running test is cancelled, which
-        closes its connection), write nothing, exit 130. After the write it simply quits."""
+    def action_interrupt(self, code: int = ExitCode.INTERRUPTED) -> None:
+        """Ctrl+C (and SIGTERM, code 143), as in any terminal program: stop now (a running test
+        is cancelled, which closes its connection; a keyring call in flight is abandoned, so
+        its thread does not hold the exit), write nothing, leave the terminal as it was. After
+        the write it simply quits."""
         if self.written is not None:
             self.exit(0)
             return
         self.workers.cancel_all()
-        self.exit(int(ExitCode.INTERRUPTED), return_code=int(ExitCode.INTERRUPTED))
+        self.exit(int(code), return_code=int(code))
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None) -> None:
+        """Every way out abandons a keyring call in flight, so its thread never holds the exit."""
+        self.store.abandon()
+        super().exit(result, return_code, message)
 
     def action_exit_done(self) -> None:
         self.exit(0)

@@ -14,10 +14,14 @@ import yaml
 
 from smtpwizard.cli import main
 from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.settings import keyring_account
 from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, Mailbox, ServerThread, smtp_server
 
-ACCOUNT_KEY = ("smtpwizard", "default/wizard@example.com@127.0.0.1:{port}")
+
+def account_of(port: int, config: Path) -> str:
+    """The keyring account apply uses for the default profile's config at ``config``."""
+    return keyring_account("default", "wizard@example.com", "127.0.0.1", port, str(config))
 
 
 @pytest.fixture
@@ -63,7 +67,7 @@ def test_apply_writes_a_verified_config_and_keeps_the_password_only_in_the_keyri
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
     doc = yaml.safe_load(config.read_text())
-    account = ACCOUNT_KEY[1].format(port=srv.port)
+    account = account_of(srv.port, config)
     assert doc["smtp"]["password"] == {"keyring": {"service": "smtpwizard", "account": account}}
     assert doc["verified"]["status"] == "passed" and doc["verified"]["auth_mechanism"] == "PLAIN"
     assert doc["verified"]["test_message_to"] == "ops@example.com"
@@ -98,7 +102,7 @@ def test_failed_test_writes_nothing_and_leaves_keyring_alone(
     config.write_text("old: config\n")
     with smtp_server(password="a-different-password", starttls_context=good_tls) as (srv, mailbox):
         source = write_input(tmp_path, srv.port, ca_file)
-        account = ACCOUNT_KEY[1].format(port=srv.port)
+        account = account_of(srv.port, config)
         env.entries[("smtpwizard", account)] = "previous-secret"
         code, out, err = run("apply", str(source), "--yes")
     assert code == ExitCode.NO_PERMISSION

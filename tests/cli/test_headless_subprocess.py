@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from smtpwizard.core.settings import keyring_account
 from tests.conftest import TEST_SECRET
 from tests.servers import USERNAME, smtp_server
 
@@ -52,7 +53,7 @@ def test_headless_apply_end_to_end_with_real_keyring(
     assert second.returncode == 0, second.stdout + second.stderr
     assert retest.returncode == 0, retest.stdout + retest.stderr
     assert "Restart both services after editing .env.production." in first.stdout
-    account = f"prod/{USERNAME}@127.0.0.1:{server.port}"
+    account = keyring_account("prod", USERNAME, "127.0.0.1", server.port, str(config))
     assert keyring_lookup(env, account) == TEST_SECRET
 
     doc = yaml.safe_load(config.read_text())

@@ -60,9 +60,9 @@ CASES: list[tuple[str, str | bytes, ExitCode, str]] = [
     ("duplicate_key", doc(GOOD_SMTP + "  port: 465\n"), D, "duplicate key 'port'"),
     ("alias", "version: 1\nx: &a 1\ny: *a\n", D, "uses a YAML anchor or alias"),
     ("non_utf8", b"version: 1\nsmtp:\n  host: \xff\n", D, "is not UTF-8 text"),
-    ("env_var_unset", doc(GOOD_SMTP.replace("SMTP_PASSWORD", "NO_SUCH_VARIABLE_42")), M, "smtp.password: environment variable NO_SUCH_VARIABLE_42 is not set"),
+    ("env_var_unset", doc(GOOD_SMTP.replace("SMTP_PASSWORD", "SMTP_NO_SUCH_VARIABLE_42")), M, "smtp.password: environment variable SMTP_NO_SUCH_VARIABLE_42 is not set"),
     ("password_file_missing", doc(GOOD_SMTP.replace("{env: SMTP_PASSWORD}", "{file: /nonexistent/secret}")), M, "smtp.password: file /nonexistent/secret does not exist"),
-    ("keyring_entry_missing", doc(GOOD_SMTP.replace("{env: SMTP_PASSWORD}", "{keyring: {account: nobody}}")), C, "the keyring has no entry smtpwizard/nobody"),
+    ("keyring_entry_missing", doc(GOOD_SMTP.replace("{env: SMTP_PASSWORD}", "{keyring: {account: nobody/me@example.com@smtp.example.com:587}}")), C, "the keyring has no entry smtpwizard/nobody/me@example.com@smtp.example.com:587"),
 ]  # fmt: skip
 
 EXISTING = "# an existing, working config\nversion: 1\n"

@@ -68,12 +68,9 @@ def test_quiet_failed_test_prints_the_diagnosis_title_and_fix_on_one_line(
 def test_quiet_retest_of_a_blocked_port_prints_one_line(
     tmp_path: Path, ca_file: str, env: MemoryKeyring, config_home: Path
 ) -> None:
-    source = write_input(tmp_path, 9, ca_file)
-    assert run("apply", str(source), "--yes", "--skip-test")[0] == 0
     with filtered_port() as blocked:
-        config = config_home / "smtpwizard" / "config.yaml"
-        config.write_text(config.read_text().replace("port: 9", f"port: {blocked}"))
-        config.write_text(config.read_text().replace("timeout_s: 15", "timeout_s: 2"))
+        source = write_input(tmp_path, blocked, ca_file, extra="  timeout_s: 2\n")
+        assert run("apply", str(source), "--yes", "--skip-test")[0] == 0
         code, out, err = run("-q", "test")
     assert code in (ExitCode.UNAVAILABLE, ExitCode.TEMP_FAIL) and out == ""
     assert ". Fix: " in one_error_line(err)

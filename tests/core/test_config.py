@@ -46,7 +46,7 @@ def test_valid_input_parses_with_env_source() -> None:
     [
         ({"file": "/run/secrets/smtp"}, FileSource("/run/secrets/smtp")),
         ({"stdin": True}, StdinSource()),
-        ({"keyring": {"account": "default/apikey@h:587"}}, KeyringSource),
+        ({"keyring": {"account": "default/apikey@smtp.sendgrid.net:587"}}, KeyringSource),
         ("inline-secret", InlineSource),
     ],
 )
@@ -160,7 +160,9 @@ def test_dump_then_parse_round_trips_without_secret() -> None:
     from smtpwizard.core.settings import SecretRef
 
     config = parse_document(BASE, "input").config
-    config = replace(config, smtp=replace(config.smtp, password=SecretRef("smtpwizard", "default/apikey@h:587")))
+    config = replace(
+        config, smtp=replace(config.smtp, password=SecretRef("smtpwizard", "default/apikey@smtp.sendgrid.net:587"))
+    )
     text = dump_config(config)
     again = parse_document(yaml.safe_load(text), "config").config
     assert again == config
@@ -193,3 +195,32 @@ def test_any_document_is_either_valid_or_one_clean_error(
     else:
         text = dump_config(parsed.config)
         assert parse_document(yaml.safe_load(text), "config").config.smtp.host == parsed.config.smtp.host
+
+
+@pytest.mark.parametrize(
+    ("account", "allowed"),
+    [
+        ("default/apikey@smtp.sendgrid.net:587", True),
+        ("prod/apikey@smtp.sendgrid.net:587#0a1b2c3d", True),
+        ("default/apikey@smtp.sendgrid.net:465", False),  # another port
+        ("default/apikey@smtp.evil.test:587", False),  # another host
+        ("default/root@smtp.sendgrid.net:587", False),  # another user
+        ("default/apikey@smtp.sendgrid.net:587#../x", False),
+        ("__token__", False),
+    ],
+)
+def test_a_keyring_reference_is_bound_to_the_user_host_and_port(account: str, allowed: bool) -> None:
+    doc = with_smtp(password={"keyring": {"account": account}})
+    if allowed:
+        assert parse_document(doc, "config").password_source is not None
+    else:
+        with pytest.raises(FieldError, match=r"^smtp\.password: the keyring entry .* was not stored for"):
+            parse_document(doc, "config")
+
+
+def test_each_config_file_gets_its_own_keyring_account() -> None:
+    from smtpwizard.core.settings import keyring_account
+
+    one = keyring_account("default", "u", "h.example", 587, "/srv/a/config.yaml")
+    two = keyring_account("default", "u", "h.example", 587, "/srv/b/config.yaml")
+    assert one != two and one.startswith("default/u@h.example:587#") and len(one.split("#")[1]) == 8

@@ -22,6 +22,7 @@ import yaml
 from smtpwizard.cli import main
 from smtpwizard.core import files
 from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.settings import keyring_account
 from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, smtp_server
 
@@ -124,7 +125,7 @@ def failing(name: str, err: int, nth: int) -> Iterator[list[int]]:
 def test_a_fault_at_any_write_step_keeps_the_old_config_and_the_old_password(
     env_input: Path, existing: Path, server: int, memory_keyring: MemoryKeyring, name: str, err: int, nth: int
 ) -> None:
-    account = f"prod/{USERNAME}@127.0.0.1:{server}"
+    account = keyring_account("prod", USERNAME, "127.0.0.1", server, str(existing))
     memory_keyring.entries[("smtpwizard", account)] = "the password of yesterday"
     with failing(name, err, nth) as calls:
         code, out, error = run_apply(env_input, existing)
@@ -323,8 +324,9 @@ def test_an_entry_deleted_between_test_and_write_is_put_back_before_the_config_n
     tmp_path: Path, existing: Path, server: int, ca_file: str
 ) -> None:
     backend = ForgetfulKeyring()
-    backend.entries[("smtpwizard", "prod-entry")] = TEST_SECRET
-    source = input_file(tmp_path, server, ca_file, password="{keyring: {account: prod-entry}}")
+    account = f"prod/{USERNAME}@127.0.0.1:{server}"
+    backend.entries[("smtpwizard", account)] = TEST_SECRET
+    source = input_file(tmp_path, server, ca_file, password=f"{{keyring: {{account: '{account}'}}}}")
     with using_keyring(backend):
         code, out, error = run_apply(source, existing)
     assert code == ExitCode.OK, out + error

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.settings import keyring_account
 from tests.cli.test_headless_subprocess import keyring_lookup
 from tests.conftest import TEST_SECRET, MemoryKeyring
 from tests.hardening.hostile import STAGES, misbehaving
@@ -65,7 +66,10 @@ def test_ctrl_c_headless_at_each_stage(
         run.send_signal(signal.SIGINT)
         assert_interrupted(run, config)
         assert wire.closed.wait(5), "the connection was left open"
-    assert keyring_lookup(secret_service, f"ctrlc/{USERNAME}@127.0.0.1:{server.port}") is None
+    assert (
+        keyring_lookup(secret_service, keyring_account("ctrlc", USERNAME, "127.0.0.1", server.port, str(config)))
+        is None
+    )
 
 
 def test_ctrl_c_headless_while_connecting(tmp_path: Path, ca_file: str, secret_service: dict[str, str]) -> None:

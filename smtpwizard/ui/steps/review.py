@@ -3,7 +3,6 @@ and Write. The password is stored in the keyring at the same moment."""
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from smtpwizard.core.apply import planned, save, verification_from
+from smtpwizard.core.apply import planned, save_off_loop, verification_from
 from smtpwizard.core.config import Document, InlineSource, dump_config
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
@@ -86,8 +85,7 @@ class ReviewStep(StepScreen):
         secret = source.secret if isinstance(source, InlineSource) else None
         assert wizard.last_report is not None
         try:
-            final, path, backup, ref = await asyncio.to_thread(  # keyring and fsync block
-                save,
+            final, path, backup, ref = await save_off_loop(  # in a thread; rolled back if cancelled (Ctrl+C, SIGTERM)
                 document.config,
                 secret,
                 source,
