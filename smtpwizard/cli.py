@@ -74,12 +74,13 @@ def _keep_global_flags(parser: argparse.ArgumentParser, commands: argparse._SubP
                 action.default = argparse.SUPPRESS
 
 
-def _add_config_flag(parser: argparse.ArgumentParser) -> None:
+def _add_config_flag(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     parser.add_argument(
         "--config",
         metavar="PATH",
         type=Path,
-        default=None,
+        # A subcommand's own default would overwrite a top-level --config given before it.
+        default=None if top else argparse.SUPPRESS,
         help="config file (default: $XDG_CONFIG_HOME/smtpwizard/config.yaml, i.e. ~/.config/smtpwizard/config.yaml)",
     )
 
@@ -101,7 +102,7 @@ def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"smtpwizard {__version__}")
     parser.add_argument("--from-yaml", metavar="FILE", type=Path, help="headless apply of FILE (see 'apply')")
-    _add_config_flag(parser)
+    _add_config_flag(parser, top=True)
     _add_apply_flags(parser)
     _add_output_flags(parser)
     commands = parser.add_subparsers(
@@ -699,7 +700,12 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
             f"--write-into: the {args.target} '{fmt}' format cannot be updated in place; "
             "it works for .env formats and Mattermost config.json (print the export and paste it instead)"
         )
-    backup = write_into(args.write_into, result, "json" if fmt == "json" else "env", secret_revealed=secret is not None)
+    written = write_into(
+        args.write_into, result, "json" if fmt == "json" else "env", secret_revealed=secret is not None
+    )
+    for note in written.notes:
+        print(f"note: {note}", file=out.err)
+    backup = written.backup
     out.line(
         f"Updated the mail settings in {args.write_into}" + (f" (previous version kept as {backup})" if backup else "")
     )

@@ -65,7 +65,9 @@ def _trusted_owner(uid: int) -> bool:
     return uid in (0, os.geteuid())
 
 
-def _refuse_foreign_symlink(path: Path, what: str) -> os.stat_result | None:
+def _refuse_foreign_symlink(
+    path: Path, what: str, fix: str = "choose another path with --config"
+) -> os.stat_result | None:
     """lstat ``path``; WriteFailed if it is a symlink owned by someone other than us or root
     (planted in a shared folder, it would make smtpwizard write wherever it points)."""
     try:
@@ -77,20 +79,21 @@ def _refuse_foreign_symlink(path: Path, what: str) -> os.stat_result | None:
     if stat.S_ISLNK(info.st_mode) and not _trusted_owner(info.st_uid):
         raise WriteFailed(
             f"cannot write {path}: the {what} is a symbolic link owned by another user (uid {info.st_uid}); "
-            "remove it, or choose another path with --config"
+            f"remove it, or {fix}"
         )
     return info
 
 
-def _follow_trusted(path: Path) -> Path:
+def follow_trusted(path: Path, what: str = "config file", fix: str = "choose another path with --config") -> Path:
     """``path`` with the symlinks it names followed (ours or root's only), without realpath:
-    checking each link's owner keeps the kernel's protected_symlinks rule meaningful."""
+    checking each link's owner keeps the kernel's protected_symlinks rule meaningful.
+    WriteFailed names ``what`` and ``fix`` when a link belongs to someone else."""
     for _ in range(16):
-        info = _refuse_foreign_symlink(path, "config file")
+        info = _refuse_foreign_symlink(path, what, fix)
         if info is None or not stat.S_ISLNK(info.st_mode):
             return path
         path = Path(os.path.normpath(path.parent / os.readlink(path)))
-    raise WriteFailed(f"cannot write {path}: too many levels of symbolic links; choose another path with --config")
+    raise WriteFailed(f"cannot write {path}: too many levels of symbolic links; {fix}")
 
 
 def secure_config_dir(directory: Path) -> None:
@@ -148,7 +151,7 @@ def locked(path: Path, wait_s: float = LOCK_WAIT_S, stop: Callable[[], None] | N
         os.close(fd)
 
 
-def _write_temp(
+def write_temp(
     directory: Path, name: str, data: bytes, mode: int = FILE_MODE, owner: tuple[int, int] | None = None
 ) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
@@ -176,7 +179,7 @@ def _remove_leftovers(path: Path) -> None:
                 leftover.unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -206,7 +209,7 @@ def atomic_write(
     if one was made. On any error the old file is untouched and WriteFailed (or what the
     hooks raised) is raised.
     """
-    path = _follow_trusted(path)
+    path = follow_trusted(path)
     if path.is_dir():
         raise WriteFailed(f"cannot write {path}: {_why(OSError(errno.EISDIR, 'Is a directory'))}")
     ensure_private_dir(path.parent)
@@ -226,14 +229,14 @@ def atomic_write(
             backup = backup_path(path)
             with contextlib.suppress(FileNotFoundError):
                 old_backup = backup.read_bytes()
-            tmp = _write_temp(path.parent, backup.name, old, mode, owner)
+            tmp = write_temp(path.parent, backup.name, old, mode, owner)
             os.replace(tmp, backup)
-        tmp = _write_temp(path.parent, path.name, text.encode("utf-8"), mode, owner)
+        tmp = write_temp(path.parent, path.name, text.encode("utf-8"), mode, owner)
         if before_replace is not None:
             before_replace()
         os.replace(tmp, path)
         tmp = None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise WriteFailed(f"cannot write {path}: {_why(exc)}") from None
     finally:
@@ -262,10 +265,10 @@ def _put_back(
         if old is None:
             path.unlink(missing_ok=True)
         else:
-            os.replace(_write_temp(path.parent, path.name, old, mode, owner), path)
+            os.replace(write_temp(path.parent, path.name, old, mode, owner), path)
         if backup is not None:
             if old_backup is None:
                 backup.unlink(missing_ok=True)
             else:
-                os.replace(_write_temp(path.parent, backup.name, old_backup, mode, owner), backup)
-        _fsync_dir(path.parent)
+                os.replace(write_temp(path.parent, backup.name, old_backup, mode, owner), backup)
+        fsync_dir(path.parent)

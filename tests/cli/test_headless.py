@@ -239,16 +239,16 @@ def test_export_write_into_updates_a_dotenv_file(
 ) -> None:
     assert run("apply", str(write_input(tmp_path, server[0].port, ca_file)), "--yes")[0] == 0
     target = tmp_path / ".env"
-    original = "# PostHog\nSECRET_KEY=keep-me\nEMAIL_HOST=old\n"
+    original = "# Mastodon\nSECRET_KEY_BASE=keep-me\nSMTP_SERVER=old\n"
     target.write_text(original)
-    # TEST_SECRET holds a quote and a backslash-n: no .env quoting keeps it exact, so it is refused.
+    # The config has a CA file, which PostHog cannot carry: refused, the file untouched.
     code, out, err = run("export", "--target", "posthog", "--write-into", str(target), "--reveal-secret")
-    assert code == ExitCode.DATA_ERROR and "backslash followed by n" in err
+    assert code == ExitCode.DATA_ERROR and "no CA-file setting" in err
     assert target.read_text() == original and TEST_SECRET not in out + err
-    code, out, err = run("export", "--target", "posthog", "--write-into", str(target))
+    code, out, err = run("export", "--target", "mastodon", "--write-into", str(target))
     assert code == 0, err
     text = target.read_text()
-    assert text.startswith("# PostHog\nSECRET_KEY=keep-me\nEMAIL_HOST=127.0.0.1\n")
-    assert "EMAIL_USE_TLS=true" in text and TEST_SECRET not in out + err
+    assert text.startswith("# Mastodon\nSECRET_KEY_BASE=keep-me\nSMTP_SERVER=127.0.0.1\n")
+    assert "SMTP_ENABLE_STARTTLS=always" in text and TEST_SECRET not in out + err
     code, _, err = run("export", "--target", "gitlab", "--write-into", str(target))
     assert code == ExitCode.DATA_ERROR and "cannot be updated in place" in err

@@ -179,14 +179,14 @@ def test_a_config_that_does_not_read_back_is_replaced_by_the_previous_one(
     monkeypatch.setenv("SMTP_PASSWORD", TEST_SECRET)
     account = keyring_account("prod", USERNAME, "127.0.0.1", server, str(existing))
     memory_keyring.entries[("smtpwizard", account)] = "the password of yesterday"
-    real = files._write_temp
+    real = files.write_temp
 
     def truncating(directory: Path, name: str, data: bytes, *args: object, **kwargs: object) -> Path:
         if name == "config.yaml" and data != OLD_CONFIG.encode():
             data = data[: len(data) // 2]
         return real(directory, name, data, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(files, "_write_temp", truncating)
+    monkeypatch.setattr(files, "write_temp", truncating)
     code, out, err = run("apply", str(input_with(tmp_path, server, ca_file)), "--config", str(existing), "--yes")
     assert code == ExitCode.CANT_CREATE, out + err
     lines = err.splitlines()

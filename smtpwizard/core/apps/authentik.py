@@ -7,7 +7,7 @@ from dataclasses import replace
 from smtpwizard.core.apps.base import App, Export, Source, header
 from smtpwizard.core.apps.django import PROFILE as DJANGO_PROFILE
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv
+from smtpwizard.core.exporters.formats import Scalar, display_address, render_dotenv
 
 NAME = "authentik"
 # goauthentik/authentik authentik/lib/config.py: a value starting with one of these is read from
@@ -35,14 +35,15 @@ def env(source: Source) -> Export:
         ("AUTHENTIK_EMAIL__USE_TLS", smtp.security == "starttls"),
         ("AUTHENTIK_EMAIL__USE_SSL", smtp.security == "tls"),
         ("AUTHENTIK_EMAIL__TIMEOUT", int(smtp.timeout_s)),
-        ("AUTHENTIK_EMAIL__FROM", sender.formatted()),
+        ("AUTHENTIK_EMAIL__FROM", display_address(sender.name, sender.address)),
     ]
     notes = ["Recreate the server and worker containers (docker compose up -d) so they read the new .env."]
     if smtp.helo_domain:
         notes.append("authentik cannot set the EHLO name; it sends the container's host name.")
     if smtp.ca_file:
         notes.append("authentik has no CA-file setting: add the CA to the container's system store.")
-    text = render_dotenv(pairs, header(NAME, source, "the .env beside authentik's docker-compose.yml"))
+    # authentik's docker-compose.yml gives server and worker env_file: .env: docker compose reads it.
+    text = render_dotenv(pairs, header(NAME, source, "the .env beside authentik's docker-compose.yml"), ("compose",))
     return Export(text, tuple(notes), tuple(pairs))
 
 

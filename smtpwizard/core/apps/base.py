@@ -58,6 +58,8 @@ class Export:
     values: tuple[tuple[str, object], ...] = field(default=(), compare=False)
     # Keys that must be absent in the app's file (write-into comments them out).
     unset: tuple[str, ...] = ()
+    # Keys holding a default the config does not set: write-into keeps a value the file already has.
+    fill_only: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from smtpwizard.core.apps.base import PASSWORD_PLACEHOLDER, App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, python_value, render_dotenv
+from smtpwizard.core.exporters.formats import Scalar, display_address, python_value, render_dotenv
 
 NAME = "Django"
 
@@ -32,7 +32,7 @@ def _pairs(source: Source) -> list[tuple[str, Scalar]]:
         ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
         *email_connection(source),
         ("EMAIL_TIMEOUT", int(smtp.timeout_s)),
-        ("DEFAULT_FROM_EMAIL", sender.formatted()),
+        ("DEFAULT_FROM_EMAIL", display_address(sender.name, sender.address)),
         ("SERVER_EMAIL", sender.address),
     ]
 
@@ -63,8 +63,50 @@ def settings_py(source: Source) -> Export:
 
 def env(source: Source) -> Export:
     pairs = [(k, v) for k, v in _pairs(source) if k != "EMAIL_BACKEND"]
-    text = render_dotenv(pairs, header(NAME, source, "the environment your settings.py reads"))
+    # Django sites read .env with python-dotenv or django-environ, not docker compose's rules.
+    where = "the .env your settings.py reads (python-dotenv or django-environ)"
+    text = render_dotenv(pairs, header(NAME, source, where), ("python",))
     return Export(text, _notes(source), tuple(pairs))
+
+
+# Django 6.1 deprecates the EMAIL_* transport settings for MAILERS: each alias names a BACKEND and
+# OPTIONS passed as keyword arguments to it (django/django docs/topics/email.txt, 6.1 release
+# notes); these OPTIONS are the keyword arguments of django/core/mail/backends/smtp.py EmailBackend.
+_MAILER_OPTIONS = {
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+    "EMAIL_TIMEOUT": "timeout",
+}
+
+
+def mailers_py(source: Source) -> Export:
+    pairs = _pairs(source)
+    placeholder = source.password == PASSWORD_PLACEHOLDER
+    note = "The password is read from the EMAIL_HOST_PASSWORD environment variable; --reveal-secret writes it here."
+    where = "settings.py of Django 6.1 or later (MAILERS replaces the deprecated EMAIL_* settings)"
+    lines = [f"# {line}" for line in header(NAME, source, where, note if placeholder else None).splitlines()]
+    if placeholder:
+        lines.append("import os")
+    lines += [
+        "MAILERS = {",
+        '    "default": {',
+        f'        "BACKEND": {python_value(dict(pairs)["EMAIL_BACKEND"])},',
+        '        "OPTIONS": {',
+    ]
+    for key, value in pairs:
+        if key not in _MAILER_OPTIONS:
+            continue
+        literal = (
+            'os.environ["EMAIL_HOST_PASSWORD"]' if key == "EMAIL_HOST_PASSWORD" and placeholder else python_value(value)
+        )
+        lines.append(f'            "{_MAILER_OPTIONS[key]}": {literal},')
+    lines += ["        },", "    },", "}"]
+    lines += [f"{key} = {python_value(value)}" for key, value in pairs if key in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL")]
+    return Export("\n".join(lines) + "\n", _notes(source), tuple(pairs))
 
 
 PROFILE = ClientProfile(
@@ -106,7 +148,11 @@ APP = App(
     where="settings.py or the environment",
     blurb="any Django site",
     profile=PROFILE,
-    formats={"python": ("settings.py lines", settings_py), "env": ("environment variables", env)},
+    formats={
+        "python": ("settings.py lines", settings_py),
+        "mailers": ("settings.py MAILERS for Django 6.1+", mailers_py),
+        "env": ("environment variables", env),
+    },
     default_format="python",
     write_into=("env",),
     consequences=CONSEQUENCES,

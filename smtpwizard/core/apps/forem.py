@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv
+from smtpwizard.core.exporters.formats import COMPOSE_AND_RUBY, Scalar, render_dotenv
 
 NAME = "Forem"
 
@@ -24,6 +24,19 @@ def env(source: Source) -> Export:
             "use a provider or relay that takes a login",
         )
     source.require_verification(NAME)
+    # app/models/settings/smtp.rb: each field is ApplicationConfig[...].presence, so a blank one is unset.
+    for field, value in (("username", smtp.username or ""), ("password", source.password or "")):
+        if not value.strip():
+            raise source.refuse(
+                NAME, f"a blank {field} counts as unset, and then it falls back to SendGrid", f"set a real {field}"
+            )
+    # forem/forem app/models/settings/smtp.rb: no CA setting; the Mail gem uses the system store.
+    if source.smtp.ca_file:
+        raise source.refuse(
+            NAME,
+            "it has no CA-file setting (it trusts the system store only)",
+            "add the CA to the system trust store of the app's container, then remove ca_file from the config",
+        )
     mechanism = (source.mechanism or "PLAIN").lower().replace("-", "_")
     pairs: list[tuple[str, Scalar]] = [
         ("SMTP_ADDRESS", smtp.host),
@@ -44,9 +57,11 @@ def env(source: Source) -> Export:
     else:
         notes.append("Forem uses STARTTLS when the server offers it but cannot require it.")
     text = render_dotenv(
-        pairs, header(NAME, source, "Forem's environment (.env), or the same fields in the admin form")
+        pairs,
+        header(NAME, source, "Forem's environment (.env), or the same fields in the admin form"),
+        COMPOSE_AND_RUBY,
     )
-    return Export(text, tuple(notes), tuple(pairs))
+    return Export(text, tuple(notes), tuple(pairs), () if smtp.helo_domain else ("SMTP_DOMAIN",))
 
 
 PROFILE = ClientProfile(

@@ -6,7 +6,7 @@ from typing import Any
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import render_json
+from smtpwizard.core.exporters.formats import display_address, render_json
 
 NAME = "Ghost"
 
@@ -38,7 +38,8 @@ def config_json(source: Source) -> Export:
     if smtp.helo_domain:
         options["name"] = smtp.helo_domain
     options["connectionTimeout"] = int(smtp.timeout_s * 1000)  # milliseconds
-    mail = {"transport": "SMTP", "from": sender.formatted(), "options": options}
+    # nodemailer parses "from" itself and encodes a non-ASCII name: a quoted name, not RFC 2047 words.
+    mail = {"transport": "SMTP", "from": display_address(sender.name, sender.address), "options": options}
     notes = ["Merge this into config.production.json, then run 'ghost restart'."]
     if source.password is not None and not source.revealed:
         notes.append("The password is a placeholder; add --reveal-secret to fill it in.")

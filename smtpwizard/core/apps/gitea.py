@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv
+from smtpwizard.core.exporters.formats import Scalar, display_address, render_compose_override, render_dotenv
 
 NAME = "Gitea"
 # go-gitea/gitea modules/setting/mailer.go: PROTOCOL is one of smtp, smtps, smtp+starttls, ...
 PROTOCOL = {"starttls": "smtp+starttls", "tls": "smtps", "none": "smtp"}
 
 
-def env(source: Source) -> Export:
+def _pairs(source: Source) -> list[tuple[str, Scalar]]:
     smtp, sender = source.smtp, source.config.sender
     # services/mailer/sender/smtp.go picks the login method from what the server offers.
     source.require_automatic_auth(NAME)
@@ -24,11 +24,17 @@ def env(source: Source) -> Export:
     ]
     if source.uses_auth:
         pairs += [("GITEA__mailer__USER", smtp.username), ("GITEA__mailer__PASSWD", source.password)]
-    pairs.append(("GITEA__mailer__FROM", sender.formatted()))  # mailer.go: mail.ParseAddress(FROM)
+    # mailer.go: mail.ParseAddress(FROM); Go reads a quoted UTF-8 name, so no RFC 2047 words.
+    pairs.append(("GITEA__mailer__FROM", display_address(sender.name, sender.address)))
     if not smtp.verify_certificate:
         pairs.append(("GITEA__mailer__FORCE_TRUST_SERVER_CERT", True))
     if smtp.helo_domain:
         pairs.append(("GITEA__mailer__HELO_HOSTNAME", smtp.helo_domain))
+    return pairs
+
+
+def _notes(source: Source) -> tuple[str, ...]:
+    smtp = source.smtp
     notes = [
         "In app.ini these are the keys of the [mailer] section (ENABLED, PROTOCOL, SMTP_ADDR, ...); restart Gitea.",
     ]
@@ -38,8 +44,23 @@ def env(source: Source) -> Export:
         notes.append("Gitea sends a PLAIN login without TLS only to a server named localhost, 127.0.0.1 or ::1.")
     if smtp.ca_file:
         notes.append("Gitea has no CA-file setting: add the CA to the container's system store (or SSL_CERT_FILE).")
-    text = render_dotenv(pairs, header(NAME, source, "the environment: of the gitea service in docker-compose.yml"))
-    return Export(text, tuple(notes), tuple(pairs))
+    return tuple(notes)
+
+
+def env(source: Source) -> Export:
+    pairs = _pairs(source)
+    where = (
+        "an env_file: of Gitea's server service (docker compose reads it); for its environment: use --format compose"
+    )
+    return Export(render_dotenv(pairs, header(NAME, source, where), ("compose",)), _notes(source), tuple(pairs))
+
+
+def compose(source: Source) -> Export:
+    pairs = _pairs(source)
+    # Gitea's docker docs (docs/content/installation/install-with-docker.en-us.md) name the service "server".
+    where = "docker-compose.override.yml beside Gitea's docker-compose.yml (merged into its server service)"
+    text = render_compose_override(("server",), pairs, header(NAME, source, where))
+    return Export(text, _notes(source), tuple(pairs))
 
 
 PROFILE = ClientProfile(
@@ -82,7 +103,10 @@ APP = App(
     where="app.ini [mailer], or GITEA__mailer__* in docker-compose.yml",
     blurb="Git hosting (also Forgejo)",
     profile=PROFILE,
-    formats={"env": ("GITEA__mailer__* environment (docker)", env)},
+    formats={
+        "env": ("GITEA__mailer__* environment (docker env_file)", env),
+        "compose": ("docker-compose.override.yml environment: of its server service", compose),
+    },
     default_format="env",
     write_into=("env",),
     consequences=CONSEQUENCES,

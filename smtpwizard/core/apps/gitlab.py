@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, ruby_value
+from smtpwizard.core.exporters.formats import Scalar, display_address, ruby_value, yaml_unquoted_safe
 
 NAME = "GitLab"
 
@@ -35,11 +35,16 @@ def gitlab_rb(source: Source) -> Export:
     ]
     if smtp.ca_file:
         pairs.append(("smtp_ca_file", smtp.ca_file))
-    pairs.append(("gitlab_email_from", sender.address))
+    # files/gitlab-cookbooks/gitlab/attributes/default.rb: smtp_open_timeout / smtp_read_timeout (seconds).
+    pairs += [("smtp_open_timeout", int(smtp.timeout_s)), ("smtp_read_timeout", max(60, int(smtp.timeout_s)))]
+    # templates/default/gitlab.yml.erb writes these three unquoted into gitlab.yml: a value YAML
+    # would misread (": ", a leading "@", " #") goes in as a quoted YAML scalar.
+    pairs.append(("gitlab_email_from", yaml_unquoted_safe(sender.address)))
     if sender.name:
-        pairs.append(("gitlab_email_display_name", sender.name))
+        display_address(sender.name, sender.address)  # refuses a name with a line break
+        pairs.append(("gitlab_email_display_name", yaml_unquoted_safe(sender.name)))
     if sender.reply_to:
-        pairs.append(("gitlab_email_reply_to", sender.reply_to))
+        pairs.append(("gitlab_email_reply_to", yaml_unquoted_safe(sender.reply_to)))
     lines = [f"# {line}" for line in header(NAME, source, "/etc/gitlab/gitlab.rb").splitlines()]
     lines += [f"gitlab_rails['{key}'] = {ruby_value(value)}" for key, value in pairs]
     notes = ["Run 'sudo gitlab-ctl reconfigure', then test with Notify.test_email in 'gitlab-rails console'."]

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv
+from smtpwizard.core.exporters.formats import Scalar, display_address, render_dotenv, yaml_unquoted_safe
 
 NAME = "Mastodon"
+
+
+# mastodon/mastodon config/email.yml pastes each SMTP_* value unquoted into YAML (ERB, then
+# config_for): a value YAML would read differently is written as a quoted YAML scalar.
+_THROUGH_YAML = {
+    "SMTP_SERVER",
+    "SMTP_LOGIN",
+    "SMTP_PASSWORD",
+    "SMTP_DOMAIN",
+    "SMTP_CA_FILE",
+    "SMTP_FROM_ADDRESS",
+    "SMTP_REPLY_TO",
+}
+# Keys of the other security mode, or optional keys this config does not set: write-into removes them.
+_MODE_AND_OPTIONAL_KEYS = (
+    "SMTP_TLS", "SMTP_SSL", "SMTP_ENABLE_STARTTLS", "SMTP_ENABLE_STARTTLS_AUTO", "SMTP_CA_FILE", "SMTP_DOMAIN",
+    "SMTP_REPLY_TO", "SMTP_LOGIN", "SMTP_PASSWORD",
+)  # fmt: skip
 
 
 def env(source: Source) -> Export:
@@ -17,6 +35,7 @@ def env(source: Source) -> Export:
         pairs += [("SMTP_LOGIN", smtp.username), ("SMTP_PASSWORD", source.password), ("SMTP_AUTH_METHOD", mechanism)]
     else:
         pairs.append(("SMTP_AUTH_METHOD", "none"))  # and SMTP_LOGIN/SMTP_PASSWORD must stay unset
+    # SMTP_ENABLE_STARTTLS and SMTP_TLS/SMTP_SSL together make every delivery fail (mail 2.8 ArgumentError).
     if smtp.security == "tls":
         pairs.append(("SMTP_TLS", True))
     else:
@@ -26,14 +45,20 @@ def env(source: Source) -> Export:
         pairs.append(("SMTP_CA_FILE", smtp.ca_file))
     if smtp.helo_domain:
         pairs.append(("SMTP_DOMAIN", smtp.helo_domain))
-    pairs.append(("SMTP_FROM_ADDRESS", sender.formatted()))
+    pairs.append(("SMTP_FROM_ADDRESS", display_address(sender.name, sender.address)))
     if sender.reply_to:
         pairs.append(("SMTP_REPLY_TO", sender.reply_to))
+    pairs = [
+        (key, yaml_unquoted_safe(value) if key in _THROUGH_YAML and isinstance(value, str) else value)
+        for key, value in pairs
+    ]
     notes = ["Restart mastodon-web and mastodon-sidekiq after editing .env.production."]
     if not source.uses_auth:
         notes.append("Remove any SMTP_LOGIN and SMTP_PASSWORD lines: they must be unset for a relay without login.")
-    unset = () if source.uses_auth else ("SMTP_LOGIN", "SMTP_PASSWORD")
-    return Export(render_dotenv(pairs, header(NAME, source, ".env.production")), tuple(notes), tuple(pairs), unset)
+    written = {key for key, _value in pairs}
+    unset = tuple(key for key in _MODE_AND_OPTIONAL_KEYS if key not in written)
+    text = render_dotenv(pairs, header(NAME, source, ".env.production (Mastodon 4.3 or later)"), ("compose", "ruby3"))
+    return Export(text, tuple(notes), tuple(pairs), unset)
 
 
 PROFILE = ClientProfile(

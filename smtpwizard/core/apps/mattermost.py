@@ -6,7 +6,7 @@ from typing import Any
 
 from smtpwizard.core.apps.base import App, ClientProfile, Export, Source, header
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv, render_json
+from smtpwizard.core.exporters.formats import Scalar, render_compose_override, render_dotenv, render_json
 
 NAME = "Mattermost"
 SECURITY = {"starttls": "STARTTLS", "tls": "TLS", "none": ""}
@@ -14,12 +14,19 @@ SECURITY = {"starttls": "STARTTLS", "tls": "TLS", "none": ""}
 
 def email_settings(source: Source) -> dict[str, Any]:
     smtp, sender = source.smtp, source.config.sender
+    if smtp.security == "none" and source.uses_auth:
+        raise source.refuse(
+            NAME,
+            "it never sends a password without TLS (it names the server host:port, which Go's net/smtp "
+            "never treats as localhost, and its LOGIN refuses plain text)",
+            "use security: starttls or tls, or a relay that needs no login (auth: none)",
+        )
     if smtp.auth in ("cram-md5", "login"):
         # Mattermost picks PLAIN when offered, else LOGIN; it cannot be told which.
         source.require_automatic_auth(NAME, supported=("PLAIN",))
     return {
         "SendEmailNotifications": True,
-        "FeedbackName": sender.name or "",
+        **({"FeedbackName": sender.name} if sender.name else {}),  # no name: keep the app's own
         "FeedbackEmail": sender.address,
         "ReplyToAddress": sender.reply_to or sender.address,
         "EnableSMTPAuth": source.uses_auth,
@@ -35,25 +42,48 @@ def email_settings(source: Source) -> dict[str, Any]:
 
 def _notes(source: Source) -> tuple[str, ...]:
     notes = ["Use System Console > Environment > SMTP > Test Connection after restarting."]
-    if source.smtp.security == "none" and source.uses_auth:
-        notes.append("Mattermost refuses to send a password without TLS except to localhost.")
     if source.smtp.ca_file:
         notes.append("Mattermost has no CA-file setting: install the CA in the system store.")
     return tuple(notes)
 
 
+def _fill_only(source: Source, prefix: str = "") -> tuple[str, ...]:
+    """Without a reply-to in the config, the sender address is only a default for a new file."""
+    if source.config.sender.reply_to:
+        return ()
+    return (f"{prefix}REPLYTOADDRESS",) if prefix else ("ReplyToAddress",)
+
+
 def config_json(source: Source) -> Export:
     settings = email_settings(source)
-    return Export(render_json({"EmailSettings": settings}), _notes(source), tuple(settings.items()))
+    text = render_json({"EmailSettings": settings})
+    return Export(text, _notes(source), tuple(settings.items()), fill_only=_fill_only(source))
+
+
+# mattermost/docker docker-compose.yml: the mattermost service's environment: lists the variables it
+# forwards, and no MM_EMAILSETTINGS_* is among them (its env.example says only listed ones pass).
+COMPOSE_SERVICES = ("mattermost",)
+ENV_NOT_READ = (
+    "mattermost/docker forwards only the variables its docker-compose.yml lists, so .env alone is not read: "
+    "use --format compose (a docker-compose.override.yml) for that setup"
+)
+
+
+def _env_pairs(source: Source) -> list[tuple[str, Scalar]]:
+    return [(f"MM_EMAILSETTINGS_{key.upper()}", value) for key, value in email_settings(source).items()]
 
 
 def env(source: Source) -> Export:
-    pairs: list[tuple[str, Scalar]] = [
-        (f"MM_EMAILSETTINGS_{key.upper()}", value) for key, value in email_settings(source).items()
-    ]
-    text = render_dotenv(
-        pairs, header(NAME, source, "Mattermost's environment (values set here cannot be edited in the System Console)")
-    )
+    pairs = _env_pairs(source)
+    where = f"Mattermost's environment (values set here cannot be edited in the System Console). {ENV_NOT_READ}"
+    text = render_dotenv(pairs, header(NAME, source, where), ("compose",))
+    return Export(text, _notes(source), tuple(pairs), fill_only=_fill_only(source, "MM_EMAILSETTINGS_"))
+
+
+def compose(source: Source) -> Export:
+    pairs = _env_pairs(source)
+    where = "docker-compose.override.yml beside mattermost/docker's docker-compose.yml"
+    text = render_compose_override(COMPOSE_SERVICES, pairs, header(NAME, source, where))
     return Export(text, _notes(source), tuple(pairs))
 
 
@@ -97,7 +127,11 @@ APP = App(
     where="config.json EmailSettings, or MM_EMAILSETTINGS_* environment",
     blurb="team chat",
     profile=PROFILE,
-    formats={"json": ("config.json EmailSettings", config_json), "env": ("MM_EMAILSETTINGS_* environment", env)},
+    formats={
+        "json": ("config.json EmailSettings", config_json),
+        "env": ("MM_EMAILSETTINGS_* environment", env),
+        "compose": ("docker-compose.override.yml environment: for mattermost/docker", compose),
+    },
     default_format="json",
     write_into=("json", "env"),
     consequences=CONSEQUENCES,

@@ -8,14 +8,36 @@ from smtpwizard.core.apps.base import App, Export, Source, header
 from smtpwizard.core.apps.django import PROFILE as DJANGO_PROFILE
 from smtpwizard.core.apps.django import email_connection
 from smtpwizard.core.consequences import Consequence
-from smtpwizard.core.exporters.formats import Scalar, render_dotenv, render_yaml
+from smtpwizard.core.exporters.formats import (
+    Scalar,
+    display_address,
+    render_compose_override,
+    render_dotenv,
+    render_yaml,
+)
 
 NAME = "PostHog"
+
+
+# PostHog/posthog docker-compose.hobby.yml: the web and worker services list their environment and
+# have no env_file, so EMAIL_* in .env never reaches them.
+COMPOSE_SERVICES = ("web", "worker")
+ENV_NOT_READ = (
+    "PostHog's hobby docker-compose.yml does not pass EMAIL_* from .env to its containers: "
+    "use --format compose (a docker-compose.override.yml) for that setup"
+)
 
 
 def _checked(source: Source) -> None:
     source.require_verification(NAME)
     source.require_automatic_auth(NAME)
+    if source.smtp.ca_file:
+        # posthog/email.py: Django's EmailBackend with the system store; no CA-file setting.
+        raise source.refuse(
+            NAME,
+            "it has no CA-file setting (it trusts the container's system store only)",
+            "add the CA to the containers' trust store, then remove ca_file from the config",
+        )
 
 
 def _notes(source: Source) -> tuple[str, ...]:
@@ -25,17 +47,32 @@ def _notes(source: Source) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def env(source: Source) -> Export:
+def _pairs(source: Source) -> list[tuple[str, Scalar]]:
     _checked(source)
     sender = source.config.sender
     pairs: list[tuple[str, Scalar]] = [
         ("EMAIL_ENABLED", True),
         *email_connection(source),
-        ("EMAIL_DEFAULT_FROM", sender.address),
+        # posthog/settings: EMAIL_DEFAULT_FROM is the whole From header, display name included.
+        ("EMAIL_DEFAULT_FROM", display_address(sender.name, sender.address)),
     ]
     if sender.reply_to:
         pairs.append(("EMAIL_REPLY_TO", sender.reply_to))
-    text = render_dotenv(pairs, header(NAME, source, "the environment of the web and worker containers (.env)"))
+    return pairs
+
+
+def env(source: Source) -> Export:
+    pairs = _pairs(source)
+    where = f"the environment of the web and worker containers (.env). {ENV_NOT_READ}"
+    text = render_dotenv(pairs, header(NAME, source, where), ("compose",))
+    unset = () if source.config.sender.reply_to else ("EMAIL_REPLY_TO",)  # a stale one would still apply
+    return Export(text, _notes(source), tuple(pairs), unset)
+
+
+def compose(source: Source) -> Export:
+    pairs = _pairs(source)
+    where = "docker-compose.override.yml beside docker-compose.yml (compose merges it into the web and worker services)"
+    text = render_compose_override(COMPOSE_SERVICES, pairs, header(NAME, source, where))
     return Export(text, _notes(source), tuple(pairs))
 
 
@@ -50,7 +87,7 @@ def helm(source: Source) -> Export:
         # The chart defaults use_tls to true: write both flags so they are never both true.
         "use_tls": smtp.security == "starttls",
         "use_ssl": smtp.security == "tls",
-        "from_email": sender.address,
+        "from_email": display_address(sender.name, sender.address),
     }
     text = render_yaml({"email": block}, header(NAME, source, "your Helm values.yaml"))
     return Export(text, _notes(source), tuple(block.items()))
@@ -77,7 +114,11 @@ APP = App(
     where="environment of the web and worker containers, or Helm values.yaml",
     blurb="product analytics",
     profile=PROFILE,
-    formats={"env": ("environment variables (.env)", env), "helm": ("Helm values.yaml email: block", helm)},
+    formats={
+        "env": ("environment variables (.env)", env),
+        "compose": ("docker-compose.override.yml environment: for the hobby setup", compose),
+        "helm": ("Helm values.yaml email: block", helm),
+    },
     default_format="env",
     write_into=("env",),
     consequences=CONSEQUENCES,

@@ -55,6 +55,13 @@ def env(source: Source) -> Export:
             NAME, "it treats port 465 as implicit TLS", "use security: tls on 465, or port 587 for STARTTLS"
         )
     source.require_automatic_auth(NAME)
+    # aduggleby/selfmx website/src/pages/configuration/smtp.md (its former docs) names no CA variable.
+    if source.smtp.ca_file:
+        raise source.refuse(
+            NAME,
+            "it has no CA-file setting (it trusts the system store only)",
+            "add the CA to the system trust store of the app's container, then remove ca_file from the config",
+        )
     pairs: list[tuple[str, Scalar]] = [("SMTP_HOST", smtp.host), ("SMTP_PORT", smtp.port)]
     if source.uses_auth:
         pairs += [("SMTP_USER", smtp.username), ("SMTP_PASS", source.password)]
@@ -71,7 +78,8 @@ def env(source: Source) -> Export:
         "current SelfMX ignores them.",
     ]
     notes = (f"{TRUTH}; the SMTP_* variables are from its former docs and are ignored.", *needs(source))
-    return Export(render_dotenv(pairs, "\n".join(lines)), notes, tuple(pairs))
+    unset = () if source.uses_auth else ("SMTP_USER", "SMTP_PASS")
+    return Export(render_dotenv(pairs, "\n".join(lines), ("compose",)), notes, tuple(pairs), unset)
 
 
 PROFILE = ClientProfile(

@@ -20,10 +20,16 @@ def site_config(source: Source) -> Export:
             "use port 587 or 2525 with security: starttls",
         )
     mechanism = source.mechanism
-    if smtp.auth == "login" or (smtp.auth == "auto" and mechanism == "LOGIN"):
-        if smtp.auth == "login":
-            raise source.refuse(NAME, "it does not support AUTH LOGIN", "use auth: auto, plain or cram-md5")
-        mechanism = "PLAIN"
+    if smtp.auth == "login":
+        raise source.refuse(NAME, "it does not support AUTH LOGIN", "use auth: auto, plain or cram-md5")
+    if source.uses_auth and mechanism == "LOGIN":
+        # internal/txemail/txemail.go sends PLAIN or CRAM-MD5 only: a server that took LOGIN in the
+        # live test may offer nothing else, and then answers Sourcegraph's PLAIN with 504.
+        raise source.refuse(
+            NAME,
+            "the live test logged in with AUTH LOGIN, which it cannot send (only PLAIN or CRAM-MD5)",
+            "run 'smtpwizard test' again with target: sourcegraph, or use a server that offers AUTH PLAIN",
+        )
     authentication = "none" if not source.uses_auth else ("CRAM-MD5" if mechanism == "CRAM-MD5" else "PLAIN")
     block: dict[str, Any] = {"host": smtp.host, "port": smtp.port, "authentication": authentication}
     if source.uses_auth:

@@ -24,6 +24,19 @@ def exporters() -> dict[str, Exporter]:
     return {app.id: app for app in APPS}
 
 
+def _check_charset(app: App, username: str, password: str) -> None:
+    """An app whose mail library sends the login as ASCII (Python's smtplib) can never log in with
+    anything else: refuse rather than export a login that fails."""
+    if app.profile.charset != "ascii":
+        return
+    for field, value in (("username", username), ("password", password)):
+        if not value.isascii():
+            raise ExportError(
+                f"{app.name} export: the {field} holds non-ASCII characters, which {app.profile.library} cannot "
+                f"send in AUTH; use an ASCII {field} (or an app password)"
+            )
+
+
 def export(
     target: str, config: Config, secret: Secret | None, *, fmt: str | None = None, reveal: bool = False
 ) -> Export:
@@ -44,6 +57,9 @@ def export(
     if config.smtp.wants_auth:
         password = secret.reveal() if (reveal and secret is not None) else PASSWORD_PLACEHOLDER
     try:
-        return exporter.formats[fmt][1](Source(config, password, reveal and secret is not None))
+        result = exporter.formats[fmt][1](Source(config, password, reveal and secret is not None))
     except ValueError as exc:
         raise ExportError(f"{exporter.name} export: {exc}") from None
+    if config.smtp.wants_auth:
+        _check_charset(exporter, config.smtp.username or "", (password or "") if reveal and secret is not None else "")
+    return result

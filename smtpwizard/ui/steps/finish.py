@@ -140,8 +140,14 @@ class FinishScreen(Screen[None]):
             exporter = exporters()[self.config.target]
             fresh = export(self.config.target, self.config, secret, reveal=reveal)
             kind = "json" if exporter.default_format == "json" else "env"
-            backup = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
+            written = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
             result.update(f"✗ {exc}".replace("[", r"\["))
             return
-        result.update(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else ""))
+        backup = written.backup
+        kept = "".join(f"\n{note}" for note in written.notes)
+        result.update(
+            (f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "") + kept).replace(
+                "[", r"\["
+            )
+        )
