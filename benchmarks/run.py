@@ -11,7 +11,7 @@ Usage (after `pip install -e '.[test]'`):
     python3 benchmarks/run.py --quick    # baselines capped at 5 s, fewer repetitions (~30 s)
     python3 benchmarks/run.py --only diagnosis autodetect
 
-Sections: diagnosis, autodetect, roundtrips, startup, memory. Each prints its figures, the
+Sections: diagnosis, autodetect, roundtrips, startup, memory, domain (needs knotd). Each prints its figures, the
 baselines and the ratios, and the targets it is held to; a summary of the targets ends the run.
 The exit status is 0 when every target is met, 1 otherwise.
 """
@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import aiosmtplib  # noqa: E402
 import trustme  # noqa: E402
 
+from benchmarks.domain_check import bench_domain  # noqa: E402
 from smtpwizard.core.autodetect import Candidate, detect  # noqa: E402
 from smtpwizard.core.diagnose import diagnose  # noqa: E402
 from smtpwizard.core.probe import ProbeReport, run_probe  # noqa: E402
@@ -800,6 +801,7 @@ SECTIONS: dict[str, Callable[[Run], None]] = {
     "roundtrips": bench_roundtrips,
     "startup": bench_startup,
     "memory": bench_memory,
+    "domain": bench_domain,
 }
 
 

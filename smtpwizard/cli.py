@@ -159,6 +159,7 @@ def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     _add_config_flag(forget)
     _add_output_flags(forget, verbose=False)
 
+    _add_check_domain_parser(commands)
     _keep_global_flags(parser, commands)
     return parser
 
@@ -443,6 +444,7 @@ def _finish_apply(result: ApplyResult, out: Output, already_shown: int) -> int:
                 "consequences": [c.to_dict() for c in result.consequences],
                 "report": result.report.to_dict() if result.report else None,
                 "diagnosis": result.diagnosis.to_dict() if result.diagnosis else None,
+                "domain_check": _domain_check_json(result.config) if result.report and not result.diagnosis else None,
             }
         )
     return int(result.exit_code)
@@ -472,6 +474,7 @@ def cmd_test(args: argparse.Namespace, out: Output) -> int:
                 "config_path": str(path),
                 "report": report.to_dict(),
                 "diagnosis": diagnosis.to_dict() if diagnosis else None,
+                "domain_check": None if diagnosis else _domain_check_json(config),
             }
         )
     return int(diagnosis.exit_code) if diagnosis else 0
@@ -712,6 +715,138 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+# --- check-domain: will mail from the sender's domain land in the inbox? --------------------
+
+CHECK_DOMAIN_EXIT = """\
+exit codes of check-domain:
+    0  the domain is ready for this provider (warnings may remain), or nothing
+       wrong was found but DKIM needs --dkim-selector to finish (verdict "incomplete")
+   64  wrong command-line usage
+   65  ADDRESS (or the config's sender) has no valid domain, or a DNS setting is malformed
+   66  no ADDRESS given and no config file to take it from
+   75  a DNS look-up failed (SERVFAIL, timeout): no verdict; try again
+   78  a record is missing or wrong: the report lists what to add
+"""
+
+
+def _add_check_domain_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "check-domain",
+        help="check the sender domain's DKIM, SPF, DMARC and MX for the provider (will it land in the inbox?)",
+        epilog=CHECK_DOMAIN_EXIT
+        + "\nThe DNS server: --dns, else SMTPWIZARD_DNS=IP[:PORT], else the system's resolvers.\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("address", nargs="?", metavar="ADDRESS", help="the sender address (default: the config's)")
+    check.add_argument(
+        "--provider", metavar="ID", help="the provider that sends (default: the config's, else found from the domain)"
+    )
+    check.add_argument(
+        "--dkim-selector",
+        metavar="SELECTOR",
+        action="append",
+        help="your DKIM selector when the provider gives each domain its own (SES tokens, Postmark, Mailgun); repeatable",
+    )
+    check.add_argument("--return-path", metavar="DOMAIN", help="your custom MAIL FROM / return-path domain, if set")
+    check.add_argument(
+        "--dns", metavar="IP[:PORT]", help="ask this DNS server (default: $SMTPWIZARD_DNS or the system's)"
+    )
+    check.add_argument("--dns-timeout", metavar="SECONDS", type=float, help="per-query timeout (default 1.5)")
+    _add_config_flag(check)
+    check.add_argument("--json", action="store_true", help="print one machine-readable JSON report on stdout")
+
+
+def _domain_dns_config(args: argparse.Namespace) -> Any:
+    from smtpwizard.core.domain.resolver import DnsConfig
+
+    return DnsConfig.from_env(timeout_s=args.dns_timeout, server=args.dns)
+
+
+def cmd_check_domain(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.domain.check import DomainCheckOptions, check_domain, dkim_selectors
+    from smtpwizard.core.errors import FieldError
+
+    address, provider = args.address, args.provider
+    if address is None or provider is None:
+        from smtpwizard.core.config import read_document_file
+
+        path = _config_path(args)
+        skip = address is not None and not path.exists()  # an address alone needs no config
+        config = None if skip else read_document_file(path, "config").config
+        address = address or (config.sender.address if config else None)
+        provider = provider or (config.provider if config else None)
+    if provider is not None and provider != "custom":
+        from smtpwizard.core.providers import provider_ids
+
+        if provider not in provider_ids():
+            raise FieldError("--provider", f"'{provider}' is not a known provider", "run 'smtpwizard providers'")
+    options = DomainCheckOptions(dkim_selectors(args.dkim_selector or ()), args.return_path)
+    dns = _domain_dns_config(args)
+    proposal = _propose(address, dns, out) if provider is None else None
+    if proposal is not None:
+        provider = proposal.provider_id
+    report = _run(check_domain(address, provider, dns, options))
+    _render_domain_report(out, report)
+    if out.json_mode:
+        out.json(
+            {
+                "ok": report.exit_code == ExitCode.OK,  # as in every report; "verdict" says ready or incomplete
+                **report.to_dict(),
+                "proposed_provider": proposal.to_dict() if proposal else None,
+            }
+        )
+    return int(report.exit_code)
+
+
+def _propose(address: str, dns: Any, out: Output) -> Any:
+    """The provider found from the domain (MX, SRV), announced; None when nothing points to one."""
+    from smtpwizard.core.domain.check import sender_domain
+    from smtpwizard.core.domain.detect import LookupFailed, propose_provider
+
+    sender_domain(address)  # a bad address is reported as such, before any look-up
+    try:
+        proposal = _run(propose_provider(address, dns))
+    except LookupFailed:
+        return None  # the check itself reports the failing look-ups
+    if proposal is not None:
+        out.line(f"Provider from the domain: {proposal.provider_name}. {proposal.reason}")
+    return proposal
+
+
+def _render_domain_report(out: Output, report: Any) -> None:
+    marks = {"ok": "ok  ", "info": "note", "warning": "warn", "unchecked": "--  ", "problem": "FIX ", "unknown": "??  "}
+    out.line(f"Sender domain {report.domain}, sending through {report.provider_name}:")
+    for finding in report.findings:
+        out.line(f"  {marks[finding.severity]} {finding.title}")
+        if finding.severity != "ok":
+            out.line(f"       {finding.explanation}")
+            if finding.fix:
+                out.line(f"       {finding.fix}")
+            for record in finding.records:
+                out.line(f"         {record.name}  {record.type}  {record.value}")
+    from smtpwizard.core.domain_findings import VERDICTS
+
+    out.line(f"{VERDICTS[report.verdict]} ({report.queries} DNS queries, {report.elapsed_s * 1000:.0f} ms)")
+
+
+def _domain_check_json(config: Any) -> dict[str, Any] | None:
+    """The sender-domain check for apply/test --json, after SMTP passed; never changes their exit code.
+    Skipped for documentation domains, which have no DNS to check."""
+    import os
+
+    from smtpwizard.core.domain.check import check_domain, is_documentation_domain, sender_domain
+    from smtpwizard.core.domain.resolver import DnsConfig
+
+    try:
+        domain = sender_domain(config.sender.address)
+        if is_documentation_domain(domain):
+            return {"skipped": f"{domain} is reserved for documentation (RFC 2606)"}
+        report = _run(check_domain(config.sender.address, config.provider, DnsConfig.from_env(os.environ)))
+    except WizardError as exc:
+        return {"skipped": str(exc)}
+    return report.to_dict()
+
+
 def _run_tui(args: argparse.Namespace) -> int:
     from smtpwizard.ui.app import run_wizard  # the only place textual is pulled in
 
@@ -748,6 +883,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_export(args, output)
         if args.command == "forget":
             return cmd_forget(args, output)
+        if args.command == "check-domain":
+            return cmd_check_domain(args, output)
         return _run_tui(args)
     except WizardError as exc:
         output.error(str(exc))

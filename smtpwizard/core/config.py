@@ -376,6 +376,11 @@ def parse_document(doc: object, mode: Mode) -> Document:
     if root is None:
         raise FieldError("document", "is empty", "start from an example in examples/ or run smtpwizard")
     warnings: list[str] = []
+    if mode == "input" and root.get("provider") == "auto":  # the provider found from the sender's domain (DNS)
+        from smtpwizard.core.domain.detect import resolve_auto_provider
+
+        root, note = resolve_auto_provider(root)
+        warnings.append(note)
 
     version = root.get("version", 1)
     if version != 1 or isinstance(version, bool):

@@ -21,6 +21,7 @@ from smtpwizard.core.probe import ProbeReport
 from smtpwizard.core.settings import SECURITY_LABELS
 from smtpwizard.ui.steps.base import StepScreen
 from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
+from smtpwizard.ui.widgets.domain_check import DomainCheckPanel
 from smtpwizard.ui.widgets.stages import StageList
 
 
@@ -52,6 +53,7 @@ class LiveTestStep(StepScreen):
         yield StageList(id="stages", stable=self.wizard.stable)
         yield Static("", id="outcome")
         yield DiagnosisPanel(id="diagnosis")
+        yield DomainCheckPanel(id="domain-check")  # the sender domain's DNS, after a pass
         with Horizontal(id="test-actions"):
             yield Button("Apply fix (f)", id="apply-fix", variant="warning", compact=True)
             yield Button("Test again (r)", id="retry", compact=True)
@@ -137,6 +139,7 @@ class LiveTestStep(StepScreen):
         self.set_buttons(running=False)
         if diagnosis and diagnosis.settings_change:
             self.query_one("#apply-fix", Button).focus()
+        self.query_one("#domain-check", DomainCheckPanel).after_test(report, self.answers)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name != "probe":

@@ -1,0 +1,110 @@
+"""The provider from the sender's domain: its MX hosts, and the submission SRV records of
+RFC 6186 (``_submission._tcp``, STARTTLS) and RFC 8314 (``_submissions._tcp``, implicit TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from smtpwizard.core import domain_findings as cat
+from smtpwizard.core.domain.check import hosted_by, mx_hosts, sender_domain
+from smtpwizard.core.domain.resolver import DnsConfig, Lookup, Resolver
+from smtpwizard.core.errors import FieldError, WizardError
+from smtpwizard.core.exit_codes import ExitCode
+from smtpwizard.core.providers import get_provider
+from smtpwizard.core.settings import Security
+
+
+class LookupFailed(WizardError):
+    """The domain's DNS failed while finding its provider (SERVFAIL, timeout): try again."""
+
+    exit_code = ExitCode.TEMP_FAIL
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A preset (or a custom server found by SRV) proposed for the sender's domain."""
+
+    provider_id: str  # a preset id; "custom" for a server found by SRV
+    provider_name: str
+    reason: str
+    host: str
+    port: int
+    security: Security
+    found_by: Literal["mx", "srv"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider_id,
+            "name": self.provider_name,
+            "reason": self.reason,
+            "smtp": {"host": self.host, "port": self.port, "security": self.security},
+            "found_by": self.found_by,
+        }
+
+
+def _srv(lookup: Lookup) -> tuple[str, int] | None:
+    """The best target of an SRV answer; None when absent or "." (RFC 2782: no service here)."""
+    best = sorted((int(p), -int(w), int(port), host) for p, w, port, host in (r.split() for r in lookup.records))
+    if not best or best[0][3] == "." or best[0][2] == 0:
+        return None
+    return best[0][3], best[0][2]
+
+
+async def propose_provider(address: str, config: DnsConfig | None = None) -> Proposal | None:
+    """The preset for ``address``'s domain, or None when nothing points to one. Raises
+    LookupFailed when the MX look-up failed (no proposal is better than a wrong one)."""
+    domain = sender_domain(address)
+    resolver = Resolver(config or DnsConfig.from_env())
+    mx, tls, starttls = await asyncio.gather(
+        resolver.lookup(domain, "MX"),
+        resolver.lookup(f"_submissions._tcp.{domain}", "SRV"),
+        resolver.lookup(f"_submission._tcp.{domain}", "SRV"),
+    )
+    if mx.failed:
+        raise LookupFailed(cat.proposal_lookup_failed(domain, mx.describe_failure()))
+    hosts = mx_hosts(mx)
+    provider_id = hosted_by(hosts)
+    if provider_id is not None:
+        preset = get_provider(provider_id)
+        return Proposal(
+            provider_id,
+            preset.name,
+            cat.proposed_by_mx(preset.name, domain, hosts[0]),
+            preset.default_host or "",
+            preset.recommended_port,
+            preset.recommended_security,
+            "mx",
+        )
+    for lookup, security, record in ((tls, "tls", "_submissions._tcp"), (starttls, "starttls", "_submission._tcp")):
+        found = _srv(lookup)
+        if found is not None:
+            host, port = found
+            reason = cat.proposed_by_srv(domain, f"{record}.{domain}", host, port, security)
+            return Proposal("custom", "Custom server", reason, host, port, security, "srv")  # type: ignore[arg-type]
+    return None
+
+
+def resolve_auto_provider(root: Mapping[str, Any], config: DnsConfig | None = None) -> tuple[dict[str, Any], str]:
+    """A headless input with ``provider: auto``, with the provider found from ``sender.address``
+    and the smtp host, port and security it implies filled in where the input leaves them out;
+    and a note saying what was chosen and why. FieldError when nothing is found; LookupFailed
+    when DNS fails."""
+    sender = root.get("sender")
+    address = sender.get("address") if isinstance(sender, Mapping) else None
+    if not isinstance(address, str):
+        raise FieldError("provider", "auto needs sender.address", "add sender: {address: ...} or name the provider")
+    sender_domain(address, "sender.address")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own loop, even when called inside one
+        proposal = pool.submit(asyncio.run, propose_provider(address, config)).result()
+    if proposal is None:
+        raise FieldError("provider", "auto found nothing", cat.nothing_proposed(sender_domain(address)))
+    smtp = dict(root.get("smtp") or {})
+    smtp.setdefault("host", proposal.host)
+    smtp.setdefault("port", proposal.port)
+    smtp.setdefault("security", proposal.security)
+    note = f"provider: auto chose {proposal.provider_name}: {proposal.reason}"
+    return {**root, "provider": proposal.provider_id, "smtp": smtp}, note
