@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 from smtpwizard import __version__
-from smtpwizard.core.errors import WizardError
+from smtpwizard.core.errors import OutputFailed, WizardError
 from smtpwizard.core.exit_codes import ExitCode, exit_code_table
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class Output:
 
     def _print(self, kind: Kind, text: str) -> None:
         if self.shows(kind):
-            print(text, file=self.err if kind in ("warning", "summary", "error") else self.out, flush=True)
+            _write(self.err if kind in ("warning", "summary", "error") else self.out, text)
 
     def line(self, text: str = "") -> None:
         self._print("progress", text)
@@ -219,7 +219,11 @@ class Output:
         self._print("summary", f"smtpwizard: error: {title}. Fix: {fix}")
 
     def json(self, data: dict[str, Any]) -> None:
-        self._print("report", json.dumps(data, indent=2, ensure_ascii=False))
+        from smtpwizard.core.display import safe_data
+
+        # Plain ASCII (\u escapes) where the stream is not UTF-8: valid JSON in any encoding.
+        utf8 = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("-", "") == "utf8"
+        self._print("report", json.dumps(safe_data(data), indent=2, ensure_ascii=not utf8))
 
     def stage(self, result: StageResult) -> None:
         if result.status == "running":
@@ -227,6 +231,24 @@ class Output:
         mark = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}[result.status]
         ms = f"{result.elapsed_s * 1000:6.0f} ms" if result.status != "skipped" else "         "
         self.line(f"  {mark} {result.stage.label:<30} {ms}  {result.detail}".rstrip())
+
+
+def _write(stream: IO[str], text: str) -> None:
+    """Every line smtpwizard prints goes through the one safe-display function. A stream that
+    cannot take a character gets it backslash-escaped; one that cannot be written at all is a
+    local failure (exit 74), never a server's."""
+    from smtpwizard.core.display import safe_text
+    from smtpwizard.core.errors import OutputFailed
+
+    text = safe_text(text, keep_newlines=True)
+    try:
+        try:
+            print(text, file=stream, flush=True)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream, flush=True)
+    except (OSError, ValueError) as exc:  # closed pipe, full disk, closed file
+        raise OutputFailed(f"output: cannot write to {getattr(stream, 'name', 'the output')} ({exc})") from None
 
 
 def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
@@ -606,6 +628,10 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
             ) from None
         candidates = candidates_for(provider, port, security)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
+    if ca_file is not None:
+        from smtpwizard.core.probe import verifying_context
+
+        verifying_context(ca_file, "--ca-file" if args.ca_file else "smtp.ca_file")  # a local fault, told first
     found = _run(detect(host, candidates, verify_certificate=verify, ca_file=ca_file, helo_domain=helo))
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - "}
     for result in found.results:
@@ -887,9 +913,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_check_domain(args, output)
         return _run_tui(args)
     except WizardError as exc:
-        output.error(str(exc))
-        if json_mode:
-            output.json(_error_json(exc))
+        with contextlib.suppress(OutputFailed):  # the exit code still tells what happened
+            output.error(str(exc))
+            if json_mode and not isinstance(exc, OutputFailed):
+                output.json(_error_json(exc))
         return int(exc.exit_code)
     except Terminated:
         output.error("terminated (SIGTERM); nothing was written")
@@ -899,8 +926,9 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # the last resort behind the documented exit code 70
         message = f"internal error ({_where(exc)}); please report it"
-        output.error(message)
-        output.json({"ok": False, "exit_code": int(ExitCode.SOFTWARE), "error": message})
+        with contextlib.suppress(OutputFailed):
+            output.error(message)
+            output.json({"ok": False, "exit_code": int(ExitCode.SOFTWARE), "error": message})
         return int(ExitCode.SOFTWARE)
     finally:
         if restore_sigterm is not None:

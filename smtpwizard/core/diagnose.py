@@ -17,6 +17,9 @@ from smtpwizard.core.probe import Failure, ProbeReport, Stage
 from smtpwizard.core.providers import Provider, get_provider, provider_for_host
 from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings, is_loopback
 
+# Settings that decide where the password goes: never part of a one-key fix.
+CREDENTIAL_ROUTING = frozenset({"host"})
+
 LOCKOUT_NOTE = "smtpwizard tried once and will not retry by itself: repeated failed logins can lock the account."
 
 
@@ -29,6 +32,12 @@ class Diagnosis:
     exit_code: ExitCode
     settings_change: dict[str, Any] | None = None
     details: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # A fix is applied with one key and re-tested at once, login included: one that sends
+        # the login to another host (a name an attacker could supply) may only be advice.
+        if self.settings_change and set(self.settings_change) & CREDENTIAL_ROUTING:
+            raise ValueError(f"{self.code}: a fix that moves the login elsewhere must be advice, not a change")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -244,6 +253,30 @@ def _tls_handshake(c: _Context) -> Diagnosis:
     )
 
 
+def _tls_outdated(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_outdated",
+        "The server only offers an outdated TLS version",
+        f"{c.where} offers only TLS 1.0 or 1.1 ({c.failure.message}). Both were retired in 2021 (RFC 8996) and "
+        "this machine refuses them, as current mail clients and the apps you configure do.",
+        "Ask the server's administrator to enable TLS 1.2 or newer, or use a provider whose server supports it.",
+        ExitCode.PROTOCOL,
+    )
+
+
+def _tls_client_certificate(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "tls_client_certificate",
+        "The server wants a client certificate",
+        f"{c.where} asked this machine to prove who it is with a TLS client certificate and closed the connection "
+        f"without one ({c.failure.message}). smtpwizard and the apps it configures log in with a password, not a "
+        "client certificate.",
+        "Ask the server's administrator for a port that accepts password login (usually 587 or 465), or to stop "
+        "requiring client certificates for your server.",
+        ExitCode.PROTOCOL,
+    )
+
+
 def _tls_timeout(c: _Context) -> Diagnosis:
     return Diagnosis(
         "tls_timeout",
@@ -277,12 +310,16 @@ def _cert(c: _Context) -> Diagnosis:
         title = "The certificate is for a different name"
         explanation = (
             f"The server's certificate does not name {c.settings.host}. This happens when connecting by IP address "
-            "or through an alias (CNAME) of the real host."
+            "or through an alias (CNAME) of the real host, and when someone on the network intercepts the connection."
         )
         names = [n for n in (cert.sans if cert else ()) if not n.startswith("*")]
         if names:
-            fix = f"Connect using a name on the certificate, e.g. {names[0]}."
-            change = {"host": names[0]}
+            # Advice only: the name comes from a server that has not proven who it is.
+            fix = (
+                f"If {names[0]} is your mail server's real name, set host to it yourself. smtpwizard will not "
+                "change the host for you: the name comes from an unproven server, and anyone on the way can "
+                "present a valid certificate for their own name."
+            )
         else:
             fix = "Connect using the host name the certificate was issued for."
     elif kind == "cert_expired":
@@ -317,6 +354,19 @@ def _ehlo_rejected(c: _Context) -> Diagnosis:
         f"{c.reply}. Some servers, such as Google's relay, require a real host name in EHLO.",
         "Set helo_domain to your server's public host name, e.g. mail.example.com.",
         ExitCode.PROTOCOL,
+    )
+
+
+def _ehlo_unsupported(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "ehlo_unsupported",
+        "The server only speaks old SMTP (HELO)",
+        f"{c.where} did not know EHLO, so smtpwizard greeted it with HELO, which it accepted. A HELO-only server "
+        "has no extensions: no STARTTLS, so the connection cannot be encrypted, and no AUTH, so there is no login. "
+        f"({c.failure.message}.)",
+        "Use the server's submission port (587 with STARTTLS, or 465 with TLS). Only for a relay on this machine "
+        "that needs no login: security: none and no username.",
+        ExitCode.UNAVAILABLE,
     )
 
 
@@ -524,6 +574,17 @@ def _envelope(c: _Context) -> Diagnosis:
     return Diagnosis(f"{who}_refused", title, f"{c.reply}.", fix, ExitCode.NO_PERMISSION)
 
 
+def _smtputf8_missing(c: _Context) -> Diagnosis:
+    return Diagnosis(
+        "smtputf8_missing",
+        "This server cannot take an address with non-ASCII characters before the @",
+        f"{c.failure.message}. Such an address needs the SMTPUTF8 extension, which {c.where} does not offer, "
+        "so smtpwizard sent nothing. The server did nothing wrong; an international domain after the @ works anywhere.",
+        "Use sender.address (and the test recipient) with only ASCII letters, digits and . _ + - before the @.",
+        ExitCode.DATA_ERROR,
+    )
+
+
 def _disconnected(c: _Context) -> Diagnosis:
     during = c.failure.stage.label.lower()
     explanation = f"{c.where} closed the connection during {during}."
@@ -694,6 +755,9 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "tls_wrong_version": _tls_wrong_version,
     "tls_handshake": _tls_handshake,
     "tls_timeout": _tls_timeout,
+    "tls_outdated": _tls_outdated,
+    "tls_client_certificate": _tls_client_certificate,
+    "ehlo_unsupported": _ehlo_unsupported,
     "cert_untrusted": _cert,
     "cert_self_signed": _cert,
     "cert_hostname": _cert,
@@ -709,6 +773,7 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "sender_refused": _envelope,
     "recipient_refused": _envelope,
     "data_refused": _envelope,
+    "smtputf8_missing": _smtputf8_missing,
     "disconnected": _disconnected,
     "timeout": _timeout,
     "protocol": _protocol,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.exit_codes import ExitCode
 
 
@@ -13,7 +14,7 @@ class WizardError(Exception):
 
 def one_line(text: str, limit: int = 160) -> str:
     """``text`` with control characters escaped and shortened, safe to echo in a one-line error."""
-    escaped = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    escaped = safe_text(text)
     return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
 
 
@@ -69,6 +70,12 @@ class NotAcknowledged(WizardError):
     """The consequences of the change were not acknowledged."""
 
     exit_code = ExitCode.CONFIG
+
+
+class OutputFailed(WizardError):
+    """smtpwizard's own output could not be written (a closed pipe, a full disk): a local fault."""
+
+    exit_code = ExitCode.IO_ERROR
 
 
 class ExportError(WizardError):

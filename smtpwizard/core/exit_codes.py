@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 69  # EX_UNAVAILABLE
     SOFTWARE = 70  # EX_SOFTWARE
     CANT_CREATE = 73  # EX_CANTCREAT
+    IO_ERROR = 74  # EX_IOERR
     TEMP_FAIL = 75  # EX_TEMPFAIL
     PROTOCOL = 76  # EX_PROTOCOL
     NO_PERMISSION = 77  # EX_NOPERM
@@ -35,6 +36,7 @@ _MEANINGS: dict[ExitCode, str] = {
     ExitCode.UNAVAILABLE: "the server could not be reached, or lacks something required",
     ExitCode.SOFTWARE: "internal error (please report it)",
     ExitCode.CANT_CREATE: "the config file could not be written",
+    ExitCode.IO_ERROR: "smtpwizard's own output could not be written (e.g. a closed pipe)",
     ExitCode.TEMP_FAIL: "temporary failure: timeout or a 4xx reply; try again later",
     ExitCode.PROTOCOL: "the server broke the SMTP protocol or the TLS handshake failed",
     ExitCode.NO_PERMISSION: "the server refused the login or the sender/recipient",

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
+import contextlib
+import email.policy
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
@@ -25,9 +28,13 @@ from typing import Any, Literal
 
 import aiosmtplib
 from aiosmtplib import errors as smtp_errors
+from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.response import SMTPResponse
 
 from smtpwizard.core.apps.base import LOCALHOST_NAMES, ClientProfile
-from smtpwizard.core.settings import Secret, Sender, SmtpSettings
+from smtpwizard.core.display import safe_text
+from smtpwizard.core.errors import FieldError, InputMissing, one_line
+from smtpwizard.core.settings import Secret, Sender, SmtpSettings, wire_address
 
 
 class Stage(StrEnum):
@@ -92,6 +99,10 @@ FailureKind = Literal[
     "sender_refused",
     "recipient_refused",
     "data_refused",
+    "smtputf8_missing",
+    "ehlo_unsupported",
+    "tls_outdated",
+    "tls_client_certificate",
     "disconnected",
     "timeout",
     "protocol",
@@ -157,6 +168,7 @@ class ProbeReport:
     banner: str | None = None
     capabilities: dict[str, str] = field(default_factory=dict)
     auth_offered: tuple[str, ...] = ()
+    helo_only: bool = False  # EHLO was unknown: greeted with HELO, so no extensions at all
     auth_used: str | None = None
     tls: TlsInfo | None = None
     test_message_to: str | None = None
@@ -210,6 +222,7 @@ class ProbeReport:
             "banner": self.banner,
             "capabilities": self.capabilities,
             "auth_offered": list(self.auth_offered),
+            "helo_only": self.helo_only,
             "auth_used": self.auth_used,
             "tls": tls,
             "test_message_to": self.test_message_to,
@@ -220,10 +233,16 @@ class ProbeReport:
 
 StageCallback = Callable[[StageResult], None]
 
-# Control characters a hostile server could use to rewrite the user's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 INVALID_REPLY = -1  # aiosmtplib's code for a line that is not an SMTP reply
+# OpenSSL's reasons when the versions do not meet (the server's alert, or this side's refusal).
+OUTDATED_TLS_REASONS = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW"}
+)
+CLIENT_CERTIFICATE_REASONS = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"})
+TLS_CERTIFICATE_REQUEST = 13  # HandshakeType certificate_request (RFC 8446 4)
+EHLO_UNKNOWN = (500, 502)  # "command unrecognized" / "not implemented": an old server that wants HELO
 MAX_DETAIL = 300  # characters of server text kept in a stage detail or failure message
+MAX_SANS = 20  # names kept from a certificate's subjectAltName (a hostile one may carry thousands)
 
 # Preference of `auth: auto`. Over TLS, PLAIN with an initial response: one round trip, and
 # TLS already protects it (CRAM-MD5 is historic: MD5, plaintext storage on the server). Without
@@ -238,14 +257,64 @@ class _Client(aiosmtplib.SMTP):
 
     last_protocol: object = None
 
+    @property
+    def protocol(self) -> SMTPProtocol | None:
+        return self._strict_protocol
+
+    @protocol.setter
+    def protocol(self, value: SMTPProtocol | None) -> None:
+        if value is not None:
+            _reject_mixed_codes(value)
+        self._strict_protocol = value
+
     def close(self) -> None:
         if self.protocol is not None:
             self.last_protocol = self.protocol
         super().close()
 
 
+def _reject_mixed_codes(protocol: SMTPProtocol) -> None:
+    """Make ``protocol`` refuse a multi-line reply whose lines carry different codes.
+
+    aiosmtplib keeps only the last line's code, so ``535-no`` then ``235 ok`` would count as
+    logged in. RFC 5321 4.2.1: every line of a reply carries the same code. (Wraps a private
+    parser of aiosmtplib 5; the reply is checked before it is parsed.)
+    """
+    parse = protocol._read_response_from_buffer
+
+    def checked() -> SMTPResponse | None:
+        codes = _complete_reply_codes(bytes(protocol._buffer))
+        if len(set(codes)) > 1:
+            del protocol._buffer[:]
+            first, last = (code.decode("ascii", "replace") for code in (codes[0], codes[-1]))
+            raise smtp_errors.SMTPResponseException(
+                INVALID_REPLY, f"the lines of one reply carry different codes ({first} then {last})"
+            )
+        return parse()
+
+    setattr(protocol, "_read_response_from_buffer", checked)  # noqa: B010 - an instance, not the class
+
+
+def _complete_reply_codes(buffer: bytes) -> list[bytes]:
+    """The code of each line of the first complete reply in ``buffer`` ([] if none is complete)."""
+    codes = []
+    for line in buffer.split(b"\n")[:-1]:  # the part after the last line end is not a line yet
+        codes.append(line[:3])
+        if line[3:4] != b"-":
+            return codes
+    return []
+
+
 class _Stop(Exception):
     """Internal: a stage failed; the report already holds the failure."""
+
+
+class _CallbackFailed(Exception):
+    """Internal: the stage callback raised; carried past the stages' handlers, then re-raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Probe:
@@ -286,11 +355,11 @@ class _Probe:
         return min(left, stage_limit) if stage_limit else left
 
     def redact(self, text: str) -> str:
-        """Server text made safe to show: secrets masked, control characters escaped."""
+        """Server text made safe to show: secrets masked, then through the one safe-display function."""
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "********")
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        return safe_text(text)
 
     def log(self, direction: str, text: str) -> None:
         for line in text.splitlines() or [""]:
@@ -305,22 +374,28 @@ class _Probe:
     def begin(self, stage: Stage) -> StageResult:
         result = StageResult(stage, "running")
         self.report.stages.append(result)
-        if self.on_stage:
-            self.on_stage(result)
+        self.notify(result)
         return result
+
+    def notify(self, result: StageResult) -> None:
+        """Tell the front end; its failure (e.g. stdout cannot be written) is its own, never the server's."""
+        if self.on_stage is None:
+            return
+        try:
+            self.on_stage(result)
+        except Exception as exc:
+            raise _CallbackFailed(exc) from exc
 
     def end(self, result: StageResult, started: float, status: Status, detail: str = "") -> None:
         result.status = status
         result.elapsed_s = time.monotonic() - started
-        result.detail = self.redact(detail)
-        if self.on_stage:
-            self.on_stage(result)
+        result.detail = self.redact(" / ".join(detail.split("\n")))  # a multi-line reply on one line
+        self.notify(result)
 
     def skip(self, stage: Stage, detail: str) -> None:
         result = StageResult(stage, "skipped", 0.0, detail)
         self.report.stages.append(result)
-        if self.on_stage:
-            self.on_stage(result)
+        self.notify(result)
 
     def fail(
         self,
@@ -344,6 +419,20 @@ class _Probe:
         started = time.monotonic()
         self.deadline = started + self.settings.timeout_s
         self.report.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.settings.security != "none":
+            self.tls_context()  # an unusable ca_file is the user's to fix: raised before any network work
+        try:
+            await self.stages()
+            self.close()
+            await self.explain_tls_hang_up()
+        except _CallbackFailed as failed:
+            raise failed.error from None
+        finally:
+            self.close()
+            self.report.elapsed_s = time.monotonic() - started
+        return self.report
+
+    async def stages(self) -> None:
         try:
             self._app_can_connect()
             addresses = await self.resolve()
@@ -361,10 +450,6 @@ class _Probe:
             pass
         except (smtp_errors.SMTPException, OSError, EOFError, ValueError) as exc:
             self._unforeseen(exc)  # server behaviour no stage expected: a diagnosis, never a traceback
-        finally:
-            self.close()
-            self.report.elapsed_s = time.monotonic() - started
-        return self.report
 
     def _unforeseen(self, exc: BaseException) -> None:
         running = [r for r in self.report.stages if r.status == "running"]
@@ -387,10 +472,9 @@ class _Probe:
     async def resolve(self) -> list[tuple[Any, ...]]:
         result = self.begin(Stage.RESOLVE)
         t0 = time.monotonic()
-        loop = asyncio.get_running_loop()
         try:
             infos = await asyncio.wait_for(
-                loop.getaddrinfo(self.settings.host, self.settings.port, type=socket.SOCK_STREAM),
+                resolve_abandonable(self.settings.host, self.settings.port),
                 self.budget(self.options.resolve_timeout_s),
             )
         except socket.gaierror as exc:
@@ -449,7 +533,7 @@ class _Probe:
             return context
         # An app without a CA-file setting trusts only the system store (and SSL_CERT_FILE).
         app_reads_ca_file = self.profile is None or self.profile.ca_file_setting is not None
-        return ssl.create_default_context(cafile=self.settings.ca_file if app_reads_ca_file else None)
+        return verifying_context(self.settings.ca_file if app_reads_ca_file else None, "smtp.ca_file")
 
     async def greet(self) -> None:
         implicit = self.settings.security == "tls"
@@ -563,7 +647,40 @@ class _Probe:
         reason = (exc.reason or "").upper()
         if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"):
             return self.fail(result, t0, "tls_wrong_version", f"TLS handshake failed: {exc.reason}")
+        if reason in OUTDATED_TLS_REASONS:
+            return self.fail(result, t0, "tls_outdated", f"TLS handshake failed: {exc.reason}")
+        if reason in CLIENT_CERTIFICATE_REASONS:
+            return self.fail(result, t0, "tls_client_certificate", f"TLS handshake failed: {exc.reason}")
         return self.fail(result, t0, "tls_handshake", f"TLS handshake failed: {exc.reason or exc}")
+
+    async def explain_tls_hang_up(self) -> None:
+        """A server that drops the connection in or right after the TLS handshake says nothing
+        about why (asyncio-based servers send no alert). Ask with a second, diagnostic handshake
+        (no verification, no credentials, old versions allowed) whether it only speaks an
+        outdated TLS version or wants a client certificate."""
+        failure = self.report.failure
+        if failure is None or failure.kind not in ("disconnected", "tls_handshake"):
+            return
+        after_tls = {Stage.TLS, Stage.STARTTLS, Stage.EHLO_TLS} | (
+            {Stage.BANNER} if self.settings.security == "tls" else set()
+        )
+        if failure.stage not in after_tls or self.report.address is None or self.remaining() <= 0.2:
+            return
+        try:
+            offer = await asyncio.wait_for(
+                tls_offer(self.settings, self.report.address, self.options),
+                min(self.remaining(), self.options.connect_timeout_s + self.options.banner_timeout_s),
+            )
+        except (OSError, TimeoutError, smtp_errors.SMTPException):
+            return
+        kind: FailureKind
+        if offer.asked_for_certificate:
+            kind, message = "tls_client_certificate", "the server asked for a client certificate, then hung up"
+        elif offer.version in ("TLSv1", "TLSv1.1"):
+            kind, message = "tls_outdated", f"a diagnostic handshake got {offer.version}, the newest the server offers"
+        else:
+            return
+        self.report.failure = Failure(failure.stage, kind, message)
 
     async def ehlo(self, stage: Stage) -> None:
         assert self.smtp is not None
@@ -575,6 +692,9 @@ class _Probe:
             reply = await self.smtp.ehlo(timeout=self.budget())
         except smtp_errors.SMTPHeloError as exc:
             self.log("S", f"{exc.code} {exc.message}")
+            if exc.code in EHLO_UNKNOWN and stage == Stage.EHLO:
+                await self._helo(result, t0, exc)
+                return
             raise self.fail(result, t0, "ehlo_rejected", exc.message, exc.code) from None
         except (smtp_errors.SMTPServerDisconnected, ConnectionError):
             raise self.fail(result, t0, "disconnected", "the server closed the connection after EHLO") from None
@@ -585,15 +705,44 @@ class _Probe:
                 result, t0, "protocol", f"unexpected reply to EHLO: {exc.code} {exc.message}", exc.code
             ) from None
         self.log_reply(reply)
-        self.report.capabilities = dict(self.smtp.esmtp_extensions)
-        self.report.auth_offered = tuple(m.upper() for m in self.smtp.server_auth_methods)
+        self.report.capabilities = {safe_text(k): safe_text(v) for k, v in self.smtp.esmtp_extensions.items()}
+        self.report.auth_offered = tuple(safe_text(m.upper()) for m in self.smtp.server_auth_methods)
         names = sorted(k.upper() for k in self.smtp.esmtp_extensions)
         self.end(result, t0, "ok", ", ".join(names) if names else "no extensions")
+
+    async def _helo(self, result: StageResult, t0: float, refusal: smtp_errors.SMTPHeloError) -> None:
+        """EHLO is unknown to the server: greet with HELO (RFC 5321 4.1.1.1), which offers no extensions."""
+        assert self.smtp is not None
+        self.log("C", f"HELO {self.settings.helo_domain or 'localhost'}")
+        try:
+            reply = await self.smtp.helo(timeout=self.budget())
+        except smtp_errors.SMTPHeloError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "ehlo_rejected", exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection after HELO") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to HELO before the timeout") from None
+        self.log_reply(reply)
+        self.report.helo_only = True
+        self.end(
+            result, t0, "ok", f"EHLO unknown ({refusal.code}); HELO accepted: no extensions, so no STARTTLS or AUTH"
+        )
+
+    def _fail_helo_only(self, result: StageResult, t0: float, missing: str) -> _Stop:
+        return self.fail(
+            result,
+            t0,
+            "ehlo_unsupported",
+            f"the server answered EHLO with 'unknown command' and took only HELO, which offers no {missing}",
+        )
 
     async def starttls(self) -> None:
         assert self.smtp is not None
         result = self.begin(Stage.STARTTLS)
         t0 = time.monotonic()
+        if self.report.helo_only:
+            raise self._fail_helo_only(result, t0, "STARTTLS")
         if not self.smtp.supports_extension("starttls"):
             raise self.fail(
                 result,
@@ -664,6 +813,8 @@ class _Probe:
                 "insecure_auth",
                 "the connection is not encrypted, so the password was not sent",
             )
+        if self.report.helo_only:
+            raise self._fail_helo_only(result, t0, "AUTH")
         if not self.report.auth_offered:
             raise self.fail(result, t0, "auth_missing", "the server does not offer AUTH on this connection")
         mechanism = self._choose_mechanism(encrypted)
@@ -688,6 +839,10 @@ class _Probe:
             reply = await method(username, password, timeout=self.budget())
         except smtp_errors.SMTPAuthenticationError as exc:
             self.log("S", f"{exc.code} {exc.message}")
+            if not 400 <= exc.code < 600:  # e.g. 250: neither 235 nor a refusal; the password may be right
+                raise self.fail(
+                    result, t0, "protocol", f"the server answered AUTH with {exc.code}, not 235 (accepted) or a refusal"
+                ) from None
             raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
         except (smtp_errors.SMTPServerDisconnected, ConnectionError):
             raise self.fail(result, t0, "disconnected", "the server closed the connection during login") from None
@@ -766,16 +921,29 @@ class _Probe:
 
     async def envelope(self) -> None:
         assert self.smtp is not None and self.sender is not None
-        await self._command(Stage.MAIL, "sender_refused", f"MAIL FROM:<{self.sender.address}>")
+        addresses = [self.sender.address] + ([self.test_to] if self.test_to else [])
+        if self.test_to and self.sender.reply_to:
+            addresses.append(self.sender.reply_to)
+        utf8 = any(not a.rpartition("@")[0].isascii() for a in addresses)
+        if utf8 and not self.smtp.supports_extension("smtputf8"):
+            # Raw UTF-8 in MAIL FROM is only allowed with SMTPUTF8; refusing here is the user's
+            # address meeting this server's limits, not a server fault.
+            result = self.begin(Stage.MAIL)
+            wide = next(a for a in addresses if not a.rpartition("@")[0].isascii())
+            raise self.fail(
+                result, time.monotonic(), "smtputf8_missing", f"{wide} has non-ASCII characters before the @"
+            )
+        suffix = " SMTPUTF8" if utf8 else ""
+        await self._command(Stage.MAIL, "sender_refused", f"MAIL FROM:<{wire_address(self.sender.address)}>{suffix}")
         if self.test_to is None:  # QUIT ends the open transaction; no RSET round trip needed
             self.skip(Stage.RCPT, "no test recipient given")
             self.skip(Stage.DATA, "no test recipient given")
             return
         self.report.test_message_to = self.test_to
-        await self._command(Stage.RCPT, "recipient_refused", f"RCPT TO:<{self.test_to}>")
+        await self._command(Stage.RCPT, "recipient_refused", f"RCPT TO:<{wire_address(self.test_to)}>")
         result = self.begin(Stage.DATA)
         t0 = time.monotonic()
-        message, message_id = _test_message(self.sender, self.test_to, self.settings)
+        message, message_id = _test_message(self.sender, self.test_to, self.settings, utf8=utf8)
         self.log("C", "DATA")
         try:
             reply = await self.smtp.data(message, timeout=self.budget())
@@ -840,6 +1008,59 @@ class _Probe:
             return None
 
 
+def verifying_context(ca_file: str | None, field_path: str) -> ssl.SSLContext:
+    """A TLS context that verifies against the system CAs, plus ``ca_file`` when given.
+
+    Raises InputMissing (exit 66) when the file does not exist and FieldError (exit 65) when
+    it cannot be read or holds no PEM certificate: local faults, never the server's.
+    """
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except FileNotFoundError:
+        raise InputMissing(
+            f"{field_path}: '{one_line(str(ca_file))}' does not exist; give the path of a PEM file with your CA"
+        ) from None
+    except ssl.SSLError:
+        raise FieldError(
+            field_path, f"'{ca_file}' holds no PEM certificate", "give a PEM file (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FieldError(
+            field_path, f"'{ca_file}' cannot be read ({reason})", "check the path and its permissions"
+        ) from None
+
+
+async def resolve_abandonable(host: str, port: int) -> list[tuple[Any, ...]]:
+    """getaddrinfo in a daemon thread of its own, so a stalled resolver can be walked away from.
+
+    loop.getaddrinfo uses the default executor, whose threads asyncio.run and the interpreter
+    join at exit: a resolver stuck for 25 s would hold the exit (and Ctrl+C) that long after
+    the diagnosis was shown. A daemon thread is left behind instead.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
+
+    def deliver(result: list[tuple[Any, ...]] | None, error: BaseException | None) -> None:
+        if answer.done():  # timed out or cancelled meanwhile
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(result or [])
+
+    def work() -> None:
+        try:
+            result, error = list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)), None
+        except Exception as exc:  # handed to the waiting task as it is
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=work, name=f"smtpwizard-resolve-{host}", daemon=True).start()
+    return await answer
+
+
 async def fetch_certificate(settings: SmtpSettings, address: str, options: ProbeOptions) -> CertificateInfo | None:
     """Connect (STARTTLS or implicit TLS) with verification off and return the peer certificate.
 
@@ -867,6 +1088,62 @@ async def fetch_certificate(settings: SmtpSettings, address: str, options: Probe
         return None if ssl_object is None else _certificate_from_ssl(ssl_object)
     finally:
         smtp.close()
+
+
+@dataclass(frozen=True)
+class TlsOffer:
+    """What a diagnostic handshake learnt: the version agreed (None if none) and whether the
+    server sent a CertificateRequest."""
+
+    version: str | None
+    asked_for_certificate: bool
+
+
+async def tls_offer(settings: SmtpSettings, address: str, options: ProbeOptions) -> TlsOffer:
+    """A diagnostic handshake (STARTTLS or implicit TLS as the settings say) that accepts any
+    version and certificate, and records the handshake messages the server sends. Sends no
+    credentials and no mail; only used to explain a failure, never to go on."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with contextlib.suppress(ssl.SSLError):
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # old servers use old ciphers too
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    asked = False
+
+    def watch(
+        _conn: object, direction: str, _version: object, content_type: object, msg_type: object, _data: object
+    ) -> None:
+        nonlocal asked
+        if direction == "read" and int(content_type) == 22 and int(msg_type) == TLS_CERTIFICATE_REQUEST:  # type: ignore[call-overload]
+            asked = True
+
+    if hasattr(context, "_msg_callback"):  # CPython's (private) TLS message hook; without it only the version is learnt
+        context._msg_callback = watch
+    implicit = settings.security == "tls"
+    smtp = aiosmtplib.SMTP(
+        hostname=address,
+        port=settings.port,
+        use_tls=implicit,
+        start_tls=False,
+        tls_context=context,
+        local_hostname=settings.helo_domain or "localhost",
+        timeout=options.banner_timeout_s + options.connect_timeout_s,
+    )
+    version = None
+    try:
+        await smtp.connect()
+        if not implicit:
+            await smtp.ehlo()
+            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        await smtp.noop()  # TLS 1.3: a missing client certificate is refused after the handshake
+        ssl_object = smtp.get_transport_info("ssl_object")
+        version = ssl_object.version() if ssl_object is not None else None
+    except (OSError, smtp_errors.SMTPException):
+        pass
+    finally:
+        smtp.close()
+    return TlsOffer(version, asked)
 
 
 def _secret_forms(username: str, password: str) -> list[str]:
@@ -902,12 +1179,12 @@ def _name(parts: Any) -> str:
 def _certificate_from_ssl(ssl_object: ssl.SSLObject) -> CertificateInfo | None:
     peer = ssl_object.getpeercert()
     if peer:
-        return CertificateInfo(
-            subject=_name(peer.get("subject", ())),
-            issuer=_name(peer.get("issuer", ())),
-            not_before=str(peer.get("notBefore", "")),
-            not_after=str(peer.get("notAfter", "")),
-            sans=tuple(str(entry[1]) for entry in peer.get("subjectAltName", ())),
+        return _certificate_info(
+            _name(peer.get("subject", ())),
+            _name(peer.get("issuer", ())),
+            str(peer.get("notBefore", "")),
+            str(peer.get("notAfter", "")),
+            tuple(str(entry[1]) for entry in peer.get("subjectAltName", ())),
         )
     der = ssl_object.getpeercert(binary_form=True)
     return None if der is None else _decode_der(der)
@@ -940,23 +1217,43 @@ def _decode_der(der: bytes) -> CertificateInfo | None:
     except x509.ExtensionNotFound:
         sans = ()
     fmt = "%b %d %H:%M:%S %Y GMT"
-    return CertificateInfo(
-        subject=name(cert.subject),
-        issuer=name(cert.issuer),
-        not_before=cert.not_valid_before_utc.strftime(fmt),
-        not_after=cert.not_valid_after_utc.strftime(fmt),
-        sans=sans,
+    return _certificate_info(
+        name(cert.subject),
+        name(cert.issuer),
+        cert.not_valid_before_utc.strftime(fmt),
+        cert.not_valid_after_utc.strftime(fmt),
+        sans,
     )
 
 
-def _test_message(sender: Sender, to: str, settings: SmtpSettings) -> tuple[bytes, str]:
-    domain = sender.address.rpartition("@")[2] or "localhost"
+def _certificate_info(
+    subject: str, issuer: str, not_before: str, not_after: str, sans: tuple[str, ...]
+) -> CertificateInfo:
+    """Every field is the certificate owner's text (anyone can mint one): made safe here, once."""
+    return CertificateInfo(
+        subject=safe_text(subject)[:MAX_DETAIL],
+        issuer=safe_text(issuer)[:MAX_DETAIL],
+        not_before=safe_text(not_before),
+        not_after=safe_text(not_after),
+        sans=tuple(safe_text(san)[:MAX_DETAIL] for san in sans[:MAX_SANS]),
+    )
+
+
+def _header_address(address: str, name: str = "") -> Address:
+    # username/domain rather than addr_spec: parsing a UTF-8 local part raises even under SMTPUTF8
+    local, _, domain = wire_address(address).rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _test_message(sender: Sender, to: str, settings: SmtpSettings, *, utf8: bool = False) -> tuple[bytes, str]:
+    """The test message; with ``utf8`` (SMTPUTF8 in use) headers carry UTF-8 as it is."""
+    domain = wire_address(sender.address).rpartition("@")[2] or "localhost"
     message_id = make_msgid(idstring="smtpwizard", domain=domain)
-    msg = EmailMessage()
-    msg["From"] = sender.formatted()
-    msg["To"] = to
+    msg = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+    msg["From"] = _header_address(sender.address, sender.name or "")
+    msg["To"] = _header_address(to)
     if sender.reply_to:
-        msg["Reply-To"] = sender.reply_to
+        msg["Reply-To"] = _header_address(sender.reply_to)
     msg["Subject"] = "smtpwizard test message"
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = message_id
@@ -965,7 +1262,8 @@ def _test_message(sender: Sender, to: str, settings: SmtpSettings) -> tuple[byte
         f"Server: {settings.host} port {settings.port} ({settings.security})\n"
         f"From: {sender.address}\n\n"
         "If it reached you, the settings work. If it landed in spam, check the SPF and DKIM\n"
-        "records of the sender's domain at your provider.\n"
+        "records of the sender's domain at your provider.\n",
+        cte="8bit" if utf8 else "quoted-printable",  # 8-bit body text only where SMTPUTF8 allows it
     )
     return msg.as_bytes(), message_id
 
@@ -985,6 +1283,7 @@ async def run_probe(
     With ``profile`` the test connects as that app's mail client does (its STARTTLS policy,
     certificate rules, AUTH choice, charset and plain-text login rule), so a pass means the app
     passes too. Cancelling the task closes the connection. AUTH is attempted at most once.
+    Raises FieldError or InputMissing for a ca_file that cannot be used (a local fault).
     """
     probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage, profile)
     return await probe.run()

@@ -98,9 +98,15 @@ class Sender:
     reply_to: str | None = None
 
     def formatted(self) -> str:
+        """``Name <address>`` for an app's From setting. formataddr refuses non-ASCII addresses:
+        an international domain goes as IDNA A-labels, a UTF-8 local part is kept as it is."""
+        from email.headerregistry import Address
         from email.utils import formataddr
 
-        return formataddr((self.name or "", self.address))
+        local, _, domain = wire_address(self.address).rpartition("@")
+        if local.isascii():
+            return formataddr((self.name or "", f"{local}@{domain}"))
+        return str(Address(display_name=self.name or "", username=local, domain=domain))
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,15 @@ class Config:
     provider: str = "custom"
     verified: Verification | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+def wire_address(address: str) -> str:
+    """An address as it goes on the wire: an international domain as IDNA A-labels
+    (``exämple.com`` -> ``xn--exmple-cua.com``); the local part as it is."""
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")  # validate_email checked it encodes
+    return f"{local}@{domain}"
 
 
 def keyring_account(profile: str, username: str | None, host: str, port: int, config_path: str | None = None) -> str:
@@ -186,15 +201,16 @@ def secret_problem(value: str) -> str | None:
 
 # --- validators of single values -------------------------------------------------------
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# fullmatch everywhere: `$` also matches before a trailing newline, which let "a\n" through.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
 
 
 @functools.cache
 def _local_part() -> re.Pattern[str]:
     """Compiled on first use: the non-ASCII range takes ~10 ms to compile, at every start-up."""
-    return re.compile(rf"^{_ATEXT}(\.{_ATEXT})*$")
+    return re.compile(rf"{_ATEXT}(\.{_ATEXT})*")
 
 
 def validate_hostname(value: str, field_path: str) -> str:
@@ -229,7 +245,7 @@ def validate_hostname(value: str, field_path: str) -> str:
             field_path, f"'{host}' is not a valid host name", "use letters, digits, hyphens and dots only"
         ) from None
     labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(ascii_name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise FieldError(
             field_path,
             f"'{host}' is not a valid host name",
@@ -258,7 +274,7 @@ def validate_email(value: str, field_path: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise FieldError(field_path, f"'{address}' is not an email address", "use the form name@example.com")
-    if len(local) > 64 or not _local_part().match(local):
+    if len(local) > 64 or not _local_part().fullmatch(local):
         raise FieldError(
             field_path,
             f"'{address}' has an invalid part before the @",
@@ -288,7 +304,7 @@ def validate_timeout(value: object, field_path: str) -> float:
 
 
 def validate_profile(value: str, field_path: str) -> str:
-    if not _PROFILE.match(value):
+    if not _PROFILE.fullmatch(value):
         raise FieldError(
             field_path,
             f"'{value}' is not a valid profile name",

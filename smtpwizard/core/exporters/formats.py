@@ -20,7 +20,7 @@ Scalar = str | int | bool | None
 DotenvReader = Literal["compose", "ruby2", "ruby3", "python"]
 COMPOSE_AND_RUBY: tuple[DotenvReader, ...] = ("compose", "ruby2", "ruby3")
 
-_DOTENV_BARE = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
+_DOTENV_BARE = re.compile(r"[A-Za-z0-9_./:@+,=-]+")  # fullmatch: `$` would pass a trailing newline
 # python-dotenv's POSIX_VARIABLE: ${NAME} or ${NAME:-default}, expanded even in single quotes.
 _PYTHON_DOTENV_VARIABLE = re.compile(r"\$\{[^}:]*(?::-[^}]*)?\}")
 
@@ -39,7 +39,7 @@ def dotenv_value(value: Scalar, readers: Sequence[DotenvReader] = COMPOSE_AND_RU
     _line_break_free(text)
     if "python" in readers:
         return _python_dotenv_value(text)
-    if _DOTENV_BARE.match(text):
+    if _DOTENV_BARE.fullmatch(text):
         return text
     # compose-go dotenv/parser.go: in single quotes a backslash before the closing quote escapes
     # it ("unterminated quoted value"), so a trailing backslash needs double quotes.

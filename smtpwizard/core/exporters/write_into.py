@@ -43,7 +43,7 @@ from smtpwizard.core.files import (
     write_temp,
 )
 
-_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<export>export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=(?P<value>.*)$")
+_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<export>export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=(?P<value>.*)\Z")
 # A message, not a password.
 KEPT_NOTE = "The password already in {path} was kept (the export holds only a placeholder); add --reveal-secret to write the stored one."
 

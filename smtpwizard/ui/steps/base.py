@@ -12,6 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from smtpwizard.core.display import safe_text
+
 if TYPE_CHECKING:
     from smtpwizard.core.answers import WizardAnswers
     from smtpwizard.ui.app import WizardApp
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 def warning_lines(warnings: tuple[str, ...]) -> str:
     """A config's warnings (certificate checks off, password unencrypted...), one per line."""
-    return "\n".join(f"⚠ {escape(w)}" for w in warnings)
+    return "\n".join(f"⚠ {escape(safe_text(w))}" for w in warnings)
 
 
 class StepScreen(Screen[None]):
@@ -72,7 +74,7 @@ class StepScreen(Screen[None]):
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)
-        error.update(f"✗ {message}")
+        error.update(f"✗ {escape(safe_text(message))}")  # may echo outside text: no markup, no controls
         error.add_class("shown")
         self.app.bell()
 

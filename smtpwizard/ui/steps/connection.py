@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from smtpwizard.core.errors import FieldError
+from smtpwizard.core.errors import FieldError, WizardError
 from smtpwizard.core.settings import SECURITY_LABELS, validate_hostname, validate_port
 from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 SECURITY_CHOICES = [(f"{SECURITY_LABELS[m]}", m) for m in ("starttls", "tls", "none")]
@@ -83,14 +84,19 @@ class ConnectionStep(StepScreen):
         preset = self.answers.provider_preset
         provider = preset if preset.id != "custom" else provider_for_host(host)
         typed = int(self.answers.port) if self.answers.port.isdigit() else None  # the port in the field goes first
-        found = await detect(
-            host,
-            candidates_for(provider, typed, self.answers.security if typed is not None else None),
-            verify_certificate=self.answers.verify_certificate,
-            ca_file=self.answers.ca_file or None,
-            helo_domain=self.answers.helo_domain or None,
-            options=self.wizard.probe_options,
-        )
+        try:
+            found = await detect(
+                host,
+                candidates_for(provider, typed, self.answers.security if typed is not None else None),
+                verify_certificate=self.answers.verify_certificate,
+                ca_file=self.answers.ca_file or None,
+                helo_domain=self.answers.helo_domain or None,
+                options=self.wizard.probe_options,
+            )
+        except WizardError as exc:  # e.g. the CA file: a local fault, not a port that fails
+            self.query_one("#detect-result", Static).update("")
+            self.show_error(str(exc))
+            return
         marks = {"works": "✓", "fails": "✗", "not waited for": "·"}
         lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}" for r in found.results]
         verdict = found.verdict
@@ -100,7 +106,7 @@ class ConnectionStep(StepScreen):
             self.query_one("#security", Select).value = verdict.candidate.security
             headline += " (port and security filled in)"
         lines.insert(0, headline + "." + (f" Fix: {verdict.fix}" if verdict.fix else ""))
-        self.query_one("#detect-result", Static).update("\n".join(line.replace("[", r"\[") for line in lines))
+        self.query_one("#detect-result", Static).update("\n".join(escape(line) for line in lines))
 
     def collect(self) -> None:
         a = self.answers

@@ -14,10 +14,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
 from smtpwizard.ui.steps.base import warning_lines
+from smtpwizard.ui.widgets.diagnosis import escape
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -71,7 +73,7 @@ class FinishScreen(Screen[None]):
         )
         yield Static(
             Syntax(
-                self.export.text,
+                safe_text(self.export.text, keep_newlines=True),  # shown safe; copied and written as it is
                 LEXERS[exporter.default_format],
                 theme="ansi_dark",
                 background_color="default",
@@ -142,12 +144,8 @@ class FinishScreen(Screen[None]):
             kind = "json" if exporter.default_format == "json" else "env"
             written = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
-            result.update(f"✗ {exc}".replace("[", r"\["))
+            result.update(escape(f"✗ {exc}"))
             return
         backup = written.backup
-        kept = "".join(f"\n{note}" for note in written.notes)
-        result.update(
-            (f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "") + kept).replace(
-                "[", r"\["
-            )
-        )
+        kept = "".join(f"\n{escape(note)}" for note in written.notes)
+        result.update(escape(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "")) + kept)

@@ -20,7 +20,7 @@ from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 from smtpwizard.core.settings import SECURITY_LABELS
 from smtpwizard.ui.steps.base import StepScreen
-from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel
+from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel, escape
 from smtpwizard.ui.widgets.domain_check import DomainCheckPanel
 from smtpwizard.ui.widgets.stages import StageList
 
@@ -96,7 +96,9 @@ class LiveTestStep(StepScreen):
         login = f" as {a.username}" if a.username else " without login"
         mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
         app = f" as {found.name} will connect" if (found := find_app(a.target)) else ""  # the probe speaks as it
-        self.query_one("#target-line", Static).update(f"Testing{app}: {a.host} port {a.port} with {mode}{login}")
+        self.query_one("#target-line", Static).update(
+            escape(f"Testing{app}: {a.host} port {a.port} with {mode}{login}")
+        )
         try:
             document = a.to_document()
         except WizardError as exc:
@@ -117,20 +119,25 @@ class LiveTestStep(StepScreen):
         elif isinstance(source, KeyringSource):
             secret = await asyncio.to_thread(self.wizard.store.get, source.ref)  # D-Bus may block
         stages = self.query_one("#stages", StageList)
-        report, diagnosis = await live_test(
-            document.config,
-            secret,
-            test_to=self.answers.test_to or None,
-            probe_options=self.wizard.probe_options,
-            on_stage=stages.show,
-        )
+        try:
+            report, diagnosis = await live_test(
+                document.config,
+                secret,
+                test_to=self.answers.test_to or None,
+                probe_options=self.wizard.probe_options,
+                on_stage=stages.show,
+            )
+        except WizardError as exc:  # a local fault (e.g. an unusable CA file): the user's to fix
+            self.show_error(f"{exc} (press Esc to go back and correct it)")
+            self.set_buttons(running=False)
+            return
         self.report, self.diagnosis = report, diagnosis
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
         outcome = self.query_one("#outcome", Static)
         if report.ok:
             took = "" if self.wizard.stable else f" in {report.elapsed_s:.1f} s"  # stable: reproducible pictures
-            sent = f" A test message went to {report.test_message_to}." if report.test_message_to else ""
+            sent = escape(f" A test message went to {report.test_message_to}.") if report.test_message_to else ""
             outcome.update(f"[b]✓ The test passed{took}.[/b]{sent} Press Enter to review and write.")
             self.query_one("#next", Button).focus()
         else:
@@ -175,7 +182,7 @@ class LiveTestStep(StepScreen):
         if self.running() or not (self.diagnosis and self.diagnosis.settings_change):
             return
         self.answers.apply_change(self.diagnosis.settings_change)
-        self.notify(f"Applied: {self.diagnosis.change_summary()}. Testing again.", timeout=4)
+        self.notify(f"Applied: {escape(self.diagnosis.change_summary() or '')}. Testing again.", timeout=4)
         self.start()
 
     def action_transcript(self) -> None:
@@ -184,7 +191,7 @@ class LiveTestStep(StepScreen):
         panel = self.query_one("#transcript-text", Static)
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
-        panel.update("Transcript (passwords redacted):\n" + text.replace("[", r"\["))
+        panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")

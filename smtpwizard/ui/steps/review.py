@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -13,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import planned, save_off_loop, verification_from
 from smtpwizard.core.config import Document, InlineSource, dump_config
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
 
@@ -46,18 +48,24 @@ class ReviewStep(StepScreen):
         if isinstance(document.password_source, InlineSource):
             text = text.replace("password: null", "password: {keyring: <stored when you press Write>}")
         path = self.wizard.config_path
-        self.query_one("#destination", Static).update(f"Will write [b]{path}[/b] (mode 0600):")
+        self.query_one("#destination", Static).update(f"Will write [b]{escape(safe_text(str(path)))}[/b] (mode 0600):")
         warnings = self.query_one("#warnings", Static)
         warnings.update(warning_lines(document.warnings))
         warnings.display = bool(document.warnings)
         self.query_one("#yaml", Static).update(
-            Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
+            Syntax(
+                safe_text(text, keep_newlines=True),
+                "yaml",
+                theme="ansi_dark",
+                background_color="default",
+                word_wrap=True,
+            )
         )
         diff = self.query_one("#diff", Static)
         if path.exists():
             old = path.read_text(encoding="utf-8", errors="replace").splitlines()
             lines = list(difflib.unified_diff(old, text.splitlines(), "current", "new", lineterm="", n=1))
-            body = "\n".join(lines) if lines else "(no change from the current file)"
+            body = "\n".join(safe_text(line) for line in lines) if lines else "(no change from the current file)"
             diff.update(
                 Syntax(
                     f"Difference from the current file:\n{body}", "diff", theme="ansi_dark", background_color="default"

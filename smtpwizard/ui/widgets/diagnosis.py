@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from smtpwizard.core.diagnose import Diagnosis
+from smtpwizard.core.display import safe_text
 
 
 def escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    """Outside text for a markup widget: made safe to show, and no markup of its own."""
+    return safe_text(text).replace("[", r"\[")
 
 
 class DiagnosisPanel(Static):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-from rich.markup import escape
 from textual.widgets import Static
 
 from smtpwizard.core.answers import WizardAnswers
@@ -18,6 +17,7 @@ from smtpwizard.core.domain.detect import LookupFailed, Proposal, propose_provid
 from smtpwizard.core.domain_findings import VERDICTS
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
+from smtpwizard.ui.widgets.diagnosis import escape  # DNS answers are outside text: the one safe-display path
 
 MARKS = {"ok": "✓", "info": "·", "warning": "!", "unchecked": "-", "problem": "✗", "unknown": "?"}
 

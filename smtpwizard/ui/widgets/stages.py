@@ -7,6 +7,7 @@ from dataclasses import replace
 from textual.widgets import Static
 
 from smtpwizard.core.probe import Stage, StageResult
+from smtpwizard.ui.widgets.diagnosis import escape
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MARKS = {"ok": "[$success]✓[/]", "failed": "[$error]✗[/]", "skipped": "[$text-muted]–[/]"}
@@ -46,6 +47,6 @@ class StageList(Static):
             mark = FRAMES[self.frame] if row.status == "running" else MARKS[row.status]
             timed = row.status in ("ok", "failed") and not self.stable
             timing = f"{row.elapsed_s * 1000:6.0f} ms" if timed else " " * 9
-            detail = row.detail.replace("[", r"\[")
+            detail = escape(row.detail)
             lines.append(f"{mark} {row.stage.label:<30} {timing}  {detail}")
         self.update("\n".join(lines) if lines else "Not run yet.")
