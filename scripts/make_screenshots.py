@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 import keyring  # noqa: E402
 import trustme  # noqa: E402
 
+from smtpwizard.ui.app import make_app  # noqa: E402
 from tests.conftest import MemoryKeyring, server_context  # noqa: E402
 from tests.servers import smtp_server  # noqa: E402
 from tests.ui.scenes import answers_for, wizard_at  # noqa: E402
@@ -27,6 +28,7 @@ SIZE = (80, 24)
 OUT = ROOT / "screenshots"
 WORK = Path("/tmp/smtpwizard-screenshots")  # noqa: S108 - a fixed path shown in the pictures
 PORT = 38588
+PINNED_AT = "2026-11-22T10:00:00Z"
 
 
 async def shoot(name: str, app, keys: tuple[str, ...] = (), wait_for_test: bool = False) -> Path:  # type: ignore[no-untyped-def]
@@ -35,6 +37,8 @@ async def shoot(name: str, app, keys: tuple[str, ...] = (), wait_for_test: bool 
         if wait_for_test:
             await app.workers.wait_for_complete()
             await pilot.pause()
+            if app.last_report is not None:  # a fixed time, so the pictures change only when the wizard does
+                app.last_report.started_at = PINNED_AT
         for key in keys:
             await pilot.press(key)
             await app.workers.wait_for_complete()
@@ -67,6 +71,8 @@ async def main(png: bool) -> None:
             shots.append(await shoot("8-review", app, keys=("enter",), wait_for_test=True))
             app = wizard_at("live_test", answers, config)
             shots.append(await shoot("9-finish", app, keys=("enter", "enter"), wait_for_test=True))
+            app = make_app(config, stable=True)  # the config 9-finish wrote: edit mode's summary
+            shots.append(await shoot("10-edit-mode", app))
             wrong = answers_for(server.port, ca_file, PASSWORD, security="tls")
             shots.append(
                 await shoot("7b-live-test-diagnosis", wizard_at("live_test", wrong, config), wait_for_test=True)

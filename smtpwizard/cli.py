@@ -159,6 +159,7 @@ def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     _add_config_flag(forget)
     _add_output_flags(forget, verbose=False)
 
+    _add_doctor_parser(commands)  # smtpwizard doctor (see its block below)
     _add_check_domain_parser(commands)
     _keep_global_flags(parser, commands)
     return parser
@@ -741,6 +742,133 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+# --- doctor: an app's own settings, tested as the app will, fixed in place -----------------
+
+
+def _add_doctor_parser(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="read an app's own mail settings, test them as the app will, and fix them in place"
+    )
+    doctor.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="the app's settings file (default: where the app keeps it)"
+    )
+    doctor.add_argument("--target", metavar="APP", required=True, help="the app whose file this is, e.g. mastodon")
+    doctor.add_argument(
+        "--fix", action="store_true", help="after the fixed settings pass the test, write the change into the file"
+    )
+    doctor.add_argument(
+        "--dry-run", action="store_true", default=argparse.SUPPRESS, help="test the fixed settings, write nothing"
+    )
+    doctor.add_argument(
+        "--adopt",
+        action="store_true",
+        help="also save the working settings as smtpwizard's config (password to the keyring)",
+    )
+    doctor.add_argument(
+        "--env-file",
+        metavar="PATH",
+        type=Path,
+        help="the app's environment from a docker-compose.yml or .env (e.g. Mattermost's MM_EMAILSETTINGS_*) "
+        "instead of this shell's",
+    )
+    doctor.add_argument(
+        "--ca-file", metavar="PATH", help="the CA (PEM) to trust for this server: the fix then sets the app's CA file"
+    )
+    doctor.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
+    _add_config_flag(doctor)
+    _add_output_flags(doctor)
+
+
+def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
+    from smtpwizard.core.apps import get_app
+    from smtpwizard.core.apps.readers import EnvironmentFile, Unreadable, environment_file
+    from smtpwizard.core.doctor import examine, load, try_fix
+    from smtpwizard.core.settings import validate_email
+
+    try:
+        environ = EnvironmentFile(environment_file(args.env_file)) if args.env_file else None
+        imported = load(args.target, args.path, environ)
+    except Unreadable as exc:
+        for problem in exc.problems:  # one line each: file, line, key, problem, fix
+            out.error(problem)
+        if out.json_mode:
+            out.json({"ok": False, "exit_code": int(exc.exit_code), "problems": list(exc.problems)})
+        return int(exc.exit_code)
+    app = get_app(imported.app)
+    dry_run = bool(getattr(args, "dry_run", False))
+    store = None
+    if args.adopt and not dry_run:
+        from smtpwizard.core.secrets import KeyringStore
+
+        store = KeyringStore()
+        store.require_usable()  # before any network work: the password must have somewhere to go
+    test_to = validate_email(args.send_test_to, "--send-test-to") if args.send_test_to else None
+    smtp = imported.smtp
+    who = f" as {smtp.username}" if smtp.wants_auth else ""
+    out.line(
+        f"Read {app.name}'s mail settings from {imported.path}: {smtp.host} port {smtp.port} ({smtp.security}){who}"
+    )
+    for note in imported.notes:
+        out.line(f"  note: {note}")
+    if not imported.contradictions:
+        out.line(f"Testing as {app.name} will ({app.profile.library})")
+    ca_file = str(Path(args.ca_file).expanduser().resolve()) if args.ca_file else None
+    result = _run(examine(imported, test_to=test_to, on_stage=out.stage, ca_file=ca_file))
+    _render_doctor(out, result)
+    if result.diagnosis is not None and (args.fix or dry_run):
+        if result.change is not None and (
+            result.change.set_keys or result.change.removed_keys or result.change.writes_password
+        ):
+            out.line(f"Testing the fixed settings as {app.name} will")
+        result = _run(try_fix(result, write=args.fix and not dry_run, test_to=test_to, on_stage=out.stage))
+        _render_doctor_fix(out, result, app.name)
+    if store is not None and result.exit_code == ExitCode.OK and (result.report or result.fixed_report):
+        from smtpwizard.core.doctor import adopt
+
+        path = adopt(result, _config_path(args), store)
+        out.line(f"Saved the working settings as {path}; the password is in the OS keyring.")
+    if out.json_mode:
+        out.json(result.to_dict())
+    return int(result.exit_code)
+
+
+def _render_doctor(out: Output, result: Any) -> None:
+    if result.report is not None:
+        _render_report(out, result.report)  # the transcript with -v
+    diagnosis = result.diagnosis
+    if diagnosis is None:
+        out.line("The settings work as the app will use them.")
+        return
+    out.line()
+    out.line(f"Diagnosis: {diagnosis.title}")
+    out.line(f"  {diagnosis.explanation}")
+    for detail in diagnosis.details:
+        out.line(f"    {detail}")
+    out.line(f"  Fix: {result.fix or diagnosis.fix}")  # in the app's own keys
+    if result.change is not None and result.change.diff:
+        out.line("  Proposed change (password masked):")
+        for line in result.change.diff.splitlines():
+            out.line(f"    {line}")
+
+
+def _render_doctor_fix(out: Output, result: Any, name: str) -> None:
+    if result.outcome == "no_fix":
+        out.line(f"smtpwizard cannot fix this by itself; {name}'s file was not changed.")
+    elif result.outcome == "fix_failed":
+        out.line(f"The fixed settings fail too; {name}'s file was not changed.")
+        if result.fixed_diagnosis is not None:
+            _render_diagnosis(out, result.fixed_diagnosis)
+    elif result.outcome == "fix_tested":
+        out.line("The fixed settings pass the test; nothing was written.")
+    elif result.outcome == "fix_shown":
+        out.line("The fixed settings pass the test; apply the change above by hand.")
+    elif result.outcome == "fixed":
+        kept = f" (previous version kept as {result.backup})" if result.backup else ""
+        out.line(f"The fixed settings pass the test. Wrote the change into {result.imported.path}{kept}.")
+    for note in result.notes:
+        out.line(f"  note: {note}")
+
+
 # --- check-domain: will mail from the sender's domain land in the inbox? --------------------
 
 CHECK_DOMAIN_EXIT = """\
@@ -909,6 +1037,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_export(args, output)
         if args.command == "forget":
             return cmd_forget(args, output)
+        if args.command == "doctor":
+            return cmd_doctor(args, output)
         if args.command == "check-domain":
             return cmd_check_domain(args, output)
         return _run_tui(args)

@@ -4,7 +4,7 @@ ends validate, test and write through the same core functions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from smtpwizard.core.config import (
@@ -18,14 +18,25 @@ from smtpwizard.core.config import (
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.providers import Provider, get_provider
 from smtpwizard.core.settings import (
+    DEFAULT_TIMEOUT_S,
     SECURITY_LABELS,
+    AuthChoice,
     Config,
     Secret,
     SecretRef,
     Security,
     is_loopback,
+    keyring_ref_problem,
     suggested_security,
 )
+
+
+@dataclass(frozen=True)
+class PortAdvice:
+    """The security mode a port calls for (None when nothing is known) and the reason."""
+
+    security: Security | None
+    reason: str
 
 
 @dataclass
@@ -38,10 +49,14 @@ class WizardAnswers:
     verify_certificate: bool = True
     ca_file: str = ""
     helo_domain: str = ""
+    auth: AuthChoice = "auto"
+    timeout_s: float = DEFAULT_TIMEOUT_S
     username: str = ""
     password: Secret | None = None
     stored_password: SecretRef | None = None  # an existing keyring entry the user may keep
     keep_stored_password: bool = False
+    # the stored password read back, to store again if the login or server changes (not an answer)
+    carried_password: Secret | None = field(default=None, compare=False)
     allow_insecure_auth: bool = False
     sender_address: str = ""
     sender_name: str = ""
@@ -49,6 +64,7 @@ class WizardAnswers:
     test_to: str = ""
     profile: str = "default"
     acknowledged: bool = False
+    security_by_hand: bool = False  # a mode the user picked is never replaced by a port's proposal
 
     @classmethod
     def from_config(cls, config: Config) -> WizardAnswers:
@@ -63,6 +79,8 @@ class WizardAnswers:
             verify_certificate=smtp.verify_certificate,
             ca_file=smtp.ca_file or "",
             helo_domain=smtp.helo_domain or "",
+            auth=smtp.auth,
+            timeout_s=smtp.timeout_s,
             username=smtp.username or "",
             stored_password=smtp.password,
             keep_stored_password=smtp.password is not None,
@@ -70,7 +88,7 @@ class WizardAnswers:
             sender_address=sender.address,
             sender_name=sender.name or "",
             reply_to=sender.reply_to or "",
-            test_to=(config.verified.test_message_to or "") if config.verified else "",
+            test_to="",  # a test message goes out only when the user asks for one this time
             profile=config.profile,
             acknowledged=True,  # they were acknowledged when this config was written
         )
@@ -79,48 +97,74 @@ class WizardAnswers:
     def provider_preset(self) -> Provider:
         return get_provider(self.provider)
 
-    def choose_provider(self, provider_id: str, host: str | None = None) -> None:
-        """Fill the connection defaults of a preset (keeps answers the user typed elsewhere)."""
-        if provider_id != self.provider:
+    def choose_provider(self, provider_id: str, host: str | None = None) -> str | None:
+        """Fill the connection defaults of a preset. Switching to another provider also drops
+        what belonged to the old one (login, stored password, CA file...); returns a sentence
+        saying what was cleared, or None when nothing was."""
+        switched = provider_id != self.provider
+        old = self.provider_preset
+        if switched:
             self.acknowledged = False  # the consequences differ per provider
         preset = get_provider(provider_id)
         self.provider = provider_id
         self.host = host or preset.default_host or ""
         self.port = str(preset.recommended_port)
         self.security = preset.recommended_security
-        if preset.username_default:
-            self.username = preset.username_default
-        if preset.id == "local_relay":
-            self.username = ""
+        self.security_by_hand = False
+        if not switched:
+            return None
+        cleared = self._forget_provider_answers()
+        self.username = preset.username_default or ""
+        if not cleared:
+            return None
+        return f"Switched from {old.name} to {preset.name}: cleared the {_join(cleared)} you gave for {old.name}."
+
+    def _forget_provider_answers(self) -> list[str]:
+        """Drop the answers that only make sense for one provider; name what was dropped."""
+        cleared = []
+        if self.username and self.username != self.provider_preset.username_default:
+            cleared.append("username")
+        if self.password is not None or (self.keep_stored_password and self.stored_password is not None):
+            cleared.append("password")
+        if self.ca_file:
+            cleared.append("CA file")
+        self.username, self.password, self.ca_file = "", None, ""
+        self.stored_password, self.keep_stored_password = None, False
+        self.verify_certificate, self.allow_insecure_auth = True, False
+        self.auth = "auto"
+        return cleared
 
     def choose_target(self, target: str | None) -> None:
         if target != self.target:
             self.acknowledged = False
         self.target = target
 
-    def port_hint(self) -> str | None:
-        """Why the chosen security may be wrong for the port, or None when they agree."""
+    def port_advice(self) -> PortAdvice:
+        """What the port says about the security mode, and why, in the preset's own words
+        first: a provider that lists its ports is believed over the general convention."""
         try:
             port = int(self.port)
         except ValueError:
-            return None
+            return PortAdvice(None, "Type the port number your provider gives (587, 465, 2525 or 25).")
         preset = self.provider_preset
         listed = preset.security_for_port(port)
-        expected = listed or suggested_security(port)
-        if expected is None or expected == self.security:
-            return None
-        mode = SECURITY_LABELS[expected]
-        if listed:
-            return f"{preset.name} uses {mode} on port {port}."
-        return f"Port {port} conventionally uses {mode}."
+        if listed is not None and preset.id != "custom":  # custom's list is only the convention
+            return PortAdvice(listed, f"{preset.name} uses {SECURITY_LABELS[listed]} on port {port}")
+        if preset.group in ("transactional", "mailbox"):
+            known = ", ".join(f"{p.port} ({SECURITY_LABELS[p.security]})" for p in preset.ports)
+            return PortAdvice(None, f"{preset.name} does not offer port {port}; its ports: {known}")
+        usual = suggested_security(port)
+        if usual is None:
+            return PortAdvice(None, f"Port {port} has no usual security mode; choose the one your server names")
+        return PortAdvice(usual, f"Port {port} normally uses {SECURITY_LABELS[usual]}")
 
-    def suggested_security(self) -> Security | None:
-        """The security mode the port calls for (provider's list first, then convention)."""
-        try:
-            port = int(self.port)
-        except ValueError:
+    def propose_security(self) -> Security | None:
+        """Set the port's usual mode unless the user picked one by hand; returns the mode set."""
+        expected = self.port_advice().security
+        if expected is None or expected == self.security or self.security_by_hand:
             return None
-        return self.provider_preset.security_for_port(port) or suggested_security(port)
+        self.security = expected
+        return expected
 
     def apply_change(self, change: dict[str, Any]) -> None:
         """Apply a diagnosis' settings change to the answers."""
@@ -132,12 +176,31 @@ class WizardAnswers:
             elif hasattr(self, key):
                 setattr(self, key, value)
 
+    def auth_choice(self) -> AuthChoice:
+        """The config's mechanism while there is a login; none without a username."""
+        if not self.username:
+            return "none"
+        return "auto" if self.auth == "none" else self.auth
+
+    def stored_password_fits(self) -> bool:
+        """Whether the stored keyring entry was stored for this user, host and port; a changed
+        login or server needs the password stored again under its own entry."""
+        if self.stored_password is None or not self.port.isdigit():
+            return False
+        return keyring_ref_problem(self.stored_password, self.username or None, self.host, int(self.port)) is None
+
     def password_source(self) -> PasswordSource | None:
+        """Where the password comes from: typed now, else the stored entry (read back and
+        stored again when the login or server changed)."""
         if not self.username:
             return None
+        if self.password is not None:
+            return InlineSource(self.password)
         if self.keep_stored_password and self.stored_password is not None:
+            if self.carried_password is not None and not self.stored_password_fits():
+                return InlineSource(self.carried_password)
             return KeyringSource(self.stored_password)
-        return InlineSource(self.password) if self.password is not None else None
+        return None
 
     def to_document(self) -> Document:
         """The answers as a validated document; raises FieldError naming the field."""
@@ -151,9 +214,10 @@ class WizardAnswers:
             "security": self.security,
             "verify_certificate": self.verify_certificate,
             "ca_file": self.ca_file or None,
-            "auth": "auto" if self.username else "none",
+            "auth": self.auth_choice(),
             "username": self.username or None,
             "helo_domain": self.helo_domain or None,
+            "timeout_s": self.timeout_s,
             "allow_insecure_auth": self.allow_insecure_auth,
         }
         source = self.password_source()
@@ -183,13 +247,17 @@ class WizardAnswers:
         return self.security == "none" and is_loopback(self.host.strip())
 
 
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def field_step(error: FieldError) -> str:
     """Which wizard step owns the field an error names."""
-    field = error.field
-    if field.startswith("sender."):
+    name = error.field
+    if name.startswith("sender."):
         return "sender"
-    if field in ("smtp.username", "smtp.password", "smtp.allow_insecure_auth"):
+    if name in ("smtp.username", "smtp.password", "smtp.allow_insecure_auth"):
         return "credentials"
-    if field in ("target", "provider"):
-        return field
+    if name in ("target", "provider"):
+        return name
     return "connection"

@@ -330,7 +330,7 @@ def save(
 
 def checked_config_text(config: Config, config_path: Path) -> str:
     """The YAML of ``config``, refused (FieldError) unless smtpwizard would read it back as is."""
-    text = dump_config(config)
+    text = dump_config(config, config_path)
     size = len(text.encode("utf-8"))
     if size > MAX_DOCUMENT_BYTES:
         raise FieldError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -563,10 +564,12 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     return doc
 
 
-def dump_config(config: Config) -> str:
-    """The config as YAML text, with a header comment."""
+def dump_config(config: Config, path: Path | None = None) -> str:
+    """The config as YAML text, with a header comment naming the re-test command for ``path``."""
     body = yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True, width=100)
+    where = str(path.absolute()) if path is not None else ""
+    command = "smtpwizard test" + (f" --config {shlex.quote(where)}" if where.isprintable() and where else "")
     return (
         "# Written by smtpwizard. The password is in the OS keyring, not in this file.\n"
-        "# Re-test with: smtpwizard test --config <this file>\n" + body
+        f"# Re-test with: {command}\n" + body
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import signal
 from pathlib import Path
 from typing import ClassVar
@@ -16,14 +17,16 @@ from textual.app import App
 from textual.binding import Binding
 
 from smtpwizard.core.answers import WizardAnswers
-from smtpwizard.core.config import Document, read_document_file
+from smtpwizard.core.config import Document, KeyringSource, read_document_file
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exit_codes import ExitCode
 from smtpwizard.core.files import default_config_path
 from smtpwizard.core.probe import ProbeOptions, ProbeReport
 from smtpwizard.core.secrets import KeyringStore, SecretStore
-from smtpwizard.core.settings import Config, SecretRef
+from smtpwizard.core.settings import Config, Secret, SecretRef
 from smtpwizard.ui.steps import STEPS
+from smtpwizard.ui.widgets.breadcrumb import Breadcrumb
+from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 
 
 class WizardApp(App[int]):
@@ -46,6 +49,7 @@ class WizardApp(App[int]):
         probe_options: ProbeOptions | None = None,
         stable: bool = False,
         notice: str | None = None,
+        summary_first: bool = False,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -58,6 +62,10 @@ class WizardApp(App[int]):
         self.keyring_ok = False
         self.last_report: ProbeReport | None = None
         self.tested_document: Document | None = None
+        self.tested_secret: Secret | None = None  # the password the passing test used, for the write
+        self.switch_note: str | None = None  # what switching provider cleared; the Login step says it
+        self.summary_first = summary_first  # edit mode: show the config and wait for "Test now"
+        self.initial_answers = copy.deepcopy(answers)  # to tell whether quitting loses anything
         self.written: tuple[Config, Path, Path | None, SecretRef | None] | None = None
 
     def on_mount(self) -> None:
@@ -65,12 +73,11 @@ class WizardApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.action_interrupt, ExitCode.TERMINATED)
         self.push_screen(STEPS[self.step]())
         if self.notice:
-            self.notify(self.notice, timeout=6)
+            self.notify(self.notice, timeout=6, markup=False)  # it quotes the file's own text
 
-    def progress_text(self, step_id: str) -> str:
+    def breadcrumb(self, step_id: str) -> Breadcrumb:
         index = next(i for i, s in enumerate(STEPS) if step_id == s.STEP)
-        trail = " › ".join(f"[b reverse] {s.SHORT} [/]" if i == index else s.SHORT for i, s in enumerate(STEPS))
-        return f"{index + 1}/{len(STEPS)}  {trail}"
+        return Breadcrumb([s.SHORT for s in STEPS], index, id="progress")
 
     def go_to(self, step: int) -> None:
         self.step = max(0, min(step, len(STEPS) - 1))
@@ -88,17 +95,23 @@ class WizardApp(App[int]):
 
         assert self.written is not None
         config, path, backup, _ref = self.written
-        self.switch_screen(FinishScreen(config, path, backup))
+        kept = self.tested_document is not None and isinstance(self.tested_document.password_source, KeyringSource)
+        self.switch_screen(FinishScreen(config, path, backup, password_kept=kept))
+
+    def would_lose_answers(self) -> bool:
+        """Whether quitting now drops answers the user gave and has not written."""
+        return self.written is None and self.answers != self.initial_answers
 
     async def action_quit(self) -> None:
-        if self.written is not None:
-            self.exit(0)
+        if not self.would_lose_answers():
+            self.exit(0)  # nothing to lose: written, or nothing changed
             return
-        from smtpwizard.ui.widgets.dialogs import ConfirmQuit
+        if isinstance(self.screen, ConfirmQuit):
+            return
 
         def decided(quit_: bool | None) -> None:
-            if quit_:
-                self.exit(1, return_code=1)  # nothing was written
+            if quit_:  # the user abandons unsaved answers: nothing was written, as after Ctrl+C
+                self.exit(int(ExitCode.INTERRUPTED), return_code=int(ExitCode.INTERRUPTED))
 
         self.push_screen(ConfirmQuit(), decided)
 
@@ -140,8 +153,7 @@ def make_app(
             notice = f"Could not read the existing config, starting afresh: {exc}"
         else:
             answers = WizardAnswers.from_config(config)
-            start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")
-            notice = f"Editing {path}. Esc goes back to change settings."
+            start = next(i for i, s in enumerate(STEPS) if s.STEP == "live_test")  # its summary says "Editing"
     return WizardApp(
         config_path=path,
         store=store or KeyringStore(),
@@ -150,6 +162,7 @@ def make_app(
         probe_options=probe_options,
         stable=stable,
         notice=notice,
+        summary_first=start > 0,
     )
 
 
@@ -157,4 +170,4 @@ def run_wizard(config_path: Path | None = None) -> int:
     """Run the TUI; returns the exit code (0 when a config was written)."""
     app = make_app(config_path)
     result = app.run()
-    return result if isinstance(result, int) else (0 if app.written else 1)
+    return result if isinstance(result, int) else (0 if app.written else int(ExitCode.INTERRUPTED))

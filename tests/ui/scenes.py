@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.probe import ProbeOptions
 from smtpwizard.core.secrets import KeyringStore
@@ -43,3 +45,14 @@ def wizard_at(step: str, answers: WizardAnswers, config_path: Path, *, stable: b
         probe_options=FAST,
         stable=stable,
     )
+
+
+def step(app: WizardApp) -> str:
+    """The step the user is on (or the screen's class name off the steps: finish, dialogs)."""
+    return getattr(app.screen, "STEP", type(app.screen).__name__)
+
+
+async def settle(app: WizardApp, pilot: Pilot[int]) -> None:
+    """Wait for the screen's background work (test, keyring, write) and the redraw after it."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()

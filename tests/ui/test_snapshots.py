@@ -7,6 +7,7 @@ Review tests/ui/snapshot_report.html before running with --snapshot-update.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import ssl
 from collections.abc import Callable, Iterator
@@ -28,22 +29,27 @@ PINNED_AT = "2026-11-22T10:00:00Z"
 
 @pytest.fixture(scope="module")
 def fixed_ca(ca: Any) -> Iterator[str]:
-    ROOT.mkdir(exist_ok=True)
-    path = ROOT / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    yield str(path)
-    shutil.rmtree(ROOT, ignore_errors=True)
+    # The fixed folder is shared by every checkout on the machine: one run at a time uses it.
+    with open(f"{ROOT}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ROOT.mkdir(exist_ok=True)
+        path = ROOT / "ca.pem"
+        ca.cert_pem.write_to_path(str(path))
+        yield str(path)
+        shutil.rmtree(ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def server(good_tls: ssl.SSLContext) -> Iterator[None]:
+def server(good_tls: ssl.SSLContext, fixed_ca: str) -> Iterator[None]:  # its port is fixed too: under the lock
     with smtp_server(password=TEST_SECRET, starttls_context=good_tls, port=PORT):
         yield
 
 
 @pytest.fixture(autouse=True)
-def clean_config(memory_keyring: MemoryKeyring) -> None:
+def clean_config(memory_keyring: MemoryKeyring, ca: Any) -> None:
     (ROOT / "config.yaml").unlink(missing_ok=True)
+    ROOT.mkdir(exist_ok=True)  # a checkout without the lock may have removed the folder meanwhile
+    ca.cert_pem.write_to_path(str(ROOT / "ca.pem"))
 
 
 def app_at(step: str, ca_file: str, **changes: Any) -> Any:
@@ -78,7 +84,7 @@ def test_step(snap_compare: Any, server: None, fixed_ca: str, step: str) -> None
 
 def test_provider_filtered_to_regions(snap_compare: Any, server: None, fixed_ca: str) -> None:
     async def run(pilot: Any) -> None:
-        await pilot.press(*"ses", "enter")
+        await pilot.press(*"ses")  # Enter would pick it and move on
 
     assert snap_compare(
         app_at("provider", fixed_ca, provider="amazon_ses", host="email-smtp.eu-west-1.amazonaws.com"),
@@ -108,7 +114,10 @@ def test_help_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
 
 
 def test_quit_dialog(snap_compare: Any, server: None, fixed_ca: str) -> None:
-    assert snap_compare(app_at("sender", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("ctrl+q"))
+    # Ctrl+Q asks only when answers would be lost: type a display name first.
+    assert snap_compare(
+        app_at("sender", fixed_ca), terminal_size=SIZE, run_before=keys_after_test("tab", "x", "ctrl+q")
+    )
 
 
 def test_no_keyring(snap_compare: Any, fixed_ca: str) -> None:
@@ -121,3 +130,43 @@ def test_monochrome_is_readable(
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(app_at("live_test", fixed_ca, security="tls"), terminal_size=SIZE, run_before=finish_test)
+
+
+SMALL = (60, 20)
+
+
+@pytest.mark.parametrize("step", ["provider", "connection", "credentials", "consequences"])
+def test_step_at_60x20(snap_compare: Any, server: None, fixed_ca: str, step: str) -> None:
+    assert snap_compare(app_at(step, fixed_ca), terminal_size=SMALL, run_before=finish_test)
+
+
+def test_live_test_passed_at_60x20(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SMALL, run_before=finish_test)
+
+
+def test_review_at_60x20(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    assert snap_compare(app_at("live_test", fixed_ca), terminal_size=SMALL, run_before=keys_after_test("enter"))
+
+
+def test_edit_mode_summary(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    from smtpwizard.core.apply import save
+    from smtpwizard.core.secrets import KeyringStore
+    from smtpwizard.core.settings import Verification
+    from smtpwizard.ui.app import make_app
+    from tests.ui.scenes import FAST
+
+    answers = answers_for(PORT, fixed_ca, TEST_SECRET)
+    document = answers.to_document()
+    verified = Verification(status="passed", at=PINNED_AT)
+    save(document.config, answers.password, document.password_source, KeyringStore(), ROOT / "config.yaml", verified)
+    app = make_app(ROOT / "config.yaml", probe_options=FAST, stable=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=finish_test)
+
+
+def test_port_proposal_hint(snap_compare: Any, server: None, fixed_ca: str) -> None:
+    async def run(pilot: Any) -> None:
+        pilot.app.screen.query_one("#port").value = "465"
+        pilot.app.screen.query_one("#port").focus()
+        await pilot.press("enter")
+
+    assert snap_compare(app_at("connection", fixed_ca), terminal_size=SIZE, run_before=run)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ssl
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from keyring.backends import fail
-from textual.widgets import Button, Checkbox, Input
+from textual.widgets import Button, Input
 
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.apply import save, verification_from
@@ -21,24 +20,9 @@ from smtpwizard.ui.steps.finish import FinishScreen
 from smtpwizard.ui.widgets.dialogs import ConfirmQuit
 from tests.conftest import TEST_SECRET, MemoryKeyring, using_keyring
 from tests.servers import USERNAME, Mailbox, ServerThread, scripted_server, silent, smtp_server
-from tests.ui.scenes import FAST, answers_for, wizard_at
+from tests.ui.scenes import FAST, answers_for, settle, step, wizard_at
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def server(good_tls: ssl.SSLContext) -> Iterator[tuple[ServerThread, Mailbox]]:
-    with smtp_server(password=TEST_SECRET, starttls_context=good_tls) as running:
-        yield running
-
-
-def step(app: WizardApp) -> str:
-    return getattr(app.screen, "STEP", type(app.screen).__name__)
-
-
-async def settle(app: WizardApp, pilot: object) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
 
 
 def fill(app: WizardApp, **values: str) -> None:
@@ -58,7 +42,7 @@ async def test_full_journey_writes_a_verified_config_and_stores_the_password(
             await pilot.press("up")
         await pilot.press("enter")
         assert step(app) == "provider" and app.answers.target == "mastodon"
-        await pilot.press(*"custom", "enter", "enter")
+        await pilot.press(*"custom", "enter")
         assert step(app) == "connection" and app.answers.provider == "custom"
         fill(app, host="127.0.0.1", port=str(srv.port), **{"ca-file": ca_file})
         await pilot.press("enter")
@@ -127,7 +111,7 @@ async def test_failed_login_is_not_retried_until_the_user_asks(
 async def test_going_back_keeps_every_answer(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
     app = make_app(tmp_path / "c.yaml", probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", *"sendgrid", "enter", "enter")
+        await pilot.press("enter", *"sendgrid", "enter")
         assert step(app) == "connection"
         assert app.screen.query_one("#host", Input).value == "smtp.sendgrid.net"
         fill(app, helo="mail.example.com")
@@ -137,7 +121,7 @@ async def test_going_back_keeps_every_answer(tmp_path: Path, memory_keyring: Mem
         fill(app, username="apikey", password="SG.secret")
         await pilot.press("escape", "escape")
         assert step(app) == "provider"
-        await pilot.press("enter", "enter")  # Enter in the filter moves to the list, then chooses
+        await pilot.press("enter")  # Enter in the filter picks the highlighted provider
         assert step(app) == "connection"
         assert app.screen.query_one("#helo", Input).value == "mail.example.com"
         await pilot.press("enter")
@@ -149,10 +133,12 @@ async def test_port_change_proposes_the_matching_security(tmp_path: Path, memory
     app = wizard_at("connection", WizardAnswers(provider="custom", host="mail.example.com"), tmp_path / "c.yaml")
     async with app.run_test(size=SIZE) as pilot:
         fill(app, port="465")
-        await pilot.pause()
+        app.screen.query_one("#port", Input).focus()
+        await pilot.press("tab")  # leaving the field proposes the port's usual mode
         assert app.answers.security == "tls"
         assert "implicit TLS" in str(app.screen.query_one("#port-hint").render())
         fill(app, port="99999")
+        app.screen.query_one("#port", Input).focus()
         await pilot.press("enter")
         assert step(app) == "connection"
         assert "port: 99999 is out of range" in str(app.screen.query_one("#error").render())
@@ -161,12 +147,13 @@ async def test_port_change_proposes_the_matching_security(tmp_path: Path, memory
 async def test_quit_asks_first_when_answers_would_be_lost(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
     app = make_app(tmp_path / "c.yaml", probe_options=FAST, stable=True)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", *"sendgrid", "enter")
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmQuit)
         await pilot.press("n")
-        assert step(app) == "target"
+        assert step(app) == "connection"
         await pilot.press("ctrl+q", "y")
-    assert app.return_code == 1
+    assert app.return_code == 130
     assert not (tmp_path / "c.yaml").exists()
 
 
@@ -191,6 +178,9 @@ async def test_edit_mode_opens_prefilled_and_retests_with_the_stored_password(
         assert step(app) == "live_test"
         await settle(app, pilot)
         assert app.answers.host == "127.0.0.1" and app.answers.keep_stored_password
+        assert app.last_report is None  # the summary waits for "Test now"
+        await pilot.press("enter")
+        await settle(app, pilot)
         assert app.last_report is not None and app.last_report.ok
     assert read_document_file(config_path, "config").config.target == "mastodon"
 
@@ -229,7 +219,6 @@ async def test_password_is_masked_until_revealed(tmp_path: Path, memory_keyring:
         assert TEST_SECRET[:6] not in app.export_screenshot()
         await pilot.press("ctrl+r")
         assert app.screen.query_one("#password", Input).password is False
-        assert isinstance(app.screen.query_one("#keep", Checkbox), Checkbox)
 
 
 async def test_an_unexpected_error_in_the_test_is_shown_not_a_traceback(

@@ -23,6 +23,7 @@ from smtpwizard.core.apps import (
     sourcegraph,
 )
 from smtpwizard.core.apps.base import App, ClientProfile
+from smtpwizard.core.apps.readers import ReadSettings
 
 __all__ = ["APPS", "APP_IDS", "App", "ClientProfile", "find_app", "get_app"]
 
@@ -55,3 +56,9 @@ def get_app(app_id: str) -> App:
 def find_app(app_id: str | None) -> App | None:
     """The app with this id, or None for no target or an unknown one."""
     return next((app for app in APPS if app.id == app_id), None)
+
+
+# What each app module offers ``smtpwizard doctor``: its reader, default path and key names.
+IMPORTERS: dict[str, tuple[ReadSettings, str | None, dict[str, str]]] = {
+    module.APP.id: (module.read_settings, module.DEFAULT_PATH, module.FIELDS) for module in _MODULES
+}

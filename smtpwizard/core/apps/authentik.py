@@ -75,3 +75,24 @@ APP = App(
     # goauthentik/authentik docker-compose.yml: server and worker both have env_file: .env.
     compose="its docker-compose.yml reads .env through env_file for the server and the worker",
 )
+
+
+# --- import: authentik's AUTHENTIK_EMAIL__* settings from its .env (smtpwizard doctor) ----------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.django import django_fields, read_django_env  # noqa: E402
+from smtpwizard.core.apps.readers import Imported  # noqa: E402
+
+DEFAULT_PATH = None  # the .env beside authentik's docker-compose.yml
+# goauthentik/authentik authentik/lib/default.yml email: host, port, username, password, use_tls, use_ssl, timeout, from
+FIELDS = django_fields(
+    "AUTHENTIK_EMAIL__",
+    {"security": "USE_TLS / USE_SSL", "username": "USERNAME", "password": "PASSWORD"},
+)
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """authentik's mail settings from the .env docker compose hands its server and worker."""
+    return read_django_env(path, NAME, "authentik", FIELDS, "compose", "AUTHENTIK_EMAIL__FROM")

@@ -122,3 +122,94 @@ APP = App(
     default_format="yaml",
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: the env: section of containers/app.yml (smtpwizard doctor) ----------------------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from dataclasses import replace as _replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    RUBY_NOT_TLS,
+    Collector,
+    Contradiction,
+    Imported,
+    build,
+    mangled,
+    read_text,
+    read_yaml_env,
+)
+from smtpwizard.core.settings import SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = "/var/discourse/containers/app.yml"  # discourse/discourse_docker README / discourse-setup
+FIELDS = {
+    "host": "DISCOURSE_SMTP_ADDRESS",
+    "port": "DISCOURSE_SMTP_PORT",
+    "security": "DISCOURSE_SMTP_ENABLE_START_TLS / DISCOURSE_SMTP_FORCE_TLS",
+    "verify_certificate": "DISCOURSE_SMTP_OPENSSL_VERIFY_MODE",
+    "auth": "DISCOURSE_SMTP_AUTHENTICATION",
+    "username": "DISCOURSE_SMTP_USER_NAME",
+    "password": "DISCOURSE_SMTP_PASSWORD",
+    "helo_domain": "DISCOURSE_SMTP_DOMAIN",
+    "timeout_s": "DISCOURSE_SMTP_OPEN_TIMEOUT",
+}
+_AUTH = {"plain": "plain", "login": "login", "cram_md5": "cram-md5"}
+
+
+def _launcher_reads(value: str) -> str:
+    """What bash `while read i` (no -r) in discourse_docker's launcher makes of a value: a backslash
+    escapes the next character and is dropped, trailing blanks are cut."""
+    return re.sub(r"\\(.)", r"\1", value).rstrip(" \t")
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Discourse's DISCOURSE_SMTP_* from app.yml as they reach the app: through the launcher's read
+    loop, then GlobalSetting (discourse/discourse app/models/global_setting.rb smtp_settings:
+    enable_starttls_auto = !force_tls && enable_start_tls; all-digit values become integers)."""
+    found = read_yaml_env(read_text(path), path)
+    for key, entry in list(found.items()):
+        if entry.value is not None and _launcher_reads(entry.value) != entry.value:
+            # A backslash that is not doubled, or trailing blanks, is lost; doubled ones are meant for the launcher.
+            odd = any(len(run) % 2 for run in re.findall(r"\\+", entry.value))
+            lost = odd or entry.value != entry.value.rstrip(" \t")
+            found[key] = _replace(entry, value=_launcher_reads(entry.value), written=entry.value if lost else None)
+    read = Collector(path, found)
+    yes, no = ("true",), ("false",)
+    force_tls = read.boolean("DISCOURSE_SMTP_FORCE_TLS", False, yes, no)
+    start_tls = read.boolean("DISCOURSE_SMTP_ENABLE_START_TLS", True, yes, no)
+    method = read.choice("DISCOURSE_SMTP_AUTHENTICATION", "plain", tuple(_AUTH))
+    verify = read.choice("DISCOURSE_SMTP_OPENSSL_VERIFY_MODE", "peer", ("peer", "none"))
+    smtp = SmtpSettings(
+        host=read.host("DISCOURSE_SMTP_ADDRESS", "localhost"),
+        port=read.integer("DISCOURSE_SMTP_PORT", 25) or 25,
+        security="tls" if force_tls else ("starttls" if start_tls else "none"),
+        verify_certificate=verify != "none",
+        auth=_AUTH[method or "plain"],  # type: ignore[arg-type]
+        username=read.value("DISCOURSE_SMTP_USER_NAME") or None,
+        helo_domain=read.value("DISCOURSE_SMTP_DOMAIN") or None,
+        timeout_s=float(read.integer("DISCOURSE_SMTP_OPEN_TIMEOUT", 5, 1, 300) or 5),
+    )
+    sender = read.address("DISCOURSE_NOTIFICATION_EMAIL", "noreply@unconfigured.discourse.org")
+    read.raise_if_any()
+    key = "DISCOURSE_SMTP_PASSWORD"
+    contradictions = mangled(
+        found, key, NAME, "the launcher reads app.yml with bash 'read' without -r: backslashes vanish and "
+        "trailing spaces are cut", "double every backslash in app.yml (or change the password)",
+    )  # fmt: skip
+    password = found.get(key)
+    if password is not None and password.value is not None and re.fullmatch(r"-?[0-9]+", password.value.strip()):
+        contradictions.append(
+            Contradiction(
+                "password_mangled", (key,), password.line,
+                f"{NAME} will not send the password as written in {key}: GlobalSetting turns an all-digit value "
+                "into a number, which the mail gem cannot send",
+                "change the password at the provider so it holds a letter or symbol, then put it in app.yml",
+            )
+        )  # fmt: skip
+    return build(
+        app="discourse", path=path, fmt="yaml", write_kind="app_yml", found=read.kept(key), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key=key, contradictions=contradictions,
+        notes=("Apply a change with './launcher rebuild app'.",),
+        symptoms={"tls_wrong_version": f"Discourse's logs show it as '{RUBY_NOT_TLS}'."},
+    )  # fmt: skip

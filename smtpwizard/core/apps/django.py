@@ -157,3 +157,104 @@ APP = App(
     write_into=("env",),
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: a Django site's EMAIL_* settings from its .env (smtpwizard doctor) ----------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    Collector,
+    Contradiction,
+    DotenvFlavour,
+    Found,
+    Imported,
+    build,
+    dotenv_password,
+    env_file,
+)
+from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = None  # every Django site keeps its .env where its settings.py reads it
+# django-environ Env.BOOLEAN_TRUE_STRINGS and the false spellings most settings.py accept.
+TRUE = ("true", "1", "yes", "on", "y", "t", "ok")
+FALSE = ("false", "0", "no", "off", "n", "f", "")
+
+
+def django_fields(prefix: str = "EMAIL_", names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """smtpwizard field -> the Django-style key (PostHog and authentik reuse the names)."""
+    keys = {
+        "host": "HOST",
+        "port": "PORT",
+        "security": "USE_TLS / USE_SSL",
+        "username": "HOST_USER",
+        "password": "HOST_PASSWORD",
+        "timeout_s": "TIMEOUT",
+        **(names or {}),
+    }
+    return {name: " / ".join(prefix + part for part in key.split(" / ")) for name, key in keys.items()}
+
+
+FIELDS = django_fields()
+
+
+def read_connection(
+    read: Collector, found: dict[str, Found], app: str, fields: dict[str, str], default_port: int = 25
+) -> tuple[SmtpSettings, list[Contradiction]]:
+    """Django's EmailBackend settings (django/core/mail/backends/smtp.py): EMAIL_USE_TLS is STARTTLS,
+    EMAIL_USE_SSL implicit TLS, both at once a ValueError; it logs in only with user and password."""
+    tls_key, ssl_key = fields["security"].split(" / ")
+    use_tls = read.boolean(tls_key, False, TRUE, FALSE)
+    use_ssl = read.boolean(ssl_key, False, TRUE, FALSE)
+    port = read.integer(fields["port"], default_port) or default_port
+    timeout = read.integer(fields["timeout_s"], None, 1, 300) if "timeout_s" in fields else None
+    username = read.value(fields["username"]) or None
+    smtp = SmtpSettings(
+        host=read.host(fields["host"], "localhost"),
+        port=port,
+        security="tls" if use_ssl else ("starttls" if use_tls else "none"),
+        username=username,
+        timeout_s=float(timeout or 15),
+    )
+    contradictions: list[Contradiction] = []
+    if use_tls and use_ssl:
+        wanted = "tls" if port in IMPLICIT_TLS_PORTS else "starttls"
+        contradictions.append(
+            Contradiction(
+                "flags_contradict",
+                (tls_key, ssl_key),
+                found[ssl_key].line,
+                f"{tls_key} and {ssl_key} are both true: {app} cannot send any mail (Django raises 'EMAIL_USE_TLS/"
+                "EMAIL_USE_SSL are mutually exclusive, so only set one of those settings to True')",
+                f"set {tls_key} to false (implicit TLS, port {port})"
+                if wanted == "tls"
+                else f"set {ssl_key} to false (STARTTLS, port {port})",
+                {"security": wanted},
+            )
+        )
+    return smtp, contradictions
+
+
+def read_django_env(
+    path: Path, app: str, app_id: str, fields: dict[str, str], flavour: DotenvFlavour, from_key: str, fmt: str = "env"
+) -> Imported:
+    found, read = env_file(path, flavour)
+    smtp, contradictions = read_connection(read, found, app, fields)
+    sender = read.address(from_key, "webmaster@localhost")
+    read.raise_if_any()
+    contradictions = dotenv_password(found, fields["password"], app, flavour) + contradictions
+    return build(
+        app=app_id, path=path, fmt=fmt, write_kind="env", found=read.kept(fields["password"]), smtp=smtp, sender=sender,
+        fields=fields, credential_key=fields["password"], contradictions=contradictions,
+        login_needs_password=False,  # django/core/mail/backends/smtp.py logs in only with user and password
+        # smtplib.SMTP waits for the greeting as long as the timeout (Django's EMAIL_TIMEOUT: None, forever)
+        symptoms={"banner_timeout": f"{app} waits for that greeting as long as {fields['timeout_s']} allows "
+                  "(forever when unset): whatever sends mail hangs."},
+    )  # fmt: skip
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """A Django site's EMAIL_* settings from the .env its settings.py reads with python-dotenv or
+    django-environ (django/django docs/ref/settings.txt for the names and defaults)."""
+    return read_django_env(path, NAME, "django", FIELDS, "python", "DEFAULT_FROM_EMAIL")

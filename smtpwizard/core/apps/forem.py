@@ -117,3 +117,46 @@ APP = App(
     write_into=("env",),
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: Forem's SMTP_* environment defaults from its .env (smtpwizard doctor) ----------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import Imported, build, dotenv_password, env_file  # noqa: E402
+from smtpwizard.core.settings import SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = None  # the .env of the Forem checkout (dotenv-rails)
+FIELDS = {
+    "host": "SMTP_ADDRESS",
+    "port": "SMTP_PORT",
+    "auth": "SMTP_AUTHENTICATION",
+    "username": "SMTP_USER_NAME",
+    "password": "SMTP_PASSWORD",
+    "helo_domain": "SMTP_DOMAIN",
+}
+_AUTH = {"plain": "plain", "login": "login", "cram_md5": "cram-md5"}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Forem's SMTP_* defaults (forem/forem app/models/settings/smtp.rb): no TLS keys at all - the
+    mail gem upgrades whenever the server offers STARTTLS; read with dotenv-rails (Ruby dotenv 2.x)."""
+    found, read = env_file(path, "ruby")
+    method = read.choice("SMTP_AUTHENTICATION", "plain", tuple(_AUTH))
+    smtp = SmtpSettings(
+        host=read.host("SMTP_ADDRESS", "localhost"),
+        port=read.integer("SMTP_PORT", 25) or 25,
+        security="none",  # upgraded whenever offered: the profile's whenever-offered policy
+        auth=_AUTH[method or "plain"],  # type: ignore[arg-type]
+        username=read.value("SMTP_USER_NAME") or None,
+        helo_domain=read.value("SMTP_DOMAIN") or None,
+    )
+    sender = read.address("DEFAULT_EMAIL", "noreply@localhost")
+    read.raise_if_any()
+    return build(
+        app="forem", path=path, fmt="env", write_kind="env", found=read.kept("SMTP_PASSWORD"), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key="SMTP_PASSWORD",
+        contradictions=dotenv_password(found, "SMTP_PASSWORD", NAME, "ruby"),
+        notes=("Values saved in Forem's admin form override these .env defaults.",),
+    )  # fmt: skip

@@ -90,3 +90,75 @@ APP = App(
     default_format="json",
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: mail of config.production.json (smtpwizard doctor) -----------------------------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import Collector, Imported, Unreadable, build, json_found, load_json, read_text  # noqa: E402
+from smtpwizard.core.settings import SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = "/var/www/ghost/config.production.json"  # TryGhost/docs install: Ghost-CLI's default folder
+FIELDS = {
+    "host": "mail.options.host",
+    "port": "mail.options.port",
+    "security": "mail.options.secure / requireTLS / ignoreTLS",
+    "verify_certificate": "mail.options.tls.rejectUnauthorized",
+    "auth": "mail.options.auth.method",
+    "username": "mail.options.auth.user",
+    "password": "mail.options.auth.pass",
+    "helo_domain": "mail.options.name",
+}
+_PATHS = {
+    "mail/from": "mail.from",
+    **{
+        f"mail/options/{k}": f"mail.options.{k}"
+        for k in ("host", "port", "secure", "requireTLS", "ignoreTLS", "name", "service")
+    },
+    **{f"mail/options/auth/{k}": f"mail.options.auth.{k}" for k in ("user", "pass", "method")},
+    "mail/options/tls/rejectUnauthorized": "mail.options.tls.rejectUnauthorized",
+}
+_AUTH = {"PLAIN": "plain", "LOGIN": "login", "CRAM-MD5": "cram-md5"}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Ghost's mail section as nodemailer gets it (nodemailer lib/smtp-connection: secure is implicit
+    TLS; otherwise STARTTLS when offered, required by requireTLS, never with ignoreTLS)."""
+    text = read_text(path)
+    data = load_json(text, path)
+    mail = data.get("mail") if isinstance(data, dict) else None
+    if not isinstance(mail, dict) or not isinstance(mail.get("options"), dict):
+        raise Unreadable([f"{path}: has no mail.options section; is this Ghost's config.production.json?"])
+    if str(mail.get("transport", "")).upper() != "SMTP":
+        raise Unreadable([f"{path}: mail.transport is not SMTP; nothing for smtpwizard to test"])
+    found = json_found(text, data, _PATHS)
+    read = Collector(path, found)
+    yes, no = ("true",), ("false",)
+    if read.value("mail.options.service") and not read.value("mail.options.host"):
+        # nodemailer lib/well-known/services.json: the service name stands for a host and port
+        read.add(
+            "mail.options.service",
+            "names one of nodemailer's well-known services instead of a host",
+            "write its host and port in mail.options.host and mail.options.port to check them",
+        )
+    secure = read.boolean("mail.options.secure", False, yes, no)
+    ignore = read.boolean("mail.options.ignoreTLS", False, yes, no)
+    read.boolean("mail.options.requireTLS", False, yes, no)  # STARTTLS either way; only checked to be read
+    method = read.choice("mail.options.auth.method", "PLAIN", tuple(_AUTH))
+    smtp = SmtpSettings(
+        host=read.host("mail.options.host", "localhost"),
+        port=read.integer("mail.options.port", 465 if secure else 587) or 587,
+        security="tls" if secure else ("none" if ignore else "starttls"),
+        verify_certificate=read.boolean("mail.options.tls.rejectUnauthorized", True, yes, no),
+        auth=_AUTH[method or "PLAIN"],  # type: ignore[arg-type]
+        username=read.value("mail.options.auth.user") or None,
+        helo_domain=read.value("mail.options.name") or None,
+    )
+    sender = read.address("mail.from", "noreply@localhost")
+    read.raise_if_any()
+    return build(
+        app="ghost", path=path, fmt="json", write_kind="json_paths", found=read.kept("mail.options.auth.pass"), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key="mail.options.auth.pass",
+    )  # fmt: skip

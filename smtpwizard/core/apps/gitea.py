@@ -113,3 +113,68 @@ APP = App(
     # go-gitea/gitea contrib/environment-to-ini: the docker image copies GITEA__section__KEY into app.ini.
     compose="the docker image copies GITEA__mailer__* from the container's environment into app.ini at start",
 )
+
+
+# --- import: [mailer] of app.ini, or GITEA__mailer__* in a .env (smtpwizard doctor) ---------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    Collector,
+    Imported,
+    build,
+    dotenv_password,
+    read_dotenv,
+    read_ini_section,
+    read_text,
+)
+from smtpwizard.core.settings import SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = "/etc/gitea/app.ini"  # go-gitea/gitea docs: installation from binary
+_PREFIX = "GITEA__mailer__"
+FIELDS = {
+    "host": "SMTP_ADDR",
+    "port": "SMTP_PORT",
+    "security": "PROTOCOL",
+    "verify_certificate": "FORCE_TRUST_SERVER_CERT",
+    "username": "USER",
+    "password": "PASSWD",
+    "helo_domain": "HELO_HOSTNAME",
+}
+_PROTOCOLS = {"smtp": "none", "smtps": "tls", "smtp+starttls": "starttls"}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Gitea's [mailer] settings (go-gitea/gitea modules/setting/mailer.go: PROTOCOL smtp, smtps or
+    smtp+starttls; when empty, smtps on port 465, smtp+starttls on 587, else smtp)."""
+    text = read_text(path)
+    ini = path.suffix == ".ini"
+    # app.ini's [mailer] keys, or the docker image's GITEA__mailer__KEY environment
+    found = read_ini_section(text, "mailer") if ini else read_dotenv(text, path, "compose")
+    fields = FIELDS if ini else {k: _PREFIX + v for k, v in FIELDS.items()}
+    prefix = "" if ini else _PREFIX
+    read = Collector(path, found)
+    port = read.integer(prefix + "SMTP_PORT", 25) or 25
+    protocol = read.choice(prefix + "PROTOCOL", None, (*_PROTOCOLS, "sendmail", "dummy", "smtp+unix"))
+    if protocol in ("sendmail", "dummy", "smtp+unix"):
+        read.add(prefix + "PROTOCOL", f"is {protocol}, so Gitea does not send over SMTP", "nothing to test here")
+    protocol = protocol or {465: "smtps", 587: "smtp+starttls"}.get(port, "smtp")
+    trust = read.boolean(prefix + "FORCE_TRUST_SERVER_CERT", False, ("true", "1"), ("false", "0", ""))
+    smtp = SmtpSettings(
+        host=read.host(prefix + "SMTP_ADDR", "localhost"),
+        port=port,
+        security=_PROTOCOLS.get(protocol, "none"),  # type: ignore[arg-type]
+        verify_certificate=not trust,
+        username=read.value(prefix + "USER") or None,
+        helo_domain=read.value(prefix + "HELO_HOSTNAME") or None,
+    )
+    sender = read.address(prefix + "FROM", "gitea@localhost")
+    read.raise_if_any()
+    secret = fields["password"]
+    return build(
+        app="gitea", path=path, fmt="env", write_kind="ini_mailer" if ini else "env", found=read.kept(fields["password"]), smtp=smtp,
+        sender=sender, fields=fields, credential_key=secret,
+        contradictions=[] if ini else dotenv_password(found, secret, NAME, "compose"),
+        export_prefix=_PREFIX if ini else "",
+    )  # fmt: skip

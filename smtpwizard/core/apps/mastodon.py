@@ -105,3 +105,126 @@ APP = App(
     write_into=("env",),
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: the settings Mastodon reads from .env.production (smtpwizard doctor) -------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    RUBY_NOT_TLS,
+    Contradiction,
+    Found,
+    Imported,
+    build,
+    dotenv_password,
+    env_file,
+    mangled,
+)
+from smtpwizard.core.settings import IMPLICIT_TLS_PORTS, SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = "/home/mastodon/live/.env.production"  # mastodon/documentation admin/install.md
+FIELDS = {
+    "host": "SMTP_SERVER",
+    "port": "SMTP_PORT",
+    "security": "SMTP_ENABLE_STARTTLS / SMTP_TLS",
+    "verify_certificate": "SMTP_OPENSSL_VERIFY_MODE",
+    "ca_file": "SMTP_CA_FILE",
+    "auth": "SMTP_AUTH_METHOD",
+    "username": "SMTP_LOGIN",
+    "password": "SMTP_PASSWORD",
+    "helo_domain": "SMTP_DOMAIN",
+}
+_AUTH = {"plain": "plain", "login": "login", "cram_md5": "cram-md5", "none": "none"}
+
+
+def _through_email_yml(value: str) -> str | None:
+    """What config/email.yml makes of a value ERB pastes into it unquoted (Psych reads YAML 1.1:
+    ' #' starts a comment, yes/123/0777 are not strings); None when the YAML cannot be read."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(f"k: {value}")
+    except yaml.YAMLError:
+        return None
+    read = data.get("k") if isinstance(data, dict) else None
+    if isinstance(read, bool):
+        return "true" if read else "false"  # Ruby's to_s of what net-smtp is handed
+    return None if read is None else str(read)
+
+
+def _email_yml_password(found: dict[str, Found]) -> list[Contradiction]:
+    """A password that config/email.yml's YAML changes: Mastodon logs in with something else."""
+    entry = found.get("SMTP_PASSWORD")
+    if entry is None or not entry.value or entry.written is not None:
+        return []  # absent, or the .env reader already changes it (reported as such)
+    value = entry.value
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        through = _through_email_yml(value)  # a YAML-quoted value, written for email.yml on purpose
+        found["SMTP_PASSWORD"] = replace(entry, value=through)
+        return []
+    through = _through_email_yml(value)
+    if through == value:
+        return []
+    found["SMTP_PASSWORD"] = replace(entry, value=through, written=value)
+    how = "config/email.yml pastes it into YAML unquoted, which " + (
+        "cannot read it (Mastodon will not start)"
+        if through is None
+        else "reads it as something else (' #' starts a comment; yes, no and digits are not text)"
+    )
+    return mangled(
+        found, "SMTP_PASSWORD", NAME, how, "write SMTP_PASSWORD as a quoted YAML string inside its .env quotes"
+    )
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Mastodon's mail settings from its .env.production, read as Mastodon reads them.
+
+    mastodon/mastodon config/email.yml and lib/mastodon/email_configuration_helper.rb: SMTP_TLS or
+    SMTP_SSL 'true' is implicit TLS; SMTP_ENABLE_STARTTLS always/auto/never; SMTP_AUTH_METHOD
+    plain (default), login, cram_md5 or none; .env.production is read by Ruby dotenv 3.x."""
+    found, read = env_file(path, "ruby")
+    tls = any(read.boolean(key, False, ("true",), ("false", "")) for key in ("SMTP_TLS", "SMTP_SSL"))
+    starttls = read.choice("SMTP_ENABLE_STARTTLS", None, ("auto", "always", "never", "false"))
+    if starttls is None:  # legacy switch, only read when SMTP_ENABLE_STARTTLS is unset
+        auto = read.boolean("SMTP_ENABLE_STARTTLS_AUTO", True, ("true",), ("false",))
+        starttls = "auto" if auto and not tls else ("never" if not tls else None)
+    port = read.integer("SMTP_PORT", 25) or 25
+    verify = read.choice("SMTP_OPENSSL_VERIFY_MODE", "peer", ("peer", "none", "client_once", "fail_if_no_peer_cert"))
+    method = read.choice("SMTP_AUTH_METHOD", "plain", tuple(_AUTH))
+    smtp = SmtpSettings(
+        host=read.host("SMTP_SERVER", "localhost"),
+        port=port,
+        security="tls" if tls else ("none" if starttls in ("never", "false") else "starttls"),
+        verify_certificate=verify != "none",
+        ca_file=read.value("SMTP_CA_FILE"),
+        auth=_AUTH[method or "plain"],  # type: ignore[arg-type]
+        username=read.value("SMTP_LOGIN") or None,
+        helo_domain=read.value("SMTP_DOMAIN") or read.value("LOCAL_DOMAIN"),
+    )
+    sender = read.address("SMTP_FROM_ADDRESS", "notifications@localhost")
+    read.raise_if_any()
+    contradictions = dotenv_password(found, "SMTP_PASSWORD", NAME, "ruby")
+    contradictions += _email_yml_password(found)
+    if tls and starttls in ("always", "auto") and "SMTP_ENABLE_STARTTLS" in found:
+        wanted = "tls" if port in IMPLICIT_TLS_PORTS else "starttls"
+        contradictions.append(
+            Contradiction(
+                "flags_contradict",
+                ("SMTP_TLS", "SMTP_ENABLE_STARTTLS"),
+                found["SMTP_ENABLE_STARTTLS"].line,
+                "SMTP_TLS (implicit TLS) and SMTP_ENABLE_STARTTLS are both set: Mastodon fails every message "
+                "(':enable_starttls and :tls are mutually exclusive')",
+                "keep SMTP_TLS=true and remove SMTP_ENABLE_STARTTLS (port 465)"
+                if wanted == "tls"
+                else "remove SMTP_TLS and keep SMTP_ENABLE_STARTTLS=always (port 587)",
+                {"security": wanted},
+            )
+        )
+    return build(
+        app="mastodon", path=path, fmt="env", write_kind="env", found=read.kept("SMTP_PASSWORD"), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key="SMTP_PASSWORD", contradictions=contradictions,
+        symptoms={"tls_wrong_version": f"Mastodon's Sidekiq log shows it as '{RUBY_NOT_TLS}'."},
+    )  # fmt: skip

@@ -138,3 +138,82 @@ APP = App(
     # mattermost/docker env.example: only the variables listed in docker-compose.yml reach the container.
     compose="mattermost/docker forwards only the variables its docker-compose.yml lists",
 )
+
+
+# --- import: config.json EmailSettings and MM_EMAILSETTINGS_* overrides (smtpwizard doctor) ------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    GO_NOT_TLS,
+    Collector,
+    Contradiction,
+    EnvironmentFile,
+    Found,
+    Imported,
+    Unreadable,
+    build,
+    json_found,
+    load_json,
+    read_text,
+)
+from smtpwizard.core.settings import Sender, SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = "/opt/mattermost/config/config.json"  # docs.mattermost.com install guides (tarball)
+FIELDS = {
+    "host": "SMTPServer",
+    "port": "SMTPPort",
+    "security": "ConnectionSecurity",
+    "verify_certificate": "SkipServerCertificateVerification",
+    "auth": "EnableSMTPAuth",
+    "username": "SMTPUsername",
+    "password": "SMTPPassword",
+    "timeout_s": "SMTPServerTimeout",
+}
+_KEYS = (*FIELDS.values(), "FeedbackEmail", "FeedbackName", "ReplyToAddress", "SendEmailNotifications")
+_SECURITY = {"": "none", "PLAIN": "none", "TLS": "tls", "STARTTLS": "starttls"}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Mattermost's EmailSettings as the server reads them: config.json, then MM_EMAILSETTINGS_<KEY>
+    from the environment overriding it (mattermost/mattermost server/public/model/config.go
+    SetDefaults: SMTPServer "localhost", SMTPPort "10025", timeout 10 s; ConnectionSecurity "",
+    "PLAIN" (= ""), "TLS" or "STARTTLS")."""
+    text = read_text(path)
+    data = load_json(text, path)
+    if not isinstance(data, dict) or not isinstance(data.get("EmailSettings"), dict):
+        raise Unreadable([f"{path}: has no EmailSettings section; is this Mattermost's config.json?"])
+    found = json_found(text, data, {f"EmailSettings/{key}": key for key in _KEYS})
+    for key in _KEYS:  # the environment wins over config.json (model/config.go, config/environment.go)
+        name = f"MM_EMAILSETTINGS_{key.upper()}"
+        if isinstance(environ, EnvironmentFile) and name in environ.found:
+            found[key] = replace(environ.found[name], key=key)
+        elif name in environ:
+            found[key] = Found(key, environ[name], 0, origin=f"environment variable {name}")
+    read = Collector(path, found)
+    yes, no = ("true",), ("false",)
+    security = read.choice("ConnectionSecurity", "", tuple(_SECURITY))
+    timeout = read.integer("SMTPServerTimeout", 10, 0, 3600) or 10
+    smtp = SmtpSettings(
+        host=read.host("SMTPServer", "localhost"),
+        port=read.integer("SMTPPort", 10025) or 10025,
+        security=_SECURITY[security or ""],  # type: ignore[arg-type]
+        verify_certificate=not read.boolean("SkipServerCertificateVerification", False, yes, no),
+        auth="auto" if read.boolean("EnableSMTPAuth", security not in ("", None), yes, no) else "none",
+        username=read.value("SMTPUsername") or None,
+        timeout_s=float(min(max(timeout, 1), 300)),
+    )
+    sender = read.address("FeedbackEmail", "test@example.com")
+    if read.value("FeedbackName"):
+        sender = Sender(sender.address, read.value("FeedbackName"), sender.reply_to)
+    read.raise_if_any()
+    contradictions: list[Contradiction] = []
+    overridden = sorted(f.origin for f in found.values() if f.origin)
+    notes = (f"Overridden by the environment: {', '.join(overridden)}.",) if overridden else ()
+    return build(
+        app="mattermost", path=path, fmt="json", write_kind="json", found=read.kept("SMTPPassword"), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key="SMTPPassword", contradictions=contradictions, notes=notes,
+        symptoms={"tls_wrong_version": f"This is what Mattermost's Test Connection shows as '{GO_NOT_TLS}'."},
+    )  # fmt: skip

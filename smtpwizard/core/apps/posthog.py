@@ -125,3 +125,26 @@ APP = App(
     # PostHog/posthog docker-compose.hobby.yml / docker-compose.base.yml: no env_file, no EMAIL_* listed.
     compose="the hobby docker-compose.yml passes no EMAIL_* variable from .env to the containers",
 )
+
+
+# --- import: PostHog's EMAIL_* settings from its .env (smtpwizard doctor) ------------------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.django import django_fields, read_django_env  # noqa: E402
+from smtpwizard.core.apps.readers import Imported, is_compose_file  # noqa: E402
+
+DEFAULT_PATH = None  # the .env beside the hobby deploy's docker-compose.yml
+FIELDS = django_fields()
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """PostHog's EMAIL_* settings from its .env as docker compose reads it; PostHog/posthog
+    posthog/settings/dynamic_settings.py reads them with Django's meanings (str_to_bool flags)."""
+    imported = read_django_env(path, NAME, "posthog", FIELDS, "compose", "EMAIL_DEFAULT_FROM")
+    if is_compose_file(path):
+        return imported
+    # what the test proves holds for PostHog only if the containers get these values
+    note = f"{APP.compose}: make sure they reach the web and worker (export --format compose writes an override)."
+    return replace(imported, notes=(note[0].upper() + note[1:], *imported.notes))

@@ -124,3 +124,21 @@ APP = App(
     consequences=CONSEQUENCES,
     caveat=TRUTH + "; its env export shows what it needs instead (Amazon SES)",
 )
+
+
+# --- import (smtpwizard doctor): SelfMX reads no SMTP settings, so there is nothing to test ---------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import Imported, Unreadable  # noqa: E402
+
+DEFAULT_PATH = None
+FIELDS: dict[str, str] = {}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Always refuses: aduggleby/selfmx src/SelfMX.Api/Settings/AppSettings.cs has no SMTP settings."""
+    raise Unreadable(
+        [f"{path}: SelfMX reads no SMTP settings ({TRUTH}); check its Aws__* settings in the AWS console instead"]
+    )

@@ -96,3 +96,73 @@ APP = App(
     default_format="json",
     consequences=CONSEQUENCES,
 )
+
+
+# --- import: email.* of the site configuration, JSON with comments (smtpwizard doctor) -------------
+# (imported here, at the end, so this block stays apart from the exports above)
+from collections.abc import Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from smtpwizard.core.apps.readers import (  # noqa: E402
+    Collector,
+    Imported,
+    Unreadable,
+    build,
+    json_found,
+    load_json,
+    read_text,
+)
+from smtpwizard.core.settings import Sender, SmtpSettings  # noqa: E402
+
+DEFAULT_PATH = None  # the file SITE_CONFIG_FILE names, or a copy of Site admin > Configuration
+FIELDS = {
+    "host": "email.smtp host",
+    "port": "email.smtp port",
+    "verify_certificate": "email.smtp noVerifyTLS",
+    "auth": "email.smtp authentication",
+    "username": "email.smtp username",
+    "password": "email.smtp password",
+    "helo_domain": "email.smtp domain",
+}
+_PATHS = {
+    "email.address": "email.address",
+    "email.senderName": "email.senderName",
+    **{f"email.smtp/{key}": f"email.smtp {key}" for key in
+       ("host", "port", "authentication", "username", "password", "domain", "noVerifyTLS")},
+}  # fmt: skip
+_AUTH = {"none": "none", "PLAIN": "plain", "CRAM-MD5": "cram-md5"}
+
+
+def read_settings(path: Path, environ: Mapping[str, str]) -> Imported:
+    """Sourcegraph's email settings from its site configuration (schema/site.schema.json: comments
+    and trailing commas allowed; authentication "none", "PLAIN" or "CRAM-MD5"; no TLS keys - it
+    upgrades whenever the server offers STARTTLS, internal/txemail/txemail.go)."""
+    text = read_text(path)
+    data = load_json(text, path, comments=True)
+    if not isinstance(data, dict) or not isinstance(data.get("email.smtp"), dict):
+        raise Unreadable([f'{path}: has no "email.smtp" object; is this Sourcegraph\'s site configuration?'])
+    found = json_found(text, data, _PATHS)
+    read = Collector(path, found)
+    port = data["email.smtp"].get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
+        read.add("email.smtp port", "is not a JSON number (the schema wants an integer)", "write it without quotes")
+    method = read.choice("email.smtp authentication", None, tuple(_AUTH))
+    if method is None and "email.smtp authentication" not in found:
+        read.add("email.smtp authentication", "is missing (the schema requires it)", 'add "authentication": "PLAIN"')
+    smtp = SmtpSettings(
+        host=read.host("email.smtp host", "localhost"),
+        port=read.integer("email.smtp port", 25) or 25,
+        security="none",  # upgraded whenever offered: the profile's whenever-offered policy
+        verify_certificate=not read.boolean("email.smtp noVerifyTLS", False, ("true",), ("false",)),
+        auth=_AUTH[method or "none"],  # type: ignore[arg-type]
+        username=read.value("email.smtp username") or None,
+        helo_domain=read.value("email.smtp domain") or None,
+    )
+    sender = read.address("email.address", "noreply@localhost")
+    sender = Sender(sender.address, read.value("email.senderName") or "Sourcegraph")  # schema default
+    read.raise_if_any()
+    return build(
+        app="sourcegraph", path=path, fmt="json", write_kind="jsonc", found=read.kept("email.smtp password"), smtp=smtp, sender=sender,
+        fields=FIELDS, credential_key="email.smtp password",
+        notes=("A site configuration edited in Site admin > Configuration lives in the database: paste the change there.",),
+    )  # fmt: skip

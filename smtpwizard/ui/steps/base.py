@@ -24,6 +24,22 @@ def warning_lines(warnings: tuple[str, ...]) -> str:
     return "\n".join(f"⚠ {escape(safe_text(w))}" for w in warnings)
 
 
+# The body scrolls from the keyboard wherever the focus is (a focused field keeps Home/End).
+SCROLL_BINDINGS = [
+    Binding("pagedown", "scroll_body('page_down')", "Page down", show=False),
+    Binding("pageup", "scroll_body('page_up')", "Page up", show=False),
+    Binding("end", "scroll_body('end')", "End", show=False),
+    Binding("home", "scroll_body('home')", "Home", show=False),
+]
+
+
+def scroll_body(screen: Screen[None], how: str) -> None:
+    body = screen.query_one("#body", VerticalScroll)
+    {"page_down": body.scroll_page_down, "page_up": body.scroll_page_up, "end": body.scroll_end}.get(
+        how, body.scroll_home
+    )(animate=False)
+
+
 class StepScreen(Screen[None]):
     STEP: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
@@ -37,6 +53,7 @@ class StepScreen(Screen[None]):
         Binding("enter", "next", "Continue"),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
+        *SCROLL_BINDINGS,
     ]
 
     @property
@@ -51,7 +68,7 @@ class StepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="@")
-        yield Static(self.wizard.progress_text(self.STEP), id="progress")
+        yield self.wizard.breadcrumb(self.STEP)
         with VerticalScroll(id="body"):
             if self.INTRO:
                 yield Static(self.INTRO, classes="intro")
@@ -71,11 +88,15 @@ class StepScreen(Screen[None]):
             for field in self.query(Input):
                 field.cursor_blink = False
 
+    def action_scroll_body(self, how: str) -> None:
+        scroll_body(self, how)
+
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)
         error.update(f"✗ {escape(safe_text(message))}")  # may echo outside text: no markup, no controls
         error.add_class("shown")
+        self.call_after_refresh(error.scroll_visible, animate=False)
         self.app.bell()
 
     def clear_error(self) -> None:

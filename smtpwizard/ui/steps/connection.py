@@ -31,6 +31,8 @@ class ConnectionStep(StepScreen):
         "blocked by many hosting providers. Keep certificate checks on; for a self-signed relay give its CA file."
     )
 
+    proposed = False  # the security mode was just set from the port (the hint says so)
+
     def compose_body(self) -> ComposeResult:
         a = self.answers
         with Horizontal(classes="row"):
@@ -44,6 +46,7 @@ class ConnectionStep(StepScreen):
             yield Select(SECURITY_CHOICES, value=a.security, compact=True, id="security", allow_blank=False)
             yield Button("Detect (F5)", id="detect", classes="small", compact=True)
         yield Static("", id="port-hint")
+        yield Static("", id="security-notes", classes="warnings")
         yield Static("", id="detect-result")
         yield Tick("Verify the server's certificate (recommended)", a.verify_certificate, id="verify")
         with Horizontal(classes="row"):
@@ -120,16 +123,37 @@ class ConnectionStep(StepScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "port":
+            # No proposal while typing: 4650 passes through 465 on its way.
             self.answers.port = event.value.strip()
-            suggestion = self.answers.suggested_security()
-            if suggestion is not None and suggestion != self.answers.security:
-                # Changing the port proposes its usual mode; the hint says why.
-                self.query_one("#security", Select).value = suggestion
+            self.proposed = False
             self.update_hint()
 
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        if event.input.id == "port":
+            self.propose_security()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.prevent_default()  # handled here, not again by StepScreen's handler
+        if event.input.id == "port" and self.propose_security():
+            return  # stay, so the user sees the mode that was just set and why
+        self.action_next()
+
+    def propose_security(self) -> bool:
+        """Leaving or confirming the port sets its usual mode, unless one was picked by hand."""
+        self.answers.port = self.query_one("#port", Input).value.strip()
+        proposed = self.answers.propose_security()
+        if proposed is not None:
+            self.query_one("#security", Select).value = proposed  # answers already hold it: not "by hand"
+            self.proposed = True
+        self.update_hint()
+        return proposed is not None
+
     def on_select_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
+        if isinstance(event.value, str) and event.value != self.answers.security:
             self.answers.security = event.value
+            self.answers.security_by_hand = True
+            self.proposed = False
         self.update_hint()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -137,17 +161,29 @@ class ConnectionStep(StepScreen):
         self.update_hint()
 
     def update_hint(self) -> None:
-        notes = []
-        hint = self.answers.port_hint()
-        if hint:
-            notes.append(f"⚠ {hint} Check the security mode.")
-        elif self.answers.suggested_security() == self.answers.security:
-            notes.append(f"✓ Port {self.answers.port} normally uses {SECURITY_LABELS[self.answers.security]}.")  # type: ignore[index]
+        """Always say what the port implies for the security mode, and why."""
+        a = self.answers
+        advice = a.port_advice()
+        mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
+        if advice.security is None:
+            note = f"ℹ {advice.reason}."
+        elif advice.security == a.security:
+            note = f"✓ {advice.reason}" + (f", so security is now {mode}." if self.proposed else ".")
+        elif a.security_by_hand:
+            note = f"⚠ {advice.reason}; you chose {mode}. Keep it only if your server says so."
+        else:
+            note = f"ℹ {advice.reason}: leaving the port field (Tab or Enter) sets it."
+        hint = self.query_one("#port-hint", Static)
+        hint.update(escape(note))
+        hint.set_class(note.startswith("⚠"), "warn")
+        warnings = []
         if not self.query_one("#verify", Checkbox).value:
-            notes.append("⚠ Certificate checks OFF: anyone on the path could read the password. Prefer a CA file.")
-        if self.answers.security == "none":
-            notes.append("⚠ No encryption: only for a relay on this machine or a network you control.")
-        self.query_one("#port-hint", Static).update("\n".join(notes))
+            warnings.append("⚠ Certificate checks OFF: anyone on the path could read the password. Prefer a CA file.")
+        if a.security == "none":
+            warnings.append("⚠ No encryption: only for a relay on this machine or a network you control.")
+        notes = self.query_one("#security-notes", Static)
+        notes.update("\n".join(warnings))
+        notes.display = bool(warnings)
 
     def save(self) -> bool:
         self.collect()

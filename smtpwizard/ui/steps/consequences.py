@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Static
 
@@ -26,13 +27,13 @@ class ConsequencesStep(StepScreen):
     def compose_body(self) -> ComposeResult:
         for c in consequences_for(self.answers.target, self.answers.provider):
             yield Static(
-                f"{MARK[c.severity]}  {c.what}\n  Affects: {c.who}\n  Do this: {c.action}",
+                escape(f"{MARK[c.severity]}  {c.what}\n  Affects: {c.who}\n  Do this: {c.action}"),
                 classes=f"consequence {c.severity}",
             )
         yield Tick("I understand", self.answers.acknowledged, id="ack")
 
     def on_mount(self) -> None:
-        self.query_one("#ack", Checkbox).focus()
+        self.query_one("#ack", Checkbox).focus(scroll_visible=False)  # read from the top: the danger comes first
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.answers.acknowledged = event.value

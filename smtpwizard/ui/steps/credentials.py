@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,8 @@ from smtpwizard.core.secrets import BackendInfo
 from smtpwizard.core.settings import Secret
 from smtpwizard.ui.steps.base import StepScreen
 from smtpwizard.ui.widgets.tick import Tick
+
+KEPT_PLACEHOLDER = "kept from the keyring; type a new one to replace it"
 
 
 class CredentialsStep(StepScreen):
@@ -32,30 +35,32 @@ class CredentialsStep(StepScreen):
         Binding("ctrl+r", "reveal", "Show password"),
     ]
 
+    stored = False  # the keyring holds the password the config refers to
+
     def compose_body(self) -> ComposeResult:
         a = self.answers
         preset = a.provider_preset
+        if self.wizard.switch_note:
+            yield Static(escape(f"ℹ {self.wizard.switch_note}"), id="switch-note", classes="hint")
         with Horizontal(classes="row"):
             yield Label("Username", classes="label")
             yield Input(a.username, placeholder="empty for a relay without login", compact=True, id="username")
-        yield Static(f"  {preset.username_hint}", classes="hint")
+        yield Static(f"  {escape(preset.username_hint)}", classes="hint")
         with Horizontal(classes="row"):
             yield Label("Password", classes="label")
             yield Input(
                 a.password.reveal() if a.password else "",
-                placeholder="stored only in the OS keyring",
+                placeholder=KEPT_PLACEHOLDER if a.stored_password else "stored only in the OS keyring",
                 password=True,
                 compact=True,
                 id="password",
             )
             yield Button("Show", id="reveal", classes="small", compact=True)
-        yield Static(f"  {preset.password_hint}", classes="hint")
-        yield Tick("Keep the password already stored in the keyring", a.keep_stored_password, id="keep")
+        yield Static(f"  {escape(preset.password_hint)}", classes="hint", id="password-hint")
         yield Tick("Send the password without encryption (local relay only)", a.allow_insecure_auth, id="insecure")
         yield Static("Checking the keyring...", id="keyring")
 
     def on_mount(self) -> None:
-        self.query_one("#keep", Checkbox).display = False
         self.query_one("#insecure", Checkbox).display = self.answers.allows_insecure_auth_here()
         self.query_one("#next", Button).disabled = True
         self.query_one("#username", Input).focus()
@@ -66,16 +71,16 @@ class CredentialsStep(StepScreen):
         """Keyring calls block on D-Bus: ask in a thread, answer on the UI thread."""
         store = self.wizard.store
         info = store.backend()
-        stored = False
+        secret = None
         problem = None
         if info.usable and self.answers.stored_password is not None:
             try:
-                stored = store.get(self.answers.stored_password) is not None
+                secret = store.get(self.answers.stored_password)
             except SecretStoreError as exc:
                 problem = str(exc)
-        self.app.call_from_thread(self.show_keyring, info, stored, problem)
+        self.app.call_from_thread(self.show_keyring, info, secret, problem)
 
-    def show_keyring(self, info: BackendInfo, stored: bool, problem: str | None) -> None:
+    def show_keyring(self, info: BackendInfo, secret: Secret | None, problem: str | None) -> None:
         label = self.query_one("#keyring", Static)
         self.query_one("#next", Button).disabled = not info.usable
         self.wizard.keyring_ok = info.usable
@@ -83,29 +88,46 @@ class CredentialsStep(StepScreen):
             from smtpwizard.core.secrets import WAYS_FORWARD
 
             label.update(
-                f"✗ No usable keyring: {info.problem} (backend {info.name}).\n"
-                f"smtpwizard will not store the password in a plain file. To continue: {WAYS_FORWARD}."
+                escape(
+                    f"✗ No usable keyring: {info.problem} (backend {info.name}).\n"
+                    f"smtpwizard will not store the password in a plain file. To continue: {WAYS_FORWARD}."
+                )
             )
             label.add_class("problem")
             return
-        label.update(f"✓ The password will be stored in the OS keyring ({info.name}).")
-        keep = self.query_one("#keep", Checkbox)
-        keep.display = stored
+        label.update(escape(f"✓ The password will be stored in the OS keyring ({info.name})."))
         if problem:
-            label.update(f"✗ {problem}")
+            label.update(escape(f"✗ {problem}"))
+        stored = self.stored = secret is not None
+        self.answers.carried_password = secret  # used only if the login or server no longer fits the entry
         if not stored:
             self.answers.keep_stored_password = False
-        self.sync_password_field()
+            if self.answers.stored_password is not None and not problem:
+                hint = self.query_one("#password-hint", Static)
+                hint.update("  password: the keyring no longer holds the stored one; type it again")
+        self.show_password_state()
 
-    def sync_password_field(self) -> None:
-        keep = self.query_one("#keep", Checkbox)
-        self.query_one("#password", Input).disabled = keep.display and keep.value
+    def show_password_state(self) -> None:
+        """Edit mode: the stored password stays unless a new one is typed; say which it is."""
+        if not self.stored:
+            return
+        typed = bool(self.query_one("#password", Input).value)
+        self.answers.keep_stored_password = not typed
+        hint = self.query_one("#password-hint", Static)
+        if typed:
+            hint.update("  password: the one you typed replaces the stored one when you write")
+        elif self.answers.stored_password_fits():
+            hint.update("  password: kept from the keyring (type a new one to replace it)")
+        else:
+            hint.update("  password: kept from the keyring, and stored again for this login and server when you write")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "username":
+            self.answers.username = event.value.strip()
+        self.show_password_state()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        if event.checkbox.id == "keep":
-            self.answers.keep_stored_password = event.value
-            self.sync_password_field()
-        elif event.checkbox.id == "insecure":
+        if event.checkbox.id == "insecure":
             self.answers.allow_insecure_auth = event.value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -123,6 +145,8 @@ class CredentialsStep(StepScreen):
         a.username = self.query_one("#username", Input).value.strip()
         typed = self.query_one("#password", Input).value
         a.password = Secret(typed) if typed else None
+        if self.stored:
+            a.keep_stored_password = not typed
 
     def save(self) -> bool:
         self.collect()

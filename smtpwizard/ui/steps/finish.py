@@ -6,7 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import ClassVar
 
+from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -18,8 +20,7 @@ from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
-from smtpwizard.ui.steps.base import warning_lines
-from smtpwizard.ui.widgets.diagnosis import escape
+from smtpwizard.ui.steps.base import SCROLL_BINDINGS, scroll_body, warning_lines
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -30,28 +31,36 @@ class FinishScreen(Screen[None]):
         Binding("q", "app.exit_done", "Quit"),
         Binding("y", "copy", "Copy export"),
         Binding("f1", "help", "Help"),
+        *SCROLL_BINDINGS,
     ]
 
-    def __init__(self, config: Config, path: Path, backup: Path | None) -> None:
+    def __init__(self, config: Config, path: Path, backup: Path | None, *, password_kept: bool = False) -> None:
         super().__init__()
         self.config = config
         self.path = path
         self.backup = backup
+        self.password_kept = password_kept  # edit mode: the keyring entry was left as it was
         self.export: Export | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="@")
         with VerticalScroll(id="body"):
-            saved = f"[b]✓ Wrote {self.path}[/b]" + (
-                f" (previous version kept as {self.backup.name})" if self.backup else ""
+            saved = Text.assemble(
+                (f"✓ Wrote {self.path}", "bold"),
+                f" (previous version kept as {self.backup.name})" if self.backup else "",
             )
             yield Static(saved, id="saved")
             if self.config.warnings:
                 yield Static(warning_lines(self.config.warnings), id="warnings", classes="warnings")
             ref = self.config.smtp.password
             if ref is not None:
-                yield Static(f"✓ Password stored in the OS keyring ({ref.service}/{ref.account}).")
-            yield Static(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}", id="retest")
+                how = "kept, unchanged," if self.password_kept else "stored"
+                yield Static(
+                    escape(f"✓ Password {how} in the OS keyring ({ref.service}/{ref.account})."), id="keyring-line"
+                )
+            yield Static(
+                escape(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}"), id="retest"
+            )
             yield from self.compose_export()
         with Horizontal(id="nav"):
             yield Button("Quit (q)", id="quit", variant="primary", compact=True)
@@ -66,7 +75,7 @@ class FinishScreen(Screen[None]):
         try:
             self.export = export(target, self.config, None)
         except WizardError as exc:
-            yield Static(f"✗ {exc}", id="export-error")
+            yield Static(escape(f"✗ {exc}"), id="export-error")
             return
         yield Static(
             f"[b]{exporter.name} settings[/b] (password as a placeholder; smtpwizard export --target {target} --reveal-secret fills it):"
@@ -82,7 +91,7 @@ class FinishScreen(Screen[None]):
             id="export",
         )
         for note in self.export.notes:
-            yield Static(f"• {note}", classes="hint")
+            yield Static(escape(f"• {note}"), classes="hint")
         with Horizontal(classes="row"):
             yield Button("Copy (y)", id="copy", compact=True)
         if exporter.default_format in exporter.write_into:
@@ -92,6 +101,15 @@ class FinishScreen(Screen[None]):
                 yield Button("Write", id="write-into", compact=True)
             yield Tick("Fill in the password from the keyring", id="reveal")
         yield Static("", id="write-result")
+
+    def action_scroll_body(self, how: str) -> None:
+        scroll_body(self, how)
+
+    def show_result(self, message: str) -> None:
+        """The outcome of Write into, scrolled into view: it is the answer the user waits for."""
+        result = self.query_one("#write-result", Static)
+        result.update(escape(safe_text(message, keep_newlines=True)))
+        self.call_after_refresh(result.scroll_visible, animate=False)
 
     def action_copy(self) -> None:
         if self.export is not None:
@@ -118,19 +136,16 @@ class FinishScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "write-into" and event.state == WorkerState.ERROR:
-            self.query_one("#write-result", Static).update(
-                f"✗ writing failed unexpectedly ({type(event.worker.error).__name__})"
-            )
+            self.show_result(f"✗ writing failed unexpectedly ({type(event.worker.error).__name__})")
 
     async def write_into(self) -> None:
         from smtpwizard.core.exporters.write_into import write_into
         from smtpwizard.ui.app import WizardApp
 
         assert self.config.target is not None
-        result = self.query_one("#write-result", Static)
         raw = self.query_one("#write-path", Input).value.strip()
         if not raw:
-            result.update("✗ Write into: no path given; type the path of the app's existing file")
+            self.show_result("✗ Write into: no path given; type the path of the app's existing file")
             return
         reveal = self.query_one("#reveal", Checkbox).value
         app = self.app
@@ -144,8 +159,8 @@ class FinishScreen(Screen[None]):
             kind = "json" if exporter.default_format == "json" else "env"
             written = await asyncio.to_thread(write_into, Path(raw), fresh, kind, secret_revealed=secret is not None)
         except WizardError as exc:
-            result.update(escape(f"✗ {exc}"))
+            self.show_result(f"✗ {exc}")
             return
         backup = written.backup
-        kept = "".join(f"\n{escape(note)}" for note in written.notes)
-        result.update(escape(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "")) + kept)
+        kept = "".join(f"\n{note}" for note in written.notes)
+        self.show_result(f"✓ Updated {raw}" + (f" (previous version kept as {backup})" if backup else "") + kept)

@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.apply import live_test
 from smtpwizard.core.apps import find_app
 from smtpwizard.core.config import InlineSource, KeyringSource
@@ -23,6 +24,24 @@ from smtpwizard.ui.steps.base import StepScreen
 from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel, escape
 from smtpwizard.ui.widgets.domain_check import DomainCheckPanel
 from smtpwizard.ui.widgets.stages import StageList
+
+
+def summary_text(a: WizardAnswers) -> str:
+    """The loaded config in a few lines, as the edit-mode summary shows it."""
+    mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
+    lines = [
+        f"App:       {a.target or 'just SMTP'}",
+        f"Provider:  {a.provider_preset.name}",
+        f"Server:    {a.host} port {a.port}, {mode}",
+    ]
+    if a.username:
+        kept = "kept from the keyring" if a.keep_stored_password and a.stored_password else "the one you typed"
+        lines += [f"Login:     {a.username} ({a.auth_choice()})", f"Password:  {kept}"]
+    else:
+        lines.append("Login:     none")
+    sender = f"{a.sender_name} <{a.sender_address}>" if a.sender_name else a.sender_address
+    lines.append(f"Sender:    {sender}")
+    return "\n".join(lines)
 
 
 class LiveTestStep(StepScreen):
@@ -37,6 +56,7 @@ class LiveTestStep(StepScreen):
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         *StepScreen.BINDINGS,
+        Binding("enter", "test_now", "Test now"),  # edit mode's summary, instead of Continue
         Binding("r", "retry", "Test again"),
         Binding("f", "apply_fix", "Apply fix"),
         Binding("t", "transcript", "Transcript"),
@@ -63,11 +83,31 @@ class LiveTestStep(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#transcript-text", Static).display = False
-        self.start()
+        if self.wizard.summary_first:
+            self.show_summary()
+        else:
+            self.start()
+
+    def show_summary(self) -> None:
+        """Edit mode opens here without testing: what the config says, and 'Test now'."""
+        a = self.answers
+        self.query_one("#target-line", Static).update(escape(f"Editing {self.wizard.config_path}"))
+        self.query_one("#stages", StageList).update("\n".join(escape(line) for line in summary_text(a).split("\n")))
+        self.query_one("#diagnosis", DiagnosisPanel).show(None)
+        outcome = self.query_one("#outcome", Static)
+        outcome.add_class("note")
+        outcome.update(
+            "Enter tests these settings now (login only: no message is sent unless you give a 'Test to' address "
+            "on the Sender step). Esc goes back to change them."
+        )
+        self.query_one("#next", Button).label = "Test now"
+        self.set_buttons(running=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show only the bindings that do something now."""
         running = self.is_mounted and self.running()
+        if action in ("next", "test_now"):
+            return self.wizard.summary_first == (action == "test_now")
         if action == "cancel":
             return running
         if action == "apply_fix":
@@ -80,16 +120,21 @@ class LiveTestStep(StepScreen):
         self.refresh_bindings()
         has_fix = bool(self.diagnosis and self.diagnosis.settings_change)
         self.query_one("#apply-fix", Button).display = not running and has_fix
-        self.query_one("#retry", Button).display = not running
+        self.query_one("#retry", Button).display = not running and not self.wizard.summary_first
         self.query_one("#transcript", Button).display = not running and self.report is not None
         self.query_one("#cancel", Button).display = running
-        self.query_one("#next", Button).disabled = running or self.report is None or not self.report.ok
+        passed = self.report is not None and self.report.ok
+        self.query_one("#next", Button).disabled = running or not (passed or self.wizard.summary_first)
 
     def start(self) -> None:
+        if self.wizard.summary_first:
+            self.wizard.summary_first = False
+            self.query_one("#next", Button).label = self.NEXT_LABEL
         self.clear_error()
         self.report, self.diagnosis = None, None
         self.query_one("#stages", StageList).reset()
         self.query_one("#outcome", Static).update("")
+        self.query_one("#outcome", Static).remove_class("note")
         self.query_one("#diagnosis", DiagnosisPanel).show(None)
         self.query_one("#transcript-text", Static).display = False
         a = self.answers
@@ -118,6 +163,14 @@ class LiveTestStep(StepScreen):
             secret = source.secret
         elif isinstance(source, KeyringSource):
             secret = await asyncio.to_thread(self.wizard.store.get, source.ref)  # D-Bus may block
+            if secret is None:
+                ref = source.ref
+                self.show_error(
+                    f"password: the keyring has no entry {ref.service}/{ref.account}; press Esc, "
+                    "and type the password on the Login step"
+                )
+                self.set_buttons(running=False)
+                return
         stages = self.query_one("#stages", StageList)
         try:
             report, diagnosis = await live_test(
@@ -134,16 +187,23 @@ class LiveTestStep(StepScreen):
         self.report, self.diagnosis = report, diagnosis
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
+        self.wizard.tested_secret = secret if report.ok else None
         outcome = self.query_one("#outcome", Static)
         if report.ok:
             took = "" if self.wizard.stable else f" in {report.elapsed_s:.1f} s"  # stable: reproducible pictures
-            sent = escape(f" A test message went to {report.test_message_to}.") if report.test_message_to else ""
-            outcome.update(f"[b]✓ The test passed{took}.[/b]{sent} Press Enter to review and write.")
+            sent = (
+                f" A test message went to {report.test_message_to}."
+                if report.test_message_to
+                else " No message was sent."
+            )
+            outcome.update(f"[b]✓ The test passed{took}.[/b]{escape(sent)} Press Enter to review and write.")
             self.query_one("#next", Button).focus()
         else:
             outcome.update("")
         self.query_one("#diagnosis", DiagnosisPanel).show(diagnosis)
         self.set_buttons(running=False)
+        shown = self.query_one("#diagnosis") if diagnosis else outcome
+        self.call_after_refresh(shown.scroll_visible, animate=False)  # the verdict, not the stages, in view
         if diagnosis and diagnosis.settings_change:
             self.query_one("#apply-fix", Button).focus()
         self.query_one("#domain-check", DomainCheckPanel).after_test(report, self.answers)
@@ -152,7 +212,11 @@ class LiveTestStep(StepScreen):
         if event.worker.name != "probe":
             return
         if event.state == WorkerState.CANCELLED:
-            self.query_one("#outcome", Static).update("Test cancelled; the connection was closed. Nothing was written.")
+            self.query_one("#stages", StageList).cancel()
+            outcome = self.query_one("#outcome", Static)
+            outcome.add_class("note")
+            outcome.update("Test cancelled; the connection was closed. Nothing was written.")
+            self.call_after_refresh(outcome.scroll_visible, animate=False)
             self.set_buttons(running=False)
         elif event.state == WorkerState.ERROR:
             self.show_error(
@@ -192,9 +256,24 @@ class LiveTestStep(StepScreen):
         panel.display = not panel.display
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
         panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
+        if panel.display:  # PageDown/End scroll on from here
+            self.call_after_refresh(panel.scroll_visible, top=True, animate=False)
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")
+
+    def action_back(self) -> None:
+        self.wizard.summary_first = False  # coming back with Continue is asking for the test
+        super().action_back()
+
+    def action_test_now(self) -> None:
+        self.start()
+
+    def action_next(self) -> None:
+        if self.wizard.summary_first:
+            self.start()  # "Test now"
+            return
+        super().action_next()
 
     def save(self) -> bool:
         if self.running():

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -17,11 +23,30 @@ def _matches(provider: Provider, query: str) -> bool:
     return all(word in haystack for word in words)
 
 
-def _row(provider: Provider) -> str:
-    """One line: the name, then as much of the summary as fits at 80 columns."""
-    name = provider.name if len(provider.name) <= 24 else provider.name[:23] + "…"
-    summary = provider.summary if len(provider.summary) <= 46 else provider.summary[:45] + "…"
-    return f"{name:<25}{summary}"
+def _row(provider: Provider, name_width: int) -> Table:
+    """The name, then the whole summary; both wrap within their column rather than being cut."""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(width=name_width)
+    row.add_column(ratio=1)
+    row.add_row(Text(provider.name), Text(provider.summary, style="dim"))
+    return row
+
+
+def _name_width(list_width: int) -> int:
+    """Wide terminals show every name on one line; at 80 columns and less long names wrap."""
+    longest = max(len(p.name) for p in load_providers())
+    if list_width >= longest + 62:
+        return longest
+    return 24 if list_width >= 70 else 16
+
+
+class FilterInput(Input):
+    """The filter field; Up/Down move through the list below while typing continues here."""
+
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("down", "screen.move(1)", "Next provider", show=False),
+        Binding("up", "screen.move(-1)", "Previous provider", show=False),
+    ]
 
 
 class ProviderStep(StepScreen):
@@ -35,7 +60,7 @@ class ProviderStep(StepScreen):
     )
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: e.g. ses, gmail, relay", compact=True, id="filter")
+        yield FilterInput(placeholder="filter: e.g. ses, gmail, relay", compact=True, id="filter")
         yield OptionList(id="providers")
         with Horizontal(id="region-row", classes="row"):
             yield Label("Region", classes="label")
@@ -46,16 +71,29 @@ class ProviderStep(StepScreen):
         self.refill("")
         self.query_one("#filter", Input).focus()
 
-    def refill(self, query: str) -> None:
+    def on_resize(self) -> None:
+        self.refill(self.query_one("#filter", Input).value, keep_highlight=True)
+
+    def action_move(self, step: int) -> None:
+        """Up/Down in the filter move through the list, so Enter picks what is highlighted."""
         providers = self.query_one("#providers", OptionList)
+        if step > 0:
+            providers.action_cursor_down()
+        else:
+            providers.action_cursor_up()
+
+    def refill(self, query: str, *, keep_highlight: bool = False) -> None:
+        providers = self.query_one("#providers", OptionList)
+        name_width = _name_width(providers.size.width or self.app.size.width)
+        previous = self.highlighted() if keep_highlight else None
         providers.clear_options()
         for group, title in GROUPS.items():
             members = [p for p in load_providers() if p.group == group and _matches(p, query)]
             if not members:
                 continue
             providers.add_option(Option(f"── {title} ──", disabled=True))
-            providers.add_options(Option(_row(p), id=p.id) for p in members)
-        wanted = self.answers.provider
+            providers.add_options(Option(_row(p, name_width), id=p.id) for p in members)
+        wanted = previous.id if previous is not None else self.answers.provider
         first = None
         for index, option in enumerate(providers.options):
             if option.disabled:
@@ -74,8 +112,8 @@ class ProviderStep(StepScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        event.prevent_default()  # Enter in the filter moves to the list instead of continuing
-        self.query_one("#providers", OptionList).focus()
+        event.prevent_default()  # handled here, not again by StepScreen's handler
+        self.action_next()  # Enter in the filter picks the highlighted provider
 
     def highlighted(self) -> Provider | None:
         providers = self.query_one("#providers", OptionList)
@@ -112,7 +150,7 @@ class ProviderStep(StepScreen):
         lines = [f"{provider.name}: {provider.summary}.", f"Username: {provider.username_hint}"]
         lines += [f"• {g}" for g in provider.gotchas]
         lines.append(f"Docs: {provider.docs}")
-        gotchas.update("\n".join(lines))
+        gotchas.update(escape("\n".join(lines)))
 
     def save(self) -> bool:
         provider = self.highlighted()
@@ -124,7 +162,10 @@ class ProviderStep(StepScreen):
             value = self.query_one("#region", Select).value
             host = value if isinstance(value, str) else None
         if provider.id != self.answers.provider or (host and host != self.answers.host):
-            self.answers.choose_provider(provider.id, host)
+            cleared = self.answers.choose_provider(provider.id, host)
+            self.wizard.switch_note = cleared
+            if cleared:
+                self.notify(escape(cleared), title="Provider changed", timeout=8)
         return True
 
     def save_quietly(self) -> None:

@@ -6,17 +6,23 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from smtpwizard.core.apply import planned, save_off_loop, verification_from
-from smtpwizard.core.config import Document, InlineSource, dump_config
+from smtpwizard.core.config import Document, dump_config
 from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.ui.steps.base import StepScreen, warning_lines
+
+
+def settings_lines(text: str) -> list[str]:
+    """A config's lines without comments and without the ``verified`` record (the last section)."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return lines[: next((i for i, line in enumerate(lines) if line.startswith("verified:")), len(lines))]
 
 
 class ReviewStep(StepScreen):
@@ -32,8 +38,8 @@ class ReviewStep(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="destination")
         yield Static("", id="warnings", classes="warnings")
+        yield Static("", id="diff")  # first: when a file is there, what changes is the news
         yield Static("", id="yaml")
-        yield Static("", id="diff")
 
     def document(self) -> Document | None:
         return self.wizard.tested_document
@@ -43,12 +49,15 @@ class ReviewStep(StepScreen):
         if document is None or report is None:
             self.show_error("run the live test first (press Esc)")
             return
-        config, _ref = planned(document.config, None, document.password_source, verification_from(report))
-        text = dump_config(config)
-        if isinstance(document.password_source, InlineSource):
-            text = text.replace("password: null", "password: {keyring: <stored when you press Write>}")
+        secret = self.wizard.tested_secret
         path = self.wizard.config_path
-        self.query_one("#destination", Static).update(f"Will write [b]{escape(safe_text(str(path)))}[/b] (mode 0600):")
+        config, _ref = planned(
+            document.config, secret, document.password_source, verification_from(report), config_path=path
+        )
+        text = dump_config(config, path)
+        self.query_one("#destination", Static).update(
+            Text.assemble("Will write ", (safe_text(str(path)), "bold"), " (mode 0600):")
+        )
         warnings = self.query_one("#warnings", Static)
         warnings.update(warning_lines(document.warnings))
         warnings.display = bool(document.warnings)
@@ -61,19 +70,23 @@ class ReviewStep(StepScreen):
                 word_wrap=True,
             )
         )
-        diff = self.query_one("#diff", Static)
-        if path.exists():
-            old = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            lines = list(difflib.unified_diff(old, text.splitlines(), "current", "new", lineterm="", n=1))
-            body = "\n".join(safe_text(line) for line in lines) if lines else "(no change from the current file)"
-            diff.update(
-                Syntax(
-                    f"Difference from the current file:\n{body}", "diff", theme="ansi_dark", background_color="default"
-                )
-            )
-        else:
-            diff.update("There is no file there yet.")
+        self.diff_text = self.difference(path, text)
+        self.query_one("#diff", Static).update(
+            Syntax(self.diff_text, "diff", theme="ansi_dark", background_color="default", word_wrap=True)
+        )
         self.query_one("#next").focus()
+
+    diff_text = ""
+
+    @staticmethod
+    def difference(path: Path, text: str) -> str:
+        """What the user changed: the settings only (comments and the test record differ each run)."""
+        if not path.exists():
+            return "There is no file there yet."
+        old = settings_lines(path.read_text(encoding="utf-8", errors="replace"))
+        lines = list(difflib.unified_diff(old, settings_lines(text), "current", "new", lineterm="", n=1))
+        body = "\n".join(safe_text(line) for line in lines) if lines else "(no change to the settings)"
+        return f"Difference from the current file (the 'verified' record is updated from this test):\n{body}"
 
     def save(self) -> bool:
         document, report = self.document(), self.wizard.last_report
@@ -90,7 +103,7 @@ class ReviewStep(StepScreen):
     async def write(self, document: Document) -> None:
         wizard = self.wizard
         source = document.password_source
-        secret = source.secret if isinstance(source, InlineSource) else None
+        secret = wizard.tested_secret  # also for a kept keyring entry: save() then leaves it as it is
         assert wizard.last_report is not None
         try:
             final, path, backup, ref = await save_off_loop(  # in a thread; rolled back if cancelled (Ctrl+C, SIGTERM)

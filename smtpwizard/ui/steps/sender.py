@@ -28,6 +28,7 @@ class SenderStep(StepScreen):
         ("Reply-To", "reply_to", "optional: e.g. support@example.com", False),
         ("Test to", "test_to", "optional: your address, for a test message", False),
     )
+    NOT_ADDRESSES = frozenset({"sender_name"})  # a display name is free text, not an address
 
     def compose_body(self) -> ComposeResult:
         for label, attr, placeholder, _required in self.FIELDS:
@@ -53,6 +54,8 @@ class SenderStep(StepScreen):
         try:
             for label, attr, _placeholder, required in self.FIELDS:
                 value = getattr(self.answers, attr)
+                if attr in self.NOT_ADDRESSES:
+                    continue
                 if value or required:
                     if not value:
                         raise FieldError(label, "is missing", "give the address the app's mail comes from")
