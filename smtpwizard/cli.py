@@ -155,6 +155,40 @@ def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     )
     _add_config_flag(export)
 
+    login = commands.add_parser(
+        "login",
+        help="sign in once for an XOAUTH2 config (smtp.auth: xoauth2); keeps the refresh token in the keyring",
+        description="Sign in for the config's oauth: block and keep the refresh token (or, for client_credentials, "
+        "the client secret from its source) in the OS keyring. auth_code prints a URL and waits on a loopback "
+        "redirect; with --paste, paste the address the browser ends on (for a server over SSH).",
+    )
+    _add_config_flag(login)
+    login.add_argument("--paste", action="store_true", help="auth_code: read the redirect URL from stdin instead")
+    login.add_argument(
+        "--timeout", metavar="SECONDS", type=float, default=300.0, help="how long to wait for the sign-in (300)"
+    )
+
+    bridge = commands.add_parser(
+        "bridge",
+        help="set up emailproxy as a local relay for apps that send only passwords (XOAUTH2 configs)",
+        description="Write emailproxy's configuration (seeded with this config's sign-in), a systemd unit and a "
+        "docker compose service into DIR, keep a new local password in the keyring, and write DIR/app.yaml: the "
+        "settings the app uses to send through the bridge (test and export it like any config).",
+    )
+    _add_config_flag(bridge)
+    bridge.add_argument("--out", metavar="DIR", type=Path, required=True, help="where to write the files")
+    bridge.add_argument("--port", metavar="PORT", type=int, default=1587, help="local port of the bridge (1587)")
+    bridge.add_argument("--target", metavar="APP", help="the app that will send through it (default: the config's)")
+    bridge.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        type=Path,
+        help="STARTTLS on the local port with this PEM file (certificate and its private key), for apps that send "
+        "a password only over TLS, e.g. Go's net/smtp in Mattermost",
+    )
+    bridge.add_argument("--tls-ca", metavar="PEM", type=Path, help="the CA that signed --tls-cert, for the live test")
+    bridge.add_argument("--yes", action="store_true", help="accept the consequences without asking")
+
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
     _add_output_flags(forget, verbose=False)
@@ -415,7 +449,7 @@ def cmd_apply(args: argparse.Namespace, file: Path, out: Output) -> int:
     for warning in warnings:
         out.warn(warning)
     if not args.dry_run:
-        _render_consequences(out, consequences_for(config.target, config.provider))
+        _render_consequences(out, consequences_for(config.target, config.provider, config.oauth))
     smtp = config.smtp
     who = f" as {smtp.username}" if smtp.wants_auth else ""
     out.line(f"Testing {smtp.host} port {smtp.port} ({smtp.security}){who}")
@@ -869,6 +903,162 @@ def _render_doctor_fix(out: Output, result: Any, name: str) -> None:
         out.line(f"  note: {note}")
 
 
+def cmd_login(args: argparse.Namespace, out: Output) -> int:
+    """Interactive once: sign in (auth code + PKCE on a loopback redirect, a pasted redirect URL, or
+    a device code) or check a client secret; the refresh token or secret goes to the keyring only."""
+    import os
+
+    from smtpwizard.core import oauth
+    from smtpwizard.core.config import read_document_file
+    from smtpwizard.core.diagnose import oauth_diagnosis
+    from smtpwizard.core.errors import FieldError
+    from smtpwizard.core.secrets import KeyringStore
+
+    path = _config_path(args)
+    document = read_document_file(path, "input")  # a written config or a headless input
+    config = document.config
+    settings = config.oauth
+    if settings is None:
+        raise FieldError(
+            "oauth", f"{path} has no oauth: block", "login is for smtp.auth: xoauth2 configs (README, 'Modern auth')"
+        )
+    store = KeyringStore()
+    store.require_usable()
+    try:
+        if settings.flow == "client_credentials":
+            secret = None
+            if settings.certificate is None:
+                source = document.client_secret_source
+                if source is not None:
+                    secret = oauth.read_client_secret(source, store, os.environ, _read_stdin)
+                if secret is None:
+                    secret = store.get(oauth.client_secret_ref(config))
+                if secret is None:
+                    raise FieldError(
+                        "oauth.client_secret", "is missing", "give it as {env: NAME}, {file: PATH} or {stdin: true}"
+                    )
+            tokens = oauth.client_credentials(settings, secret)
+            if secret is not None:
+                ref = oauth.client_secret_ref(config)
+                store.put(ref, secret)
+                out.line(f"Client secret stored in the OS keyring ({ref.service}/{ref.account})")
+        elif settings.flow == "device_code":
+            device = oauth.start_device(settings)
+            out.line(f"To sign in, open {device.verification_uri} and enter the code {device.user_code}")
+            tokens = oauth.poll_device(settings, device)
+        else:
+            secret = None
+            if document.client_secret_source is not None:  # Google's desktop clients have one
+                secret = oauth.read_client_secret(document.client_secret_source, store, os.environ, _read_stdin)
+            session = oauth.AuthCodeSession(settings, login_hint=config.smtp.username, client_secret=secret)
+            url = session.start()
+            out.line("Open this address in a browser and sign in:")
+            out.line(f"  {url}")
+            if args.paste:
+                out.line("Then paste here the address the browser ends on (it starts with http://127.0.0.1):")
+                tokens = session.complete(sys.stdin.readline())
+            else:
+                out.line(f"Waiting for the browser to come back to {session.redirect_uri} ...")
+                tokens = session.wait(args.timeout)
+            if secret is not None:
+                ref = oauth.client_secret_ref(config)
+                store.put(ref, secret)
+                out.line(f"Client secret stored in the OS keyring ({ref.service}/{ref.account})")
+        if settings.flow != "client_credentials" and tokens.refresh_token is None:
+            raise oauth.OAuthError("oauth_error", "the provider issued no refresh token (is offline_access allowed?)")
+        if tokens.refresh_token is not None and settings.flow != "client_credentials":
+            ref = oauth.refresh_token_ref(config)
+            oauth.store_refresh_token(store, ref, tokens.refresh_token)
+            out.line(f"Refresh token stored in the OS keyring ({ref.service}/{ref.account})")
+    except oauth.OAuthError as exc:
+        _render_diagnosis(out, oauth_diagnosis(exc.kind, str(exc)))
+        return int(exc.exit_code)
+    who = tokens.identity or "an unnamed account"
+    until = tokens.expires_at.strftime("%Y-%m-%d %H:%M UTC") if tokens.expires_at else "an unknown time"
+    out.line(f"Signed in: the access token is for {who}, valid until {until}.")
+    if tokens.identity and "@" in tokens.identity and tokens.identity.lower() != (config.smtp.username or "").lower():
+        out.warn(f"smtp.username is {config.smtp.username}, but you signed in as {tokens.identity}")
+    out.line(f"Next: smtpwizard --from-yaml {path} --yes  (a written config: smtpwizard test --config {path})")
+    return 0
+
+
+def cmd_bridge(args: argparse.Namespace, out: Output) -> int:
+    """Hand this config's sign-in to emailproxy and write what the app needs to send through it."""
+    import shutil
+    from dataclasses import replace
+
+    from smtpwizard.core import oauth
+    from smtpwizard.core.bridge import bridge, new_local_password
+    from smtpwizard.core.config import dump_config, read_document_file
+    from smtpwizard.core.consequences import BRIDGE
+    from smtpwizard.core.errors import FieldError, NotAcknowledged, SecretStoreError
+    from smtpwizard.core.files import atomic_write, ensure_private_dir
+    from smtpwizard.core.secrets import KeyringStore
+    from smtpwizard.core.settings import KEYRING_SERVICE, Config, SecretRef, keyring_account, validate_port
+
+    path = _config_path(args)
+    config = read_document_file(path, "input").config
+    if config.oauth is None:
+        raise FieldError(
+            "oauth", f"{path} has no oauth: block", "the bridge signs in with OAuth2: see README, 'Modern auth'"
+        )
+    port = validate_port(args.port, "--port")
+    certificate = None
+    if args.tls_cert is not None:
+        for flag, given in (("--tls-cert", args.tls_cert), ("--tls-ca", args.tls_ca)):
+            if given is not None and not given.expanduser().is_file():
+                raise FieldError(flag, f"'{given}' does not exist", "give the path of a PEM file")
+        pem = str(args.tls_cert.expanduser().resolve())
+        certificate = (pem, pem)  # one file holds both; emailproxy loads it with ssl's load_cert_chain
+    _render_consequences(out, list(BRIDGE))
+    if not args.yes and not _ask(list(BRIDGE), out):
+        raise NotAcknowledged("consequences not acknowledged; read them above and run again with --yes to accept them")
+    store = KeyringStore()
+    store.require_usable()
+    refresh = secret = None
+    if config.oauth.flow == "client_credentials":
+        secret = store.get(oauth.client_secret_ref(config)) if config.oauth.certificate is None else None
+    else:
+        refresh = store.get(oauth.refresh_token_ref(config))
+        if refresh is None:
+            raise SecretStoreError("keyring: no refresh token for this config; run 'smtpwizard login' first")
+    password = new_local_password()
+    directory: Path = args.out.expanduser()
+    made = bridge(
+        config,
+        refresh_token=refresh,
+        client_secret=secret,
+        local_password=password,
+        local_port=port,
+        local_certificate=certificate,
+        config_path=str(directory.resolve() / "emailproxy.config"),
+        executable=shutil.which("emailproxy") or "/usr/local/bin/emailproxy",  # systemd wants an absolute path
+    )
+    ref = SecretRef(KEYRING_SERVICE, keyring_account(config.profile, config.smtp.username, "127.0.0.1", port))
+    ca_file = str(args.tls_ca.expanduser().resolve()) if certificate is not None and args.tls_ca else None
+    app = Config(
+        smtp=replace(made.app_settings, password=ref, ca_file=ca_file),
+        sender=config.sender,
+        profile=config.profile,
+        target=args.target or config.target,
+        provider="custom",
+    )
+    ensure_private_dir(directory)
+    store.put(ref, password)
+    atomic_write(directory / "emailproxy.config", made.config_text, keep_backup=False)
+    atomic_write(directory / "emailproxy.service", made.systemd_unit, keep_backup=False)
+    atomic_write(directory / "compose.yaml", made.compose_service, keep_backup=False)
+    atomic_write(directory / "app.yaml", dump_config(app), keep_backup=False)
+    if refresh is not None:
+        store.delete(oauth.refresh_token_ref(config))  # handed over: it rotates in emailproxy from now on
+    out.line(f"Wrote {directory}/emailproxy.config (tokens encrypted with the local password), emailproxy.service,")
+    out.line(f"compose.yaml, and app.yaml (the app sends to 127.0.0.1:{port} as {config.smtp.username}).")
+    out.line(f"Local password stored in the OS keyring ({ref.service}/{ref.account}).")
+    out.line(f"Next: start emailproxy, then: smtpwizard test --config {directory}/app.yaml")
+    out.line(f"      and: smtpwizard export --config {directory}/app.yaml --reveal-secret")
+    return 0
+
+
 # --- check-domain: will mail from the sender's domain land in the inbox? --------------------
 
 CHECK_DOMAIN_EXIT = """\
@@ -1039,6 +1229,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
             return cmd_forget(args, output)
         if args.command == "doctor":
             return cmd_doctor(args, output)
+        if args.command == "login":
+            return cmd_login(args, output)
+        if args.command == "bridge":
+            return cmd_bridge(args, output)
         if args.command == "check-domain":
             return cmd_check_domain(args, output)
         return _run_tui(args)

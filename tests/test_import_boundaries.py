@@ -49,3 +49,28 @@ def test_help_does_not_import_the_smtp_or_keyring_libraries() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+OAUTH_MODULES = ("smtpwizard.core.oauth", "msal", "authlib", "urllib.request", "http.server")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["login", "--help"],
+        # the password path end to end: parse, live test (port 25 of 127.0.0.1 refuses), diagnosis
+        ["--from-yaml", "examples/local_relay.yaml", "--dry-run", "--yes", "--config", "/nonexistent/c.yaml"],
+    ],
+)
+def test_help_and_the_password_path_never_load_the_oauth_client(argv: list[str]) -> None:
+    code = (
+        "import sys\nfrom smtpwizard.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {OAUTH_MODULES!r} if m in sys.modules))\n"
+    )
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, cwd=root)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

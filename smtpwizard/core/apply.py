@@ -217,7 +217,7 @@ async def apply(
     """
     config = document.config
     result = ApplyResult("failed", config, list(warnings or document.warnings))
-    result.consequences = consequences_for(config.target, config.provider)
+    result.consequences = consequences_for(config.target, config.provider, config.oauth)
     test_to = options.send_test_to
     if test_to is not None:
         test_to = validate_email(test_to, "--send-test-to")
@@ -231,7 +231,7 @@ async def apply(
         verification = Verification(status="skipped", at=_now())
     else:
         report, diagnosis = await live_test(
-            config, secret, test_to=test_to, probe_options=options.probe_options, on_stage=on_stage
+            config, secret, test_to=test_to, probe_options=options.probe_options, on_stage=on_stage, store=store
         )
         result.report, result.diagnosis = report, diagnosis
         if diagnosis is not None:
@@ -254,11 +254,17 @@ async def live_test(
     test_to: str | None = None,
     probe_options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
+    store: SecretStore | None = None,
 ) -> tuple[ProbeReport, Diagnosis | None]:
     """Run the live test of ``config`` once, speaking as its target app's mail client when it has
-    one; the diagnosis is None when it passed."""
+    one; the diagnosis is None when it passed. XOAUTH2 configs get their token from ``store``."""
     app = find_app(config.target)
     profile = app.profile if app else None
+    token_source = None
+    if config.oauth is not None and store is not None:
+        from smtpwizard.core.oauth import token_provider  # only on the OAuth path
+
+        token_source = token_provider(config, store)
     report = await run_probe(
         config.smtp,
         secret,
@@ -267,6 +273,7 @@ async def live_test(
         options=probe_options,
         on_stage=on_stage,
         profile=profile,
+        token_source=token_source,
     )
     return report, diagnose(report, config.smtp, config.provider, profile)
 
@@ -395,6 +402,10 @@ def planned(
 ) -> tuple[Config, SecretRef | None]:
     """The config exactly as :func:`save` will write it to ``config_path``, and its keyring reference."""
     ref = _secret_ref(config, secret, source, config_path)
+    if config.oauth is not None:
+        from smtpwizard.core.oauth import with_keyring_refs
+
+        config = with_keyring_refs(config)  # the refresh token / client secret 'login' stored
     return replace(config, smtp=replace(config.smtp, password=ref), verified=verification), ref
 
 
@@ -478,4 +489,4 @@ async def retest(
                 "(or the wizard) again to store it"
             )
     test_to = validate_email(send_test_to, "--send-test-to") if send_test_to else None
-    return await live_test(config, secret, test_to=test_to, probe_options=probe_options, on_stage=on_stage)
+    return await live_test(config, secret, test_to=test_to, probe_options=probe_options, on_stage=on_stage, store=store)

@@ -1,7 +1,10 @@
-"""YAML schema v1: safe loading, validation with field paths, and dumping.
+"""YAML schema v1 and v2: safe loading, validation with field paths, and dumping.
 
 The same document shape serves as the written config and as headless input; in input mode
 ``smtp.password`` may name a secret source (env, file, stdin, keyring, or inline text).
+Version 2 adds the ``oauth:`` block (``smtp.auth: xoauth2``); a v1 file is a v2 file without it,
+so v1 files load unchanged and are written back as version 1; only a config with ``oauth:`` is
+written as version 2.
 """
 
 from __future__ import annotations
@@ -21,8 +24,13 @@ from smtpwizard.core.errors import FieldError, InputMissing, one_line
 from smtpwizard.core.settings import (
     AUTH_CHOICES,
     KEYRING_SERVICE,
+    OAUTH_FLOWS,
+    OAUTH_PROVIDERS,
+    OAUTH_SCHEMA_VERSION,
+    SCHEMA_VERSION,
     SECURITY_MODES,
     Config,
+    OAuthSettings,
     Secret,
     SecretRef,
     Sender,
@@ -45,7 +53,22 @@ MAX_DEPTH = 8
 MAX_TEXT_CHARS = 1024  # any one value; keeps every config well under MAX_DOCUMENT_BYTES
 MAX_INFO_CHARS = 200  # a verified.* note such as the server's greeting
 
-TOP_KEYS = ("version", "profile", "target", "provider", "smtp", "sender", "verified")
+TOP_KEYS = ("version", "profile", "target", "provider", "smtp", "oauth", "sender", "verified")
+OAUTH_KEYS = (
+    "provider",
+    "tenant",
+    "client_id",
+    "flow",
+    "scopes",
+    "authority",
+    "authorize_url",
+    "token_url",
+    "device_url",
+    "client_secret",
+    "certificate",
+    "ca_file",
+    "refresh_token",
+)
 SMTP_KEYS = (
     "host",
     "port",
@@ -104,6 +127,7 @@ class Document:
     config: Config
     password_source: PasswordSource | None
     warnings: tuple[str, ...]
+    client_secret_source: PasswordSource | None = None  # oauth.client_secret (client_credentials)
 
 
 # --- safe YAML ----------------------------------------------------------------------------
@@ -383,9 +407,9 @@ def parse_document(doc: object, mode: Mode) -> Document:
         root, note = resolve_auto_provider(root)
         warnings.append(note)
 
-    version = root.get("version", 1)
-    if version != 1 or isinstance(version, bool):
-        raise FieldError("version", f"{version!r} is not supported", "use version: 1")
+    version = root.get("version", SCHEMA_VERSION)
+    if version not in (SCHEMA_VERSION, OAUTH_SCHEMA_VERSION) or isinstance(version, bool):
+        raise FieldError("version", f"{version!r} is not supported", "use version: 1 (or 2 with an oauth: block)")
     profile = validate_profile(_text(root.get("profile"), "profile") or "default", "profile")
     target = _text(root.get("target"), "target")
     if target is not None:
@@ -422,7 +446,10 @@ def parse_document(doc: object, mode: Mode) -> Document:
     timeout = validate_timeout(smtp_doc.get("timeout_s", 15), "smtp.timeout_s")
     allow_insecure = _flag(smtp_doc.get("allow_insecure_auth"), "smtp.allow_insecure_auth", False)
 
-    if auth != "none" and username and source is None:
+    oauth, secret_source = _oauth_block(root.get("oauth"), mode, auth, username, source)
+    if oauth is not None:
+        version = OAUTH_SCHEMA_VERSION  # v1 -> v2 migration: the oauth block is all that changed
+    if auth != "none" and username and source is None and oauth is None:
         raise FieldError(
             "smtp.password",
             "is missing while a username is set",
@@ -451,6 +478,11 @@ def parse_document(doc: object, mode: Mode) -> Document:
     if ca_file is not None and not Path(ca_file).expanduser().is_file():
         raise FieldError("smtp.ca_file", f"'{ca_file}' does not exist", "give the path of a PEM file with your CA")
     warnings.extend(security_port_warnings(security, port))  # type: ignore[arg-type]
+    if host in ("smtp.office365.com", "outlook.office365.com", "smtp-mail.outlook.com"):
+        from smtpwizard.core.diagnose import basic_auth_warning  # the text's home; only for Microsoft hosts
+
+        if (retiring := basic_auth_warning(host, auth, username)) is not None:
+            warnings.append(retiring)
 
     sender_doc = _mapping(root.get("sender"), "sender", SENDER_KEYS)
     address_text = _text(sender_doc.get("address"), "sender.address", required=True, example="no-reply@example.com")
@@ -491,8 +523,153 @@ def parse_document(doc: object, mode: Mode) -> Document:
         provider=provider_id,
         verified=verified,
         warnings=tuple(warnings),
+        version=version,
+        oauth=oauth,
     )
-    return Document(config=config, password_source=source, warnings=tuple(warnings))
+    return Document(config=config, password_source=source, warnings=tuple(warnings), client_secret_source=secret_source)
+
+
+def _https_url(value: object, path: str, example: str) -> str | None:
+    url = _text(value, path)
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise FieldError(path, f"'{url}' is not an https URL", f"give the full https URL, e.g. {example}")
+    return url.rstrip("/")
+
+
+def _keyring_only(value: object, path: str) -> SecretRef | None:
+    """A keyring reference (the only form a secret takes in a written config)."""
+    if value is None:
+        return None
+    source = _password_source(value, "config", path)
+    assert isinstance(source, KeyringSource)
+    return source.ref
+
+
+def _scopes(value: object, path: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
+        raise FieldError(path, f"is {_kind(value)}", "give a list of scopes, e.g. [https://mail.google.com/]")
+    return tuple(item.strip() for item in items)
+
+
+def _oauth_block(
+    value: object, mode: Mode, auth: str, username: str | None, password: PasswordSource | None
+) -> tuple[OAuthSettings | None, PasswordSource | None]:
+    """The ``oauth:`` block (schema v2) and where its client secret comes from."""
+    if value is None:
+        if auth == "xoauth2":
+            raise FieldError(
+                "oauth", "is missing while smtp.auth is xoauth2", "add an oauth: block (see README, 'Modern auth')"
+            )
+        return None, None
+    if auth != "xoauth2":
+        raise FieldError("smtp.auth", "must be xoauth2 when an oauth: block is present", "set smtp.auth: xoauth2")
+    if not username:
+        raise FieldError("smtp.username", "is missing while auth is xoauth2", "add the mailbox address to send as")
+    if password is not None:
+        raise FieldError(
+            "smtp.password",
+            "is set while auth is xoauth2",
+            "remove it: XOAUTH2 sends an access token, never a password",
+        )
+    doc = _mapping(value, "oauth", OAUTH_KEYS)
+    provider = _choice(doc.get("provider"), "oauth.provider", OAUTH_PROVIDERS, "")
+    if not provider:
+        raise FieldError("oauth.provider", "is missing", f"use one of: {', '.join(OAUTH_PROVIDERS)}")
+    client_id = _text(doc.get("client_id"), "oauth.client_id", required=True, example="the app's client id")
+    assert client_id is not None
+    flow = _choice(doc.get("flow"), "oauth.flow", OAUTH_FLOWS, "auth_code")
+    tenant = _text(doc.get("tenant"), "oauth.tenant")
+    if tenant is not None and not all(ch.isalnum() or ch in "-._" for ch in tenant):
+        raise FieldError(
+            "oauth.tenant", f"'{tenant}' is not a tenant id or domain", "give the directory (tenant) id or its domain"
+        )
+    secret_source = _password_source(doc.get("client_secret"), mode, "oauth.client_secret")
+    certificate = _text(doc.get("certificate"), "oauth.certificate")
+    ca_file = _text(doc.get("ca_file"), "oauth.ca_file")
+    if ca_file is not None and not Path(ca_file).expanduser().is_file():
+        raise FieldError("oauth.ca_file", f"'{ca_file}' does not exist", "give the path of a PEM file with the CA")
+    oauth = OAuthSettings(
+        provider=provider,  # type: ignore[arg-type]
+        client_id=client_id,
+        flow=flow,  # type: ignore[arg-type]
+        tenant=tenant,
+        scopes=_scopes(doc.get("scopes"), "oauth.scopes"),
+        authority=_https_url(doc.get("authority"), "oauth.authority", "https://login.microsoftonline.us"),
+        authorize_url=_https_url(doc.get("authorize_url"), "oauth.authorize_url", "https://id.example.com/authorize"),
+        token_url=_https_url(doc.get("token_url"), "oauth.token_url", "https://id.example.com/token"),
+        device_url=_https_url(doc.get("device_url"), "oauth.device_url", "https://id.example.com/device"),
+        client_secret=secret_source.ref if isinstance(secret_source, KeyringSource) else None,
+        certificate=certificate,
+        ca_file=ca_file,
+        refresh_token=_keyring_only(doc.get("refresh_token"), "oauth.refresh_token"),
+    )
+    _check_oauth(oauth, secret_source is not None)
+    return oauth, secret_source
+
+
+def _check_oauth(oauth: OAuthSettings, has_secret: bool) -> None:
+    """Combinations a provider refuses, named before any network work."""
+    if oauth.provider == "generic":
+        if oauth.token_url is None:
+            raise FieldError(
+                "oauth.token_url", "is missing for a generic provider", "give the token endpoint's https URL"
+            )
+        needed = {"auth_code": "authorize_url", "device_code": "device_url"}.get(oauth.flow)
+        if needed and getattr(oauth, needed) is None:
+            raise FieldError(f"oauth.{needed}", f"is missing for flow {oauth.flow}", "give the endpoint's https URL")
+        if not oauth.scopes:
+            raise FieldError(
+                "oauth.scopes", "is missing for a generic provider", "list the scopes the SMTP server needs"
+            )
+    if oauth.provider == "google" and oauth.flow == "device_code":
+        raise FieldError(
+            "oauth.flow",
+            "Google's device flow does not allow the Gmail scope (invalid_scope)",
+            "use flow: auth_code (a loopback redirect; 'smtpwizard login' also takes a pasted URL over SSH)",
+        )
+    if oauth.provider == "google" and oauth.flow == "client_credentials":
+        raise FieldError(
+            "oauth.flow",
+            "Gmail has no client credentials flow (it uses service accounts with domain-wide delegation)",
+            "use flow: auth_code",
+        )
+    if oauth.flow == "client_credentials":
+        if has_secret == (oauth.certificate is not None):
+            raise FieldError(
+                "oauth.client_secret",
+                "client_credentials needs exactly one of client_secret and certificate",
+                "give the app's client secret (env:, file:, stdin:) or a PEM file in oauth.certificate",
+            )
+        if oauth.certificate is not None and not Path(oauth.certificate).expanduser().is_file():
+            raise FieldError(
+                "oauth.certificate",
+                f"'{oauth.certificate}' does not exist",
+                "give the PEM file with the key and certificate",
+            )
+        if oauth.provider == "microsoft" and (oauth.tenant or "organizations") in (
+            "common",
+            "organizations",
+            "consumers",
+        ):
+            raise FieldError(
+                "oauth.tenant",
+                "must name your directory for client_credentials (app-only tokens have no 'common' tenant)",
+                "give the directory (tenant) id or its domain, e.g. contoso.onmicrosoft.com",
+            )
+    elif has_secret and oauth.provider == "microsoft":  # Google's desktop clients do send theirs
+        raise FieldError(
+            "oauth.client_secret",
+            f"is not used with flow {oauth.flow}",
+            "remove it: Microsoft's public client signs in with PKCE",
+        )
 
 
 def _verification(value: object) -> Verification | None:
@@ -545,6 +722,10 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         "target": config.target,
         "provider": config.provider,
         "smtp": smtp_doc,
+    }
+    if config.oauth is not None:
+        doc["oauth"] = _oauth_to_dict(config.oauth)
+    doc |= {
         "sender": {
             "address": config.sender.address,
             "name": config.sender.name,
@@ -561,6 +742,29 @@ def config_to_dict(config: Config) -> dict[str, Any]:
             "server_banner": v.server_banner,
             "test_message_to": v.test_message_to,
         }
+    return doc
+
+
+def _keyring_ref(ref: SecretRef | None) -> dict[str, Any] | None:
+    return None if ref is None else {"keyring": {"service": ref.service, "account": ref.account}}
+
+
+def _oauth_to_dict(oauth: OAuthSettings) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "provider": oauth.provider,
+        "tenant": oauth.tenant,
+        "client_id": oauth.client_id,
+        "flow": oauth.flow,
+    }
+    if oauth.scopes:
+        doc["scopes"] = list(oauth.scopes)
+    for key in ("authority", "authorize_url", "token_url", "device_url", "certificate", "ca_file"):
+        if getattr(oauth, key) is not None:
+            doc[key] = getattr(oauth, key)
+    if oauth.client_secret is not None:
+        doc["client_secret"] = _keyring_ref(oauth.client_secret)
+    if oauth.refresh_token is not None:
+        doc["refresh_token"] = _keyring_ref(oauth.refresh_token)
     return doc
 
 

@@ -9,7 +9,10 @@ the provider ones and the ones that always apply.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from smtpwizard.core.settings import OAuthSettings
 
 Severity = Literal["danger", "warning", "info"]
 SEVERITY_ORDER: dict[Severity, int] = {"danger": 0, "warning": 1, "info": 2}
@@ -129,10 +132,88 @@ BY_PROVIDER: dict[str, tuple[Consequence, ...]] = {
 }
 
 
-def consequences_for(target: str | None, provider: str | None) -> list[Consequence]:
+# OAuth (XOAUTH2): token lifetimes and sign-in policies (shared/reference/modern-auth.md).
+OAUTH_GOOGLE_TESTING = Consequence(
+    "oauth_google_testing",
+    "warning",
+    "the app's mail",
+    "A Google OAuth client in 'testing' status gets refresh tokens that expire after 7 days: sending stops a week "
+    "after sign-in.",
+    "Set the OAuth client's publishing status to 'In production' (https://mail.google.com/ is a restricted scope: "
+    "an 'Internal' Workspace client needs no verification), or sign in again with 'smtpwizard login' every week.",
+)
+OAUTH_MICROSOFT_INACTIVITY = Consequence(
+    "oauth_microsoft_inactivity",
+    "info",
+    "the app's mail",
+    "Microsoft refresh tokens expire after 90 days without use and are revoked by a password reset or an admin; "
+    "each use returns a new one, which smtpwizard stores in the keyring.",
+    "Send (or run 'smtpwizard test') at least every 90 days; after a revocation run 'smtpwizard login' again.",
+)
+OAUTH_DEVICE_CODE = Consequence(
+    "oauth_device_code_blocked",
+    "warning",
+    "whoever signs in",
+    "Many tenants block the device code flow through Conditional Access (Microsoft-managed policies since "
+    "February 2025 block it where it has not been used recently).",
+    "Prefer flow: auth_code (a browser on a loopback redirect, or paste the redirect URL over SSH).",
+)
+OAUTH_SECRET_EXPIRY = Consequence(
+    "oauth_client_secret_expiry",
+    "warning",
+    "the app's mail",
+    "An Entra client secret expires (after 24 months at most); app-only sending stops on that day.",
+    "Note the secret's expiry date; before it, create a new secret and run 'smtpwizard login' to store it "
+    "(or use a certificate: oauth.certificate).",
+)
+
+
+BRIDGE = (
+    Consequence(
+        "bridge_service",
+        "warning",
+        "the app's mail",
+        "The app now sends through emailproxy on this machine: one more service to keep running; when it stops, "
+        "mail stops.",
+        "Start it with the systemd unit (or the compose service) smtpwizard wrote, and watch it like the app.",
+    ),
+    Consequence(
+        "bridge_local_port",
+        "warning",
+        "everyone who can reach the local port",
+        "Whoever can connect to the bridge's port and knows the local password sends mail as the mailbox; the "
+        "refresh token sits, encrypted with that password, in emailproxy's config file.",
+        "Keep the port on 127.0.0.1 (or a private container network), the config file 0600, and the local "
+        "password only in the app's settings.",
+    ),
+    Consequence(
+        "bridge_token_handover",
+        "info",
+        "smtpwizard's own sign-in",
+        "The refresh token moves to emailproxy (it rotates on use): smtpwizard no longer keeps one for this mailbox.",
+        "To test the provider directly again, run 'smtpwizard login'; test the app's path with the config written "
+        "for the bridge.",
+    ),
+)
+
+
+def oauth_consequences(oauth: OAuthSettings | None) -> list[Consequence]:
+    if oauth is None:
+        return []
+    if oauth.provider == "google":
+        return [OAUTH_GOOGLE_TESTING]
+    if oauth.provider != "microsoft":
+        return []
+    if oauth.flow == "client_credentials":
+        return [OAUTH_SECRET_EXPIRY] if oauth.certificate is None else []
+    return [OAUTH_MICROSOFT_INACTIVITY] + ([OAUTH_DEVICE_CODE] if oauth.flow == "device_code" else [])
+
+
+def consequences_for(target: str | None, provider: str | None, oauth: OAuthSettings | None = None) -> list[Consequence]:
     """The consequences of applying mail settings for this app and provider, gravest first."""
     from smtpwizard.core.apps import find_app  # the apps import Consequence from here
 
     app = find_app(target)
     found = list(app.consequences if app else ()) + list(BY_PROVIDER.get(provider or "", ())) + list(ALWAYS)
+    found += oauth_consequences(oauth)
     return sorted(found, key=lambda c: SEVERITY_ORDER[c.severity])

@@ -480,6 +480,8 @@ _AUTH_HINTS: dict[str, str] = {
 def _auth_rejected(c: _Context) -> Diagnosis:
     code = c.failure.code or 0
     message = c.failure.message.lower()
+    if (modern := _modern_auth(c)) is not None:  # XOAUTH2 refusals and retired password logins
+        return modern
     if code == 530 or ("starttls" in message and code >= 500):
         return Diagnosis(
             "auth_needs_tls",
@@ -745,6 +747,300 @@ def _app_no_mechanism(c: _Context) -> Diagnosis:
     )
 
 
+# --- modern auth: OAuth2 (XOAUTH2) and the retirement of password logins ----------------------
+# Dates and replies: shared/reference/modern-auth.md (Exchange Team Blog 2026-01-27, MS Learn,
+# Google Workspace admin help); the ways forward are ranked for the app the config is for.
+
+M365_RETIREMENT = (
+    "Microsoft is retiring basic authentication (a password) for SMTP AUTH on smtp.office365.com: from the end of "
+    "December 2026 it is disabled by default for existing tenants (an admin can still turn it back on), tenants "
+    "created after that do not have it, and the final removal date comes in the second half of 2027 "
+    "(Exchange Team Blog, 2026-01-27)."
+)
+OUTLOOK_COM_RETIREMENT = (
+    "Outlook.com and Hotmail accept only OAuth2 over SMTP since 2024-09-16; app passwords do not help."
+)
+GMAIL_RETIREMENT = (
+    "Google ended password sign-in for third-party apps (2022-05-30 for personal accounts; 'less secure apps' are "
+    "gone for Workspace too): Gmail takes an App Password (needs 2-Step Verification, revoked when the account "
+    "password changes) or OAuth2 (XOAUTH2)."
+)
+_MICROSOFT_HOSTS = ("smtp.office365.com", "smtp-mail.outlook.com", "outlook.office365.com")
+
+
+def _is_microsoft(c: _Context) -> bool:
+    provider_id = c.provider.id if c.provider else ""
+    return provider_id in ("microsoft365", "outlook_com") or c.settings.host in _MICROSOFT_HOSTS
+
+
+def _is_gmail(c: _Context) -> bool:
+    return (c.provider.id if c.provider else "") == "gmail" or c.settings.host == "smtp.gmail.com"
+
+
+def _app_can_xoauth2(profile: ClientProfile | None) -> bool:
+    return profile is None or "XOAUTH2" in profile.auth_mechanisms
+
+
+def ways_forward(profile: ClientProfile | None, microsoft: bool) -> tuple[str, ...]:
+    """What replaces a password login, best first for this app (None: smtpwizard's own client)."""
+    app = profile.app if profile else "the app"
+    xoauth2 = (
+        "OAuth2 (XOAUTH2): set smtp.auth: xoauth2 with an oauth: block, then run 'smtpwizard login' "
+        "(README, 'Modern auth')."
+    )
+    bridge = (
+        f"A local bridge: emailproxy (simonrob/email-oauth2-proxy) signs in with OAuth2 and {app} keeps sending a "
+        "password to it on this machine; one more service to keep running."
+    )
+    can_xoauth2 = _app_can_xoauth2(profile)
+    options: list[str] = [xoauth2, bridge] if can_xoauth2 else [bridge]
+    if microsoft:
+        options += [
+            "Azure Communication Services Email: a username and password tied to an Entra app, which every app can "
+            "send (preset azure_communication_services).",
+            "High Volume Email (smtp-hve.office365.com) for mail to your own organisation only; it keeps basic "
+            "authentication until September 2028.",
+        ]
+    options.append("Another provider: a transactional service (run 'smtpwizard providers').")
+    ranked = tuple(f"{i}. {text}" for i, text in enumerate(options, 1))
+    if profile is not None and not can_xoauth2:
+        mechanisms = ", ".join(profile.auth_mechanisms)
+        ranked += (f"Not offered: XOAUTH2 in {app} itself; its mail library ({profile.library}) sends {mechanisms}.",)
+    return ranked
+
+
+def _retired_password(c: _Context) -> Diagnosis | None:
+    """A password login refused because the provider retired password logins."""
+    code = c.failure.code or 0
+    message = c.failure.message.lower()
+    microsoft = _is_microsoft(c)
+    if microsoft and (
+        "5.7.139" in message
+        or "smtpclientauthentication is disabled" in message
+        or "basic authentication is disabled" in message
+    ):
+        title, what = "Microsoft 365 has turned off password login (SMTP AUTH) here", M365_RETIREMENT
+    elif microsoft and ("5.7.30" in message or "basic authentication is not supported" in message):
+        title, what = "Microsoft no longer accepts a password for client submission", M365_RETIREMENT
+    elif microsoft and code == 535 and "5.7.3" in message.split():
+        title = "Microsoft refused the password login"
+        what = (
+            "535 5.7.3 is Exchange Online's answer to a wrong password, and also to a password login where basic "
+            "authentication is off for the tenant or mailbox. " + M365_RETIREMENT
+        )
+    elif _is_gmail(c) and (code == 534 or "5.7.9" in message.split() or "application-specific password" in message):
+        title, what = "Gmail wants an App Password or OAuth2, not the account password", GMAIL_RETIREMENT
+    elif _is_gmail(c) and ("5.7.8" in message.split() or "badcredentials" in message):
+        title = "Gmail refused the username or password"
+        what = "535 5.7.8 BadCredentials: a wrong or revoked App Password, or the account password. " + GMAIL_RETIREMENT
+    else:
+        return None
+    if (c.provider.id if c.provider else "") == "outlook_com" or c.settings.host == "smtp-mail.outlook.com":
+        what = OUTLOOK_COM_RETIREMENT
+    return Diagnosis(
+        "basic_auth_retired",
+        title,
+        f"{c.reply.rstrip('.')}. {what} " + LOCKOUT_NOTE,
+        "Ways forward for " + (c.profile.app if c.profile else "this setup") + ", best first: see below.",
+        ExitCode.NO_PERMISSION,
+        None,
+        ways_forward(c.profile, microsoft),
+    )
+
+
+def _xoauth2_refused(c: _Context) -> Diagnosis:
+    """The server refused a valid-looking access token."""
+    who = c.report.token_identity
+    user = c.settings.username or ""
+    if who and "@" in who and who.lower() != user.lower():
+        return Diagnosis(
+            "xoauth2_wrong_user",
+            "The token belongs to another user",
+            f"{c.reply}. The access token is for {who}, but smtp.username is {user}.",
+            f"Set smtp.username to {who}, or run 'smtpwizard login' again and sign in as {user}.",
+            ExitCode.NO_PERMISSION,
+            {"username": who},
+        )
+    causes: list[str] = []
+    if _is_microsoft(c):
+        causes = [
+            "SMTP AUTH is off for the mailbox or tenant: OAuth needs it too "
+            "(Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false).",
+            "Delegated sign-in: the Entra app lacks the SMTP.Send permission (Office 365 Exchange Online), or the "
+            "mailbox is not the one signed in.",
+            "App-only (client_credentials): SMTP.SendAsApp with admin consent, the Exchange service principal "
+            "(New-ServicePrincipal -AppId <client id> -ObjectId <enterprise app object id>) and the mailbox "
+            "permission (Add-MailboxPermission, or an App RBAC 'Application SMTP.SendAsApp' role; check with "
+            "Test-ServicePrincipalAuthorization). Changes take up to about 90 minutes.",
+        ]
+    elif _is_gmail(c):
+        causes = ["The token lacks the https://mail.google.com/ scope, or smtp.username is not the signed-in account."]
+    return Diagnosis(
+        "xoauth2_rejected",
+        "The server refused the OAuth2 access token",
+        f"{c.reply}. smtpwizard got a token"
+        + (f" for {who}" if who else "")
+        + " but the server did not accept it. "
+        + LOCKOUT_NOTE,
+        "Check, in this order: " + " ".join(f"({i}) {cause}" for i, cause in enumerate(causes, 1))
+        if causes
+        else "Check that the token's scopes grant SMTP and that smtp.username is the token's user.",
+        ExitCode.NO_PERMISSION,
+    )
+
+
+def _modern_auth(c: _Context) -> Diagnosis | None:
+    if c.settings.auth == "xoauth2":
+        return _xoauth2_refused(c) if 500 <= (c.failure.code or 0) < 600 else None
+    return _retired_password(c)
+
+
+_LOGIN_AGAIN = "Sign in again: smtpwizard login --config FILE (the config you tested)."
+# kind -> (code, title, explanation, fix, exit code); the failure's own text follows the explanation.
+_OAUTH_FAILURES: dict[str, tuple[str, str, str, str, ExitCode]] = {
+    "oauth_not_signed_in": (
+        "oauth_not_signed_in",
+        "Not signed in yet",
+        "The keyring holds no refresh token (or client secret) for this config.",
+        "Run: smtpwizard login --config FILE (once, interactively; client_credentials reads the secret from its source).",
+        ExitCode.CONFIG,
+    ),
+    "oauth_invalid_grant": (
+        "oauth_expired",
+        "The sign-in expired or was revoked",
+        "The authorization server refused the stored refresh token: it was revoked (password change, an admin, "
+        "'sign out everywhere'), or it expired (Microsoft: 90 days without use; Google: 7 days while the OAuth "
+        "client is in 'testing' status).",
+        _LOGIN_AGAIN,
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_consent_required": (
+        "oauth_consent",
+        "Consent is missing",
+        "The app registration lacks consent for the SMTP permission (Microsoft: an admin must grant consent "
+        "for SMTP.Send, or SMTP.SendAsApp for app-only).",
+        "Entra admin center > App registrations > your app > API permissions: add Office 365 Exchange Online "
+        "SMTP.Send (delegated) or SMTP.SendAsApp (application), then 'Grant admin consent'. " + _LOGIN_AGAIN,
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_scope_missing": (
+        "oauth_scope",
+        "The token does not allow sending mail",
+        "The token was issued without the SMTP scope (Microsoft: SMTP.Send; Google: https://mail.google.com/).",
+        "Add the permission to the app registration (Google: to the OAuth consent screen's scopes), consent to it, "
+        "then " + _LOGIN_AGAIN[0].lower() + _LOGIN_AGAIN[1:],
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_invalid_client": (
+        "oauth_client",
+        "The authorization server does not accept this app",
+        "The client id is wrong, the client secret is wrong or expired (Entra secrets expire after at most 24 "
+        "months), the certificate is not uploaded to the app, or the app is not allowed this flow.",
+        "Check oauth.client_id; create a new client secret and run 'smtpwizard login --config FILE' to store it.",
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_wrong_tenant": (
+        "oauth_tenant",
+        "The tenant is wrong",
+        "The authorization server does not know this tenant, or the app is not registered in it.",
+        "Set oauth.tenant to the directory (tenant) id shown on the app registration's Overview page.",
+        ExitCode.DATA_ERROR,
+    ),
+    "oauth_blocked_by_policy": (
+        "oauth_blocked",
+        "A sign-in policy blocked this",
+        "Conditional Access blocked the sign-in; Microsoft-managed policies block the device code flow in tenants "
+        "that have not used it recently.",
+        "Use flow: auth_code (a browser on a loopback redirect, or paste the redirect URL over SSH), or ask an admin "
+        "to exclude this app from the policy.",
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_denied": (
+        "oauth_denied",
+        "The sign-in was declined",
+        "The user (or an admin policy) declined the requested permissions.",
+        "Run 'smtpwizard login --config FILE' again and accept; if an admin must consent, ask them first.",
+        ExitCode.NO_PERMISSION,
+    ),
+    "oauth_device_expired": (
+        "oauth_device_expired",
+        "The sign-in code expired",
+        "Nobody finished signing in with the code before it expired.",
+        "Run 'smtpwizard login --config FILE' again and enter the new code promptly.",
+        ExitCode.TEMP_FAIL,
+    ),
+    "oauth_timeout": (
+        "oauth_timeout",
+        "No sign-in arrived",
+        "The browser never came back to smtpwizard's loopback address.",
+        "Run 'smtpwizard login --config FILE' again; on a server over SSH, use --paste and paste the address the "
+        "browser ends on.",
+        ExitCode.TEMP_FAIL,
+    ),
+    "oauth_unreachable": (
+        "oauth_unreachable",
+        "The authorization server could not be reached",
+        "The token request did not get through.",
+        "Check this machine's network, proxy and DNS for the provider's login host, and oauth.ca_file for a private CA.",
+        ExitCode.UNAVAILABLE,
+    ),
+    "oauth_keyring": (
+        "oauth_keyring",
+        "The new refresh token could not be stored",
+        "The provider rotated the refresh token, and the keyring did not keep the new one; the old one no longer works.",
+        "Fix the keyring (unlock it), then " + _LOGIN_AGAIN[0].lower() + _LOGIN_AGAIN[1:],
+        ExitCode.CONFIG,
+    ),
+    "oauth_error": (
+        "oauth_error",
+        "The authorization server refused the token request",
+        "The OAuth request failed.",
+        "Check the oauth: block against the app registration; " + _LOGIN_AGAIN[0].lower() + _LOGIN_AGAIN[1:],
+        ExitCode.NO_PERMISSION,
+    ),
+}
+
+
+def _oauth(c: _Context) -> Diagnosis:
+    code, title, explanation, fix, exit_code = _OAUTH_FAILURES[c.failure.kind]
+    return Diagnosis(code, title, f"{explanation} ({c.failure.message})", fix, exit_code)
+
+
+def oauth_diagnosis(kind: str, message: str) -> Diagnosis:
+    """The diagnosis of a failed sign-in ('smtpwizard login'), from the same catalog as the live test."""
+    code, title, explanation, fix, exit_code = _OAUTH_FAILURES.get(kind, _OAUTH_FAILURES["oauth_error"])
+    return Diagnosis(code, title, f"{explanation} ({message})", fix, exit_code)
+
+
+def _app_no_xoauth2(c: _Context) -> Diagnosis:
+    app = c.profile.app if c.profile else "The app"
+    return Diagnosis(
+        "app_no_xoauth2",
+        f"{app} cannot send with OAuth2",
+        f"This config logs in with XOAUTH2, but {app}'s mail client sends only a password"
+        + (f" ({', '.join(c.profile.auth_mechanisms)})" if c.profile else "")
+        + ". smtpwizard did not send anything.",
+        f"Ways forward for {app}, best first: see below.",
+        ExitCode.UNAVAILABLE,
+        None,
+        ways_forward(c.profile, _is_microsoft(c)),
+    )
+
+
+def basic_auth_warning(host: str, auth: str, username: str | None) -> str | None:
+    """A warning for a config that logs in to Microsoft with a password, before it breaks."""
+    if auth == "xoauth2" or auth == "none" or not username:
+        return None
+    if host == "smtp-mail.outlook.com":
+        return f"smtp.auth: {OUTLOOK_COM_RETIREMENT} Use XOAUTH2 (README, 'Modern auth') or another provider."
+    if host in ("smtp.office365.com", "outlook.office365.com"):
+        return (
+            "smtp.auth: this config logs in to Microsoft 365 with a password. " + M365_RETIREMENT + " Move to XOAUTH2, "
+            "the emailproxy bridge or Azure Communication Services before then (README, 'Modern auth')."
+        )
+    return None
+
+
 _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "dns": _dns,
     "refused": _refused,
@@ -781,6 +1077,8 @@ _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {
     "app_charset": _app_charset,
     "app_plaintext_login": _app_plaintext_login,
     "app_no_mechanism": _app_no_mechanism,
+    "app_no_xoauth2": _app_no_xoauth2,
+    **dict.fromkeys(_OAUTH_FAILURES, _oauth),
 }
 
 

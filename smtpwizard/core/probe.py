@@ -111,7 +111,41 @@ FailureKind = Literal[
     "app_charset",
     "app_plaintext_login",
     "app_no_mechanism",
+    "app_no_xoauth2",
+    # XOAUTH2: no access token could be obtained (core/oauth.py says why; the catalog keys on these).
+    "oauth_not_signed_in",
+    "oauth_invalid_grant",
+    "oauth_consent_required",
+    "oauth_scope_missing",
+    "oauth_invalid_client",
+    "oauth_wrong_tenant",
+    "oauth_blocked_by_policy",
+    "oauth_denied",
+    "oauth_device_expired",
+    "oauth_timeout",
+    "oauth_unreachable",
+    "oauth_keyring",
+    "oauth_error",
 ]
+TokenFailureKind = FailureKind
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """An OAuth access token for XOAUTH2, with whose it is and until when (for the report)."""
+
+    token: Secret
+    identity: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenFailure:
+    kind: TokenFailureKind
+    message: str
+
+
+TokenSource = Callable[[], "BearerToken | TokenFailure"]  # blocking (HTTP): run in a thread
 
 
 @dataclass(frozen=True)
@@ -176,6 +210,8 @@ class ProbeReport:
     transcript: list[str] = field(default_factory=list)
     started_at: str = ""
     elapsed_s: float = 0.0
+    token_identity: str | None = None  # XOAUTH2: whose token was sent
+    token_expires_at: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -228,6 +264,9 @@ class ProbeReport:
             "test_message_to": self.test_message_to,
             "message_id": self.message_id,
             "transcript": self.transcript,
+            "oauth": None
+            if self.token_identity is None and self.token_expires_at is None
+            else {"identity": self.token_identity, "expires_at": self.token_expires_at},
         }
 
 
@@ -327,7 +366,9 @@ class _Probe:
         options: ProbeOptions,
         on_stage: StageCallback | None,
         profile: ClientProfile | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
+        self.token_source = token_source  # XOAUTH2: fetches the access token at AUTH
         self.profile = profile  # with a profile, the test connects as that app's mail client does
         self.settings = settings
         self.password = password
@@ -785,6 +826,8 @@ class _Probe:
         offered = self.report.auth_offered
         if self.profile is not None:
             return self._app_mechanism(encrypted)
+        if self.settings.auth == "xoauth2":
+            return "XOAUTH2" if "XOAUTH2" in offered else None
         if self.settings.auth != "auto":
             wanted = self.settings.auth.upper()
             return wanted if wanted in offered else None
@@ -828,6 +871,9 @@ class _Probe:
                 f"the server offers {', '.join(self.report.auth_offered)}; smtpwizard needs {wanted}",
             )
         username = self.settings.username or ""
+        if mechanism == "XOAUTH2":
+            await self._xoauth2(result, t0, username)
+            return
         password = self.password.reveal() if self.password else ""
         self.log("C", f"AUTH {mechanism} ********")
         method = {
@@ -857,6 +903,38 @@ class _Probe:
         self.report.auth_used = mechanism
         self.end(result, t0, "ok", f"{mechanism} accepted")
 
+    async def _xoauth2(self, result: StageResult, t0: float, username: str) -> None:
+        """Get a fresh access token, then AUTH XOAUTH2 once (a rejected token is never retried)."""
+        if self.token_source is None:
+            raise self.fail(result, t0, "oauth_not_signed_in", "no access token source for XOAUTH2")
+        got = await asyncio.wait_for(asyncio.to_thread(self.token_source), timeout=self.budget())
+        if isinstance(got, TokenFailure):
+            raise self.fail(result, t0, got.kind, got.message)
+        token = got.token.reveal()
+        self._secrets = sorted({*self._secrets, *_token_forms(username, token)}, key=len, reverse=True)
+        self.report.token_identity = got.identity
+        if got.expires_at is not None:
+            self.report.token_expires_at = got.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert self.smtp is not None
+        self.log("C", "AUTH XOAUTH2 ********")
+        try:
+            reply = await self.smtp.auth_xoauth2(username, token, timeout=self.budget())
+        except smtp_errors.SMTPAuthenticationError as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
+        except (smtp_errors.SMTPServerDisconnected, ConnectionError):
+            raise self.fail(result, t0, "disconnected", "the server closed the connection during login") from None
+        except (smtp_errors.SMTPTimeoutError, TimeoutError):
+            raise self.fail(result, t0, "timeout", "no answer to AUTH before the timeout") from None
+        except smtp_errors.SMTPResponseException as exc:
+            self.log("S", f"{exc.code} {exc.message}")
+            raise self.fail(result, t0, "auth_rejected", exc.message, exc.code) from None
+        self.log_reply(reply)
+        self.report.auth_used = "XOAUTH2"
+        who = f" for {got.identity}" if got.identity else ""
+        until = f", valid until {self.report.token_expires_at}" if self.report.token_expires_at else ""
+        self.end(result, t0, "ok", f"XOAUTH2 accepted (token{who}{until})")
+
     # --- the app's own client rules (only with a ClientProfile) -------------------------
 
     def _app_can_connect(self) -> None:
@@ -879,6 +957,8 @@ class _Probe:
         assert self.profile is not None
         offered = self.report.auth_offered
         usable = self.profile.auth_mechanisms
+        if self.settings.auth == "xoauth2":  # never fall back to a password the config does not have
+            return "XOAUTH2" if "XOAUTH2" in usable and "XOAUTH2" in offered else None
         if self.profile.auth_choice == "preference":
             return next((m for m in usable if m in offered), None)
         if self.settings.auth != "auto":
@@ -893,6 +973,8 @@ class _Probe:
         if profile is None:
             return
         app = profile.app
+        if self.settings.auth == "xoauth2" and "XOAUTH2" not in profile.auth_mechanisms:
+            raise self.fail(result, t0, "app_no_xoauth2", f"{app} cannot log in with XOAUTH2; it sends only a password")
         if mechanism is None:
             offered = ", ".join(self.report.auth_offered)
             raise self.fail(
@@ -1154,6 +1236,12 @@ def _secret_forms(username: str, password: str) -> list[str]:
     return sorted((f for f in forms if len(f) >= 3), key=len, reverse=True)
 
 
+def _token_forms(username: str, token: str) -> list[str]:
+    """An access token and its XOAUTH2 encoding, as they could show up in server text."""
+    sasl = f"user={username}\x01auth=Bearer {token}\x01\x01"
+    return [token, base64.b64encode(sasl.encode("utf-8")).decode("ascii")]
+
+
 def _cert_failure_kind(exc: ssl.SSLCertVerificationError) -> FailureKind:
     code = exc.verify_code
     message = (exc.verify_message or "").lower()
@@ -1277,6 +1365,7 @@ async def run_probe(
     options: ProbeOptions | None = None,
     on_stage: StageCallback | None = None,
     profile: ClientProfile | None = None,
+    token_source: TokenSource | None = None,
 ) -> ProbeReport:
     """Run the live test once and return its report; never raises for server behaviour.
 
@@ -1285,5 +1374,5 @@ async def run_probe(
     passes too. Cancelling the task closes the connection. AUTH is attempted at most once.
     Raises FieldError or InputMissing for a ca_file that cannot be used (a local fault).
     """
-    probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage, profile)
+    probe = _Probe(settings, password, sender, test_to, options or ProbeOptions(), on_stage, profile, token_source)
     return await probe.run()

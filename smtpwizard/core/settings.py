@@ -1,4 +1,5 @@
-"""The settings model (schema v1) and the validation of single values.
+"""The settings model (schema v2: v1 plus the optional ``oauth`` block) and the validation of
+single values.
 
 Every validator raises :class:`FieldError` naming the field path, the problem and the fix.
 """
@@ -16,10 +17,17 @@ from typing import Literal
 from smtpwizard.core.errors import FieldError
 
 Security = Literal["starttls", "tls", "none"]
-AuthChoice = Literal["auto", "plain", "login", "cram-md5", "none"]
+AuthChoice = Literal["auto", "plain", "login", "cram-md5", "none", "xoauth2"]
+OAuthProvider = Literal["microsoft", "google", "generic"]
+OAuthFlow = Literal["auth_code", "device_code", "client_credentials"]
 
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "tls", "none")
-AUTH_CHOICES: tuple[AuthChoice, ...] = ("auto", "plain", "login", "cram-md5", "none")
+AUTH_CHOICES: tuple[AuthChoice, ...] = ("auto", "plain", "login", "cram-md5", "none", "xoauth2")
+OAUTH_PROVIDERS: tuple[OAuthProvider, ...] = ("microsoft", "google", "generic")
+OAUTH_FLOWS: tuple[OAuthFlow, ...] = ("auth_code", "device_code", "client_credentials")
+# Schema 1 files have no oauth block; a config with one is written as version 2 (v1 loads as is).
+SCHEMA_VERSION = 1
+OAUTH_SCHEMA_VERSION = 2
 SECURITY_LABELS: dict[Security, str] = {
     "starttls": "STARTTLS",
     "tls": "implicit TLS (SSL)",
@@ -92,6 +100,25 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class OAuthSettings:
+    """How the XOAUTH2 access token is obtained; the refresh token and client secret live in the keyring."""
+
+    provider: OAuthProvider
+    client_id: str
+    flow: OAuthFlow = "auth_code"
+    tenant: str | None = None  # microsoft: the directory (tenant) id or domain; default "organizations"
+    scopes: tuple[str, ...] = ()  # empty: the provider's SMTP scopes for the flow
+    authority: str | None = None  # microsoft: another cloud's login host (default login.microsoftonline.com)
+    authorize_url: str | None = None  # generic: the provider's endpoints
+    token_url: str | None = None
+    device_url: str | None = None
+    client_secret: SecretRef | None = None  # client_credentials with a secret
+    certificate: str | None = None  # client_credentials with a certificate: PEM file holding key and certificate
+    ca_file: str | None = None  # extra CA for the authorization server (a private one)
+    refresh_token: SecretRef | None = None  # set by 'smtpwizard login' (delegated flows)
+
+
+@dataclass(frozen=True)
 class Sender:
     address: str
     name: str | None = None
@@ -131,6 +158,12 @@ class Config:
     provider: str = "custom"
     verified: Verification | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    oauth: OAuthSettings | None = None
+
+
+def oauth_keyring_account(profile: str, oauth: OAuthSettings, what: str, username: str | None) -> str:
+    """The keyring account of a profile's OAuth secret: ``profile/oauth/<what>/<client id>/<user>``."""
+    return f"{profile}/oauth/{what}/{oauth.client_id}/{username or ''}"
 
 
 def wire_address(address: str) -> str:

@@ -49,7 +49,7 @@ CASES: list[tuple[str, str | bytes, ExitCode, str]] = [
     ("reply_to_bad", doc(sender=SENDER + "  reply_to: 'a b@example.com'\n"), D, "sender.reply_to: 'a b@example.com' has an invalid part"),
     ("provider_typo", doc(top="provider: sendgird\n"), D, "provider: 'sendgird' is not a known provider; did you mean 'sendgrid'?"),
     ("target_unknown", doc(top="target: wordpress\n"), D, "target: 'wordpress' is not allowed"),
-    ("version_2", doc().replace("version: 1", "version: 2"), D, "version: 2 is not supported"),
+    ("version_3", doc().replace("version: 1", "version: 3"), D, "version: 3 is not supported"),
     ("profile_path", doc(top="profile: ../etc\n"), D, "profile: '../etc' is not a valid profile name"),
     ("two_password_sources", doc(GOOD_SMTP.replace("{env: SMTP_PASSWORD}", "{env: A, file: /b}")), D, "smtp.password: names more than one source"),
     ("stdin_false", doc(GOOD_SMTP.replace("{env: SMTP_PASSWORD}", "{stdin: false}")), D, "smtp.password.stdin: must be true"),

@@ -185,7 +185,15 @@ def test_any_document_is_either_valid_or_one_clean_error(
 ) -> None:
     doc = {
         **BASE,
-        "smtp": {**BASE["smtp"], "host": host, "port": port, "security": security, "timeout_s": timeout, **extra},
+        "smtp": {
+            **BASE["smtp"],
+            "password": {"keyring": {"account": "default/apikey@host:587"}},  # a config keeps only this form
+            "host": host,
+            "port": port,
+            "security": security,
+            "timeout_s": timeout,
+            **extra,
+        },
     }  # type: ignore[dict-item]
     try:
         parsed = parse_document(doc, "input")

@@ -1,0 +1,156 @@
+"""The sign-in step for an XOAUTH2 config: what to register, then a browser on the loopback
+redirect, a pasted redirect URL (a server over SSH), or a device code (Microsoft). The refresh
+token goes to the keyring only; the screen dismisses with whose token it is."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from smtpwizard.core.secrets import SecretStore
+from smtpwizard.core.settings import Config
+
+WAIT_S = 600.0
+
+
+class OAuthSignInScreen(Screen[str | None]):
+    """Dismisses with the signed-in identity, or None when the user leaves."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "leave", "Back")]  # type: ignore[assignment]
+
+    def __init__(self, config: Config, store: SecretStore) -> None:
+        super().__init__()
+        assert config.oauth is not None
+        self.config = config
+        self.store = store
+        self.session: object | None = None
+        self.finished = False
+        self.stopped_waiting = False  # a pasted URL or leaving ends the loopback wait on purpose
+
+    def compose(self) -> ComposeResult:
+        from smtpwizard.core.oauth import registration_steps
+
+        assert self.config.oauth is not None
+        yield Header(icon="@")
+        with VerticalScroll(id="body"):
+            yield Static(f"Sign in to send as {escape(self.config.smtp.username or '')}", classes="intro")
+            steps = registration_steps(self.config.oauth)
+            yield Static("\n".join(f"{i}. {escape(step)}" for i, step in enumerate(steps, 1)), id="register")
+            yield Static("", id="url")
+            yield Input(placeholder="Over SSH? Paste the address the browser ends on, then Enter", id="paste")
+            if self.config.oauth.provider == "microsoft":
+                yield Button("Use a device code instead", id="device", compact=True)
+            yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from smtpwizard.core.oauth import AuthCodeSession
+
+        assert self.config.oauth is not None
+        from smtpwizard.core.oauth import client_secret_ref
+
+        secret = None if self.config.oauth.provider == "microsoft" else self.store.get(client_secret_ref(self.config))
+        session = AuthCodeSession(self.config.oauth, login_hint=self.config.smtp.username, client_secret=secret)
+        self.session = session
+        url = session.start()
+        self.query_one("#url", Static).update(f"Open this address in a browser and sign in:\n{escape(url)}")
+        self._wait_for_browser()
+
+    @work(thread=True, exclusive=True, group="sign-in")
+    def _wait_for_browser(self) -> None:
+        from smtpwizard.core.oauth import AuthCodeSession
+
+        assert isinstance(self.session, AuthCodeSession)
+        self._finish(lambda: self.session.wait(WAIT_S), quiet=lambda: self.stopped_waiting)  # type: ignore[union-attr]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        pasted = event.value
+        self.stopped_waiting = True
+        event.input.value = ""  # the redirect holds a one-time code: not kept on screen
+        self._complete_pasted(pasted)
+
+    @work(thread=True, exclusive=True, group="paste")
+    def _complete_pasted(self, pasted: str) -> None:
+        self._finish(lambda: self.session.complete(pasted))  # type: ignore[union-attr]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "device":
+            self._device_code()
+
+    @work(thread=True, exclusive=True, group="device")
+    def _device_code(self) -> None:
+        from smtpwizard.core.oauth import OAuthError, poll_device, start_device
+
+        assert self.config.oauth is not None
+        try:
+            device = start_device(self.config.oauth)
+        except OAuthError as exc:
+            self.app.call_from_thread(self._show_failure, exc.kind, str(exc))
+            return
+        text = f"Open {device.verification_uri} and enter the code {device.user_code}"
+        self.app.call_from_thread(self.query_one("#status", Static).update, escape(text))
+        self._finish(lambda: poll_device(self.config.oauth, device))  # type: ignore[arg-type]
+
+    def _finish(self, sign_in: object, quiet: object = lambda: False) -> None:
+        """Run one way of signing in; the first to succeed stores the refresh token and wins."""
+        from smtpwizard.core.errors import WizardError
+        from smtpwizard.core.oauth import OAuthError, refresh_token_ref, store_refresh_token
+
+        try:
+            tokens = sign_in()  # type: ignore[operator]
+        except OAuthError as exc:
+            if not self.finished and not quiet():  # type: ignore[operator]
+                self.app.call_from_thread(self._show_failure, exc.kind, str(exc))
+            return
+        except WizardError as exc:
+            self.app.call_from_thread(self._show_failure, "oauth_keyring", str(exc))
+            return
+        if self.finished or tokens.refresh_token is None:
+            return
+        self.finished = True
+        try:
+            store_refresh_token(self.store, refresh_token_ref(self.config), tokens.refresh_token)
+        except OAuthError as exc:
+            self.app.call_from_thread(self._show_failure, exc.kind, str(exc))
+            return
+        who = tokens.identity or self.config.smtp.username or "?"
+        self.app.call_from_thread(self._signed_in, who)
+
+    def _signed_in(self, who: str) -> None:
+        from smtpwizard.core.oauth import AuthCodeSession
+
+        self.stopped_waiting = True
+        if isinstance(self.session, AuthCodeSession):
+            self.session.close()  # a device code or a pasted URL won: stop the loopback wait
+        self.query_one("#status", Static).update(f"✓ Signed in as {escape(who)}; the refresh token is in the keyring.")
+        self.dismiss(who)
+
+    def _show_failure(self, kind: str, message: str) -> None:
+        from smtpwizard.core.diagnose import oauth_diagnosis
+
+        diagnosis = oauth_diagnosis(kind, message)
+        self.query_one("#status", Static).update(
+            f"✗ {escape(diagnosis.title)}: {escape(diagnosis.explanation)}\nFix: {escape(diagnosis.fix)}"
+        )
+
+    def on_unmount(self) -> None:
+        from smtpwizard.core.oauth import AuthCodeSession
+
+        self.stopped_waiting = True
+        if isinstance(self.session, AuthCodeSession):
+            self.session.close()  # never leave a listener (or a waiting thread) behind
+
+    def action_leave(self) -> None:
+        from smtpwizard.core.oauth import AuthCodeSession
+
+        self.stopped_waiting = True
+        if isinstance(self.session, AuthCodeSession):
+            self.session.close()
+        self.dismiss(None)
