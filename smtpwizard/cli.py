@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 from smtpwizard import __version__
 from smtpwizard.core.errors import OutputFailed, WizardError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from smtpwizard.core.consequences import Consequence
     from smtpwizard.core.diagnose import Diagnosis
     from smtpwizard.core.probe import ProbeReport, StageResult
+    from smtpwizard.core.providers import Provider
 
 DESCRIPTION = """\
 Set up, test and export outgoing email (SMTP) for self-hosted apps.
@@ -43,16 +45,33 @@ in the OS keyring only; no option takes a password on the command line.
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet  # -q: a usage error is one line too, without the usage text
+
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
+        if not self.quiet:
+            self.print_usage(sys.stderr)
         self.exit(ExitCode.USAGE, f"smtpwizard: error: {message}\n")
 
 
-def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+def _add_output_flags(parser: argparse.ArgumentParser, *, verbose: bool = True) -> None:
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON report on stdout")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    group.add_argument("-v", "--verbose", action="store_true", help="also print the (redacted) SMTP transcript")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing on success; on failure one line (what and the fix)"
+    )
+    if verbose:
+        group.add_argument("-v", "--verbose", action="store_true", help="also print the (redacted) SMTP transcript")
+
+
+def _keep_global_flags(parser: argparse.ArgumentParser, commands: argparse._SubParsersAction[Any]) -> None:
+    """A flag given before the command (smtpwizard -q test) is not reset by the command's default."""
+    globals_ = {action.dest for action in parser._actions}
+    for command in commands.choices.values():
+        for action in command._actions:
+            if action.dest in globals_ and action.dest != "help":
+                action.default = argparse.SUPPRESS
 
 
 def _add_config_flag(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -73,8 +92,9 @@ def _add_apply_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--send-test-to", metavar="ADDR", help="also send a test message to ADDR")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(quiet: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
+        quiet=quiet,
         prog="smtpwizard",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -85,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flag(parser, top=True)
     _add_apply_flags(parser)
     _add_output_flags(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=functools.partial(_Parser, quiet=quiet)
+    )
 
     apply = commands.add_parser("apply", help="validate, test, store the password and write the config")
     apply.add_argument("file", type=Path, metavar="FILE", help="headless input YAML (see examples/)")
@@ -102,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--json", action="store_true", help="print JSON")
 
     detect = commands.add_parser("detect", help="find the working port and security mode of a host (no login)")
-    detect.add_argument("host", help="the SMTP server's host name")
+    detect.add_argument(
+        "host", nargs="?", help="the SMTP server's host name (default: the config's, its port tried first)"
+    )
+    detect.add_argument("--port", metavar="N", type=int, help="try this port first (both modes unless the preset says)")
     detect.add_argument(
         "--provider", metavar="ID", help="try this preset's ports (default: the preset of the host, if any)"
     )
@@ -113,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="try exactly these, e.g. 587/starttls 465/tls (repeatable)",
     )
     detect.add_argument("--ca-file", metavar="PATH", help="also trust this CA (PEM)")
-    detect.add_argument("--json", action="store_true", help="print JSON")
+    _add_config_flag(detect)
+    _add_output_flags(detect, verbose=False)
 
     export = commands.add_parser("export", help="print (or write into) the chosen app's own mail config")
     export.add_argument(
@@ -165,43 +191,74 @@ def build_parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser("forget", help="delete a stored password from the keyring")
     _add_config_flag(forget)
-    forget.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_flags(forget, verbose=False)
 
     _add_doctor_parser(commands)  # smtpwizard doctor (see its block below)
     _add_check_domain_parser(commands)
+    _keep_global_flags(parser, commands)
     return parser
 
 
 # --- output -------------------------------------------------------------------------------
 
 
+Mode = Literal["text", "verbose", "quiet", "json"]
+Kind = Literal["progress", "transcript", "warning", "summary", "error", "report"]
+
+# The output contract, the one place that decides what each mode prints. progress: stages,
+# results and the full diagnosis (stdout); transcript: the redacted SMTP dialogue (stdout);
+# warning: "warning: ..." (stderr); summary: a failed test's diagnosis as one line, title
+# and fix (stderr); error: an error that stopped the command, one line (stderr); report:
+# the JSON document (stdout). Quiet prints nothing on success.
+PRINTS: dict[Mode, frozenset[Kind]] = {
+    "text": frozenset({"progress", "warning", "error"}),
+    "verbose": frozenset({"progress", "transcript", "warning", "error"}),
+    "quiet": frozenset({"summary", "error"}),
+    "json": frozenset({"report", "error"}),
+}
+
+
 class Output:
-    """Where text goes: progress and results to stdout, warnings and errors to stderr."""
+    """Where text goes, following :data:`PRINTS`: results to stdout, warnings and errors to stderr."""
 
     def __init__(self, json_mode: bool, quiet: bool, verbose: bool, out: IO[str], err: IO[str]) -> None:
-        self.json_mode = json_mode
-        self.quiet = quiet or json_mode
-        self.verbose = verbose and not json_mode
+        self.mode: Mode = "json" if json_mode else "quiet" if quiet else "verbose" if verbose else "text"
         self.out = out
         self.err = err
 
+    @property
+    def json_mode(self) -> bool:
+        return self.mode == "json"
+
+    def shows(self, kind: Kind) -> bool:
+        return kind in PRINTS[self.mode]
+
+    def _print(self, kind: Kind, text: str) -> None:
+        if self.shows(kind):
+            _write(self.err if kind in ("warning", "summary", "error") else self.out, text)
+
     def line(self, text: str = "") -> None:
-        if not self.quiet:
-            _write(self.out, text)
+        self._print("progress", text)
+
+    def transcript(self, text: str) -> None:
+        self._print("transcript", text)
 
     def warn(self, text: str) -> None:
-        if not self.json_mode:
-            _write(self.err, f"warning: {text}")
+        self._print("warning", f"warning: {text}")
 
     def error(self, text: str) -> None:
-        _write(self.err, f"smtpwizard: error: {text}")
+        self._print("error", f"smtpwizard: error: {text}")
+
+    def failed(self, title: str, fix: str) -> None:
+        """A failure that is not an error of the command (a failed test, nothing detected)."""
+        self._print("summary", f"smtpwizard: error: {title}. Fix: {fix}")
 
     def json(self, data: dict[str, Any]) -> None:
         from smtpwizard.core.display import safe_data
 
         # Plain ASCII (\u escapes) where the stream is not UTF-8: valid JSON in any encoding.
         utf8 = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("-", "") == "utf8"
-        _write(self.out, json.dumps(safe_data(data), indent=2, ensure_ascii=not utf8))
+        self._print("report", json.dumps(safe_data(data), indent=2, ensure_ascii=not utf8))
 
     def stage(self, result: StageResult) -> None:
         if result.status == "running":
@@ -241,6 +298,7 @@ def _render_consequences(out: Output, consequences: list[Consequence]) -> None:
 
 
 def _render_diagnosis(out: Output, diagnosis: Diagnosis) -> None:
+    out.failed(diagnosis.title, diagnosis.fix)
     out.line()
     out.line(f"Diagnosis: {diagnosis.title}")
     out.line(f"  {diagnosis.explanation}")
@@ -253,11 +311,11 @@ def _render_diagnosis(out: Output, diagnosis: Diagnosis) -> None:
 
 
 def _render_report(out: Output, report: ProbeReport) -> None:
-    if out.verbose and report.transcript:
-        out.line()
-        out.line("Transcript (secrets redacted):")
+    if report.transcript:
+        out.transcript("")
+        out.transcript("Transcript (secrets redacted):")
         for line in report.transcript:
-            out.line(f"  {line}")
+            out.transcript(f"  {line}")
 
 
 def _error_json(exc: WizardError) -> dict[str, Any]:
@@ -275,7 +333,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _ask(consequences: list[Consequence], out: Output) -> bool:
-    if not sys.stdin.isatty() or out.json_mode:
+    if not sys.stdin.isatty() or not out.shows("progress"):  # never ask about consequences it did not show
         return False
     answer = input("Apply these settings? Type 'yes' to continue: ")
     return answer.strip().lower() in ("y", "yes")
@@ -506,15 +564,38 @@ def cmd_providers(args: argparse.Namespace, out: Output) -> int:
             }
         )
         return 0
+    rows = [_provider_row(p) for p in providers]
+    header = ("ID", "NAME", "HOST", "PORT", "SECURITY", "REGION")
+    widths = [max(len(row[i]) for row in [*rows, header]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:  # every column starts at the same place on every line
+        padded = [
+            cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+        ]
+        return ("  " + "  ".join([*padded, cells[-1]])).rstrip()
+
+    out.line(line(header))
     for group, title in GROUPS.items():
         out.line(f"{title}:")
-        for p in (p for p in providers if p.group == group):
-            host = p.default_host or "(you enter it)"
-            if p.has_regions:
-                host += f" (+{len(p.hosts) - 1} regions)"
-            out.line(f"  {p.id:<24} {p.name:<36} {host}:{p.recommended_port} {p.recommended_security}")
+        for provider, row in zip(providers, rows, strict=True):
+            if provider.group == group:
+                out.line(line(row))
         out.line()
     return 0
+
+
+def _provider_row(p: Provider) -> tuple[str, str, str, str, str, str]:
+    """One preset as table cells; the region says which one the host serves and which others exist."""
+    regions = [h.region for h in p.hosts if h.region]
+    if len(regions) > 4:
+        more = len(regions) - 1
+        region = f"{regions[0]}, and {more} other region{'s' if more != 1 else ''} (see --json)"
+    elif len(regions) > 1:
+        region = f"{regions[0]}; also {', '.join(regions[1:])}"
+    else:
+        region = regions[0] if regions else ""
+    host = p.default_host or "(you enter it)"
+    return (p.id, p.name, host, str(p.recommended_port), p.recommended_security, region)
 
 
 def cmd_forget(args: argparse.Namespace, out: Output) -> int:
@@ -556,24 +637,36 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.autodetect import Candidate, Detection, candidates_for, detect
     from smtpwizard.core.errors import FieldError
     from smtpwizard.core.providers import get_provider, provider_for_host
-    from smtpwizard.core.settings import validate_hostname
+    from smtpwizard.core.settings import validate_hostname, validate_port
 
-    host = validate_hostname(args.host, "HOST")
+    host, port, security, provider_id = args.host, args.port, None, args.provider
+    ca_file, verify, helo = args.ca_file, True, None
+    if host is None:  # the written config's server, its port (and mode) tried first
+        from smtpwizard.core.config import read_document_file
+
+        smtp = (config := read_document_file(_config_path(args), "config").config).smtp
+        host, ca_file, verify, helo = smtp.host, ca_file or smtp.ca_file, smtp.verify_certificate, smtp.helo_domain
+        if port is None:
+            port, security = smtp.port, smtp.security
+        provider_id = provider_id or (config.provider if config.provider != "custom" else None)
+    host = validate_hostname(host, "HOST")
+    if port is not None:
+        port = validate_port(port, "--port")
     if args.candidate:
         candidates = [Candidate(*_parse_candidate(c)) for c in args.candidate]  # type: ignore[arg-type]
     else:
         try:
-            provider = get_provider(args.provider) if args.provider else provider_for_host(host)
+            provider = get_provider(provider_id) if provider_id else provider_for_host(host)
         except KeyError:
             raise FieldError(
-                "--provider", f"'{args.provider}' is not a known provider", "run 'smtpwizard providers'"
+                "--provider", f"'{provider_id}' is not a known provider", "run 'smtpwizard providers'"
             ) from None
-        candidates = candidates_for(provider)
+        candidates = candidates_for(provider, port, security)
     out.line(f"Trying {len(candidates)} port/mode pairs of {host} at once (no login, no mail)...")
-    if args.ca_file is not None:
+    if ca_file is not None:
         from smtpwizard.core.probe import verifying_context
 
-        verifying_context(args.ca_file, "--ca-file")  # a local fault, told before any connection
+        verifying_context(ca_file, "--ca-file" if args.ca_file else "smtp.ca_file")  # a local fault, told first
     marks = {"works": "ok  ", "fails": "FAIL", "not waited for": "  - ", "probably blocked": "  ? "}
 
     def on_early(early: Detection) -> None:
@@ -582,25 +675,37 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
         out.line(f"Early answer after {early.early.after_s:.1f} s:")
         for result in early.results:
             out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
-        out.line(f"Best: port {early.best.port}, security: {early.best.security} (early verdict)")
+        out.line(f"{early.verdict.headline} (early verdict)")
         out.line(f"  Why early: {early.early.reason()}")
         out.line("Confirming until the normal timeouts run out (Ctrl+C stops here; the answer above stands)...")
 
-    found = _run(detect(host, candidates, ca_file=args.ca_file, on_early=on_early))
+    found = _run(
+        detect(host, candidates, verify_certificate=verify, ca_file=ca_file, helo_domain=helo, on_early=on_early)
+    )
     for result in found.results:
         out.line(f"  {marks[result.status]} {result.candidate.label:<26} {result.summary()}")
     took = f"{found.elapsed_s * 1000:.0f} ms" if found.elapsed_s < 1 else f"{found.elapsed_s:.1f} s"
-    if found.best is not None:
-        out.line(f"Best: port {found.best.port}, security: {found.best.security} ({took})")
-    else:
-        out.line(f"Nothing answered as an SMTP server ({took}).")
+    verdict = found.verdict
+    out.line(f"{verdict.headline} ({took})")
     if found.early is not None:
         out.line(f"  {found.early.outcome()}.")
+    if verdict.fix:
+        out.line(f"  Fix: {verdict.fix}")
+    if verdict.exit_code != ExitCode.OK:
+        out.failed(verdict.headline, verdict.fix or "see 'smtpwizard detect' without -q")
     if out.json_mode:
         out.json(
             {
                 "host": host,
                 "best": None if found.best is None else {"port": found.best.port, "security": found.best.security},
+                "verdict": {
+                    "state": verdict.state,
+                    "headline": verdict.headline,
+                    "fix": verdict.fix,
+                    "exit_code": int(verdict.exit_code),
+                    "port": verdict.candidate.port if verdict.candidate else None,
+                    "security": verdict.candidate.security if verdict.candidate else None,
+                },
                 "elapsed_s": round(found.elapsed_s, 3),
                 "early": None if found.early is None else found.early.to_dict(),
                 "candidates": [
@@ -608,6 +713,7 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
                         "port": r.candidate.port,
                         "security": r.candidate.security,
                         "status": r.status,
+                        "state": r.state,
                         "summary": r.summary(),
                         "report": r.report.to_dict() if r.report else None,
                     }
@@ -615,7 +721,7 @@ def cmd_detect(args: argparse.Namespace, out: Output) -> int:
                 ],
             }
         )
-    return 0 if found.best is not None else int(ExitCode.UNAVAILABLE)
+    return int(verdict.exit_code)
 
 
 def cmd_export(args: argparse.Namespace, out: Output) -> int:
@@ -625,9 +731,7 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     from smtpwizard.core.secrets import KeyringStore
 
     registry = exporters()
-    if args.list or not args.target:
-        if not args.list:
-            raise ExportError("export: --target is missing; choose one of: " + ", ".join(registry))
+    if args.list:
         for exporter in registry.values():
             formats = ", ".join(
                 f"{name}{' (default)' if name == exporter.default_format else ''}{' [write-into]' if name in exporter.write_into else ''}"
@@ -639,6 +743,16 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
         return 0
     path = _config_path(args)
     config = read_document_file(path, "config").config
+    if not args.target:  # the app the config was made for
+        if not config.target:
+            raise ExportError(
+                f"export: --target is missing and {path} records no target; choose one of: " + ", ".join(registry)
+            )
+        args.target = config.target
+        print(
+            f"note: exporting for {config.target}, the target recorded in {path} (choose another with --target)",
+            file=out.err,
+        )
     for warning in config.warnings:  # e.g. certificate checks off: the app will skip them too
         out.warn(warning)
     if config.verified is None or config.verified.status != "passed":
@@ -1101,7 +1215,8 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str] | None = None) -> int:
     """Entry point of the ``smtpwizard`` command; returns the exit code."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(quiet=any(word in ("-q", "--quiet") for word in words))
     args = parser.parse_args(argv)
     json_mode = bool(getattr(args, "json", False))
     output = Output(
@@ -1149,9 +1264,27 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None, err: IO[str]
     except KeyboardInterrupt:
         output.error("interrupted; nothing was written")
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # the last resort behind the documented exit code 70
+        message = f"internal error ({_where(exc)}); please report it"
+        with contextlib.suppress(OutputFailed):
+            output.error(message)
+            output.json({"ok": False, "exit_code": int(ExitCode.SOFTWARE), "error": message})
+        return int(ExitCode.SOFTWARE)
     finally:
         if restore_sigterm is not None:
             restore_sigterm()
+
+
+def _where(exc: BaseException) -> str:
+    """The exception's type and the innermost line that raised it; never its message, which
+    could quote a secret."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def main_entry() -> NoReturn:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import ipaddress
+import os
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -141,3 +146,45 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         pytest.skip(f"needs {', '.join(missing)}; run .ci/run or apt-get install dbus gnome-keyring")
     with running_secret_service(tmp_path_factory.mktemp("secret-service")) as env:
         yield env
+
+
+_REAL_GETADDRINFO = socket.getaddrinfo
+
+
+def _loopback_only_getaddrinfo(host: object, *args: object, **kwargs: object) -> list[Any]:
+    """Tests resolve only IP literals and names this machine answers itself (``localhost``,
+    /etc/hosts): any other name fails as a name that does not exist, without asking a DNS server."""
+    name = host.decode() if isinstance(host, bytes) else host
+    local = not isinstance(name, str) or not name or _numeric(name) or name.lower().rstrip(".") in _hosts_file_names()
+    if not local:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (the tests ask no DNS server)")
+    return _REAL_GETADDRINFO(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _numeric(name: str) -> bool:
+    """An address getaddrinfo reads without DNS: IPv6, or IPv4 in any inet_aton form (``127.1``)."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return True
+    try:
+        socket.inet_aton(name)
+    except OSError:
+        return False
+    return all(part.isdigit() or part.lower().startswith("0x") for part in name.split("."))
+
+
+@functools.cache
+def _hosts_file_names() -> frozenset[str]:
+    names = {"localhost"}
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/hosts").read_text().splitlines():
+            names.update(word.lower() for word in line.split("#", 1)[0].split()[1:])
+    return frozenset(names)
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_off_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback only: no test's name lookup leaves the machine (a test may still stub getaddrinfo
+    itself, or point the domain check at its own loopback DNS server with SMTPWIZARD_DNS)."""
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only_getaddrinfo)
+    monkeypatch.setenv("SMTPWIZARD_DNS", os.environ.get("SMTPWIZARD_DNS") or "127.0.0.1:9")

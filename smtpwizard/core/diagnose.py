@@ -96,17 +96,45 @@ def _provider_for(settings: SmtpSettings, provider_id: str | None) -> Provider |
 
 
 def _dns(c: _Context) -> Diagnosis:
-    fix = "Check the spelling of the host name."
-    if c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
-        fix += f" {c.provider.name}'s server is {c.provider.default_host}: set host to it if that is what you meant."
+    # Advice only, never a host change: where the login goes is the user's choice.
+    if c.provider is not None and c.provider.has_regions:
+        fix = _dns_regional_fix(c.settings.host, c.provider)
+    elif c.provider is not None and c.provider.default_host and c.provider.default_host != c.settings.host:
+        fix = (
+            f"Check the spelling of the host name. {c.provider.name}'s server is {c.provider.default_host}: "
+            "set host to it if that is what you meant."
+        )
     else:
-        fix += " If it is right, check this machine's DNS (try: getent hosts " + c.settings.host + ")."
+        fix = "Check the spelling of the host name. If it is right, check this machine's DNS (try: getent hosts "
+        fix += c.settings.host + ")."
     return Diagnosis(
         "dns",
         "The server's name could not be found",
         f"DNS has no address for {c.settings.host}. {c.reply}",
         fix,
         ExitCode.UNAVAILABLE,
+    )
+
+
+def _dns_regional_fix(host: str, provider: Provider) -> str:
+    """Never another region's host: a login of one region (SES SMTP credentials, a Mailgun or
+    SparkPost domain) does not work in another, so the region is the user's to choose."""
+    keep = f"{provider.name}'s logins only work in the region they were created in"
+    known = provider.host_option(host)
+    if known is not None:
+        return (
+            f"{host} is {provider.name}'s server for {known.region}: check this machine's DNS (try: getent hosts "
+            f"{host}). Keep the region; {keep}. If your credentials are for another region, choose that region."
+        )
+    same_region = provider.region_named_in(host)
+    if same_region is not None:
+        return (
+            f"Check the spelling of the host name: {provider.name}'s server for {same_region.region} is "
+            f"{same_region.host}; set host to it if that is what you meant."
+        )
+    return (
+        f"Check the region and the spelling of the host name: {provider.name} has one server per region "
+        f"(smtpwizard providers --json lists them); {keep}."
     )
 
 

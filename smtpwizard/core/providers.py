@@ -63,6 +63,17 @@ class Provider:
     def default_host(self) -> str | None:
         return self.hosts[0].host if self.hosts else None
 
+    def host_option(self, host: str) -> HostOption | None:
+        """The preset's entry for ``host`` (case and a trailing dot ignored), if it lists it."""
+        wanted = host.lower().rstrip(".")
+        return next((h for h in self.hosts if h.host == wanted), None)
+
+    def region_named_in(self, host: str) -> HostOption | None:
+        """The one regional host whose region appears as a label of ``host`` (a typo keeps it)."""
+        labels = f".{host.lower().rstrip('.')}."
+        found = [h for h in self.hosts if h.region and f".{h.region.lower()}." in labels]
+        return found[0] if len(found) == 1 else None
+
     def security_for_port(self, port: int) -> Security | None:
         """The security mode this provider uses on ``port``, if it lists the port."""
         for option in self.ports:

@@ -53,4 +53,4 @@ async def test_f5_shows_the_early_answer_then_its_confirmation(
     assert "Why: early verdict after" in early_text and f"port {blocked} gave no TCP handshake" in early_text
     assert "probably blocked: no TCP handshake within" in early_text
     assert f"Early verdict confirmed: port {blocked} gave no answer until its timeout." in final
-    assert f"Best: port {server.port} with" in final
+    assert f"Best: port {server.port}, security: none (port and security filled in)." in final

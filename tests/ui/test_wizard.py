@@ -246,7 +246,7 @@ async def test_detect_button_fills_in_the_working_port(
     app = wizard_at("connection", answers, tmp_path / "c.yaml")
     original = autodetect.candidates_for
     try:  # the loopback server's port stands in for a provider's port list
-        autodetect.candidates_for = lambda provider: [
+        autodetect.candidates_for = lambda provider, *typed: [
             autodetect.Candidate(9, "tls"),
             autodetect.Candidate(server[0].port, "starttls"),
         ]  # type: ignore[assignment]
@@ -254,7 +254,7 @@ async def test_detect_button_fills_in_the_working_port(
             await pilot.press("f5")
             await settle(app, pilot)
             assert app.screen.query_one("#port", Input).value == str(server[0].port)
-            assert f"Best: port {server[0].port} with STARTTLS" in str(app.screen.query_one("#detect-result").render())
+            assert f"Best: port {server[0].port}, security" in str(app.screen.query_one("#detect-result").render())
     finally:
         autodetect.candidates_for = original
     assert server[1].auth_attempts == []

@@ -98,10 +98,11 @@ class ConnectionStep(StepScreen):
             lines += [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}" for r in early.results]
             self.query_one("#detect-result", Static).update("\n".join(escape(line) for line in lines))
 
+        typed = int(self.answers.port) if self.answers.port.isdigit() else None  # the port in the field goes first
         try:
             found = await detect(
                 host,
-                candidates_for(provider),
+                candidates_for(provider, typed, self.answers.security if typed is not None else None),
                 verify_certificate=self.answers.verify_certificate,
                 ca_file=self.answers.ca_file or None,
                 helo_domain=self.answers.helo_domain or None,
@@ -112,16 +113,17 @@ class ConnectionStep(StepScreen):
             self.query_one("#detect-result", Static).update("")
             self.show_error(str(exc))
             return
-        lines = [escape(f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}") for r in found.results]
-        if found.best is not None:
-            self.query_one("#port", Input).value = str(found.best.port)
-            self.query_one("#security", Select).value = found.best.security
-            lines.insert(0, f"Best: port {found.best.port} with {SECURITY_LABELS[found.best.security]} (filled in).")
-        else:
-            lines.insert(0, "Nothing answered as an SMTP server; check the host name.")
+        lines = [f"{marks[r.status]} {r.candidate.label:<24} {r.summary()}" for r in found.results]
+        verdict = found.verdict
+        headline = verdict.headline
+        if verdict.candidate is not None and verdict.state in ("answered", "certificate"):  # the port is right
+            self.query_one("#port", Input).value = str(verdict.candidate.port)
+            self.query_one("#security", Select).value = verdict.candidate.security
+            headline += " (port and security filled in)"
+        lines.insert(0, headline + "." + (f" Fix: {verdict.fix}" if verdict.fix else ""))
         if found.early is not None:
-            lines.insert(1, escape(f"{found.early.outcome()}."))
-        self.query_one("#detect-result", Static).update("\n".join(lines))
+            lines.insert(1, f"{found.early.outcome()}.")
+        self.query_one("#detect-result", Static).update("\n".join(escape(line) for line in lines))
 
     def collect(self) -> None:
         a = self.answers
