@@ -497,40 +497,14 @@ def _write_text(imported: Imported, change: AppChange) -> Path | None:
     the file; replaced atomically with its owner, group and mode where a rename keeps them, else in
     place), with the doctor's own editor for the file's language."""
     from smtpwizard.core.apps.readers import read_text
-    from smtpwizard.core.errors import WriteFailed
-    from smtpwizard.core.exporters.write_into import (
-        _backup,
-        _locked_for_writing,
-        _private_mode,
-        _replace,
-        _replaceable,
-    )
+    from smtpwizard.core.exporters.write_into import rewrite_locked
     from smtpwizard.core.files import follow_trusted
 
     assert change.export is not None
     path = follow_trusted(imported.path, "file to fix", "give the real path of the app's file")
     original = read_text(path)
     updated = _updated_text(imported, original, change.export)
-    with _locked_for_writing(path) as fd:
-        info = os.fstat(fd)
-        unchanged = os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") == original
-        if not unchanged or os.stat(path).st_ino != info.st_ino:
-            raise WriteFailed(f"{path} changed while it was being read; run again")
-        backup = _backup(path, original)
-        if change.writes_password:
-            _private_mode(fd, path, info)
-            info = os.fstat(fd)
-        data = updated.encode("utf-8")
-        try:
-            if _replaceable(path, info):
-                _replace(path, data, info)
-            else:  # in place: the same inode keeps its owner, group, mode and hard links
-                os.pwrite(fd, data, 0)
-                os.ftruncate(fd, len(data))
-                os.fsync(fd)
-        except OSError as exc:
-            raise WriteFailed(f"writing {path} failed ({exc.strerror}); the previous version is in {backup}") from None
-    return backup
+    return rewrite_locked(path, original, updated, private=change.writes_password)
 
 
 # --- adopt: the fixed (or working) settings as smtpwizard's own config -----------------------

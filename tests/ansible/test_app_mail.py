@@ -181,3 +181,10 @@ def test_a_gitlab_rb_with_only_smtp_enable_gets_the_rest_and_gitlab_delivers(
     assert converge(wanted, check_mode=False)["changed"] is True
     assert converge(wanted, check_mode=False)["changed"] is False
     assert DELIVER["gitlab"](path, ca_file, tmp_path, tmp_path).ok
+
+
+def test_the_modules_accept_exactly_the_apps_smtpwizard_knows() -> None:
+    from ansible_collections.smtpwizard.mail.plugins.module_utils.app_mail import APPS
+    from smtpwizard.core.apps import APP_IDS
+
+    assert sorted(APPS) == sorted(APP_IDS)

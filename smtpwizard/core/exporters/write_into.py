@@ -313,6 +313,36 @@ def _replace(path: Path, data: bytes, info: os.stat_result) -> None:
     fsync_dir(path.parent)
 
 
+def rewrite_locked(path: Path, original: str, updated: str, *, private: bool, prefix: str = "") -> Path:
+    """Put ``updated`` in place of the app's file ``path`` (read as ``original``), under a lock on
+    the file itself: atomically where a rename keeps owner, group, mode and links, else in place.
+    The previous version goes to smtpwizard's backups (returned); ``private`` drops the others'
+    access first (the file will hold a password). WriteFailed if the file changed since it was
+    read or cannot be written; the file is then unchanged (or, mid-write in place, in the backup)."""
+    with _locked_for_writing(path) as fd:
+        info = os.fstat(fd)
+        same_text = os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") == original
+        if not same_text or os.stat(path).st_ino != info.st_ino:  # another run wrote it meanwhile
+            raise WriteFailed(f"{prefix}{path} changed while it was being read; run again")
+        backup = _backup(path, original)
+        if private:
+            _private_mode(fd, path, info)
+            info = os.fstat(fd)
+        data = updated.encode("utf-8")
+        try:
+            if _replaceable(path, info):
+                _replace(path, data, info)
+            else:  # in place: the same inode keeps its owner, group, mode and hard links
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
+        except OSError as exc:
+            raise WriteFailed(
+                f"{prefix}writing {path} failed ({exc.strerror}); the previous version is in {backup}"
+            ) from None
+    return backup
+
+
 def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) -> WriteResult:
     """Update ``path`` in place with ``export``; the previous version goes to smtpwizard's backups.
 
@@ -337,26 +367,5 @@ def write_into(path: Path, export: Export, kind: str, *, secret_revealed: bool) 
         rendered = rendered_values(export.text)
         updated = update_dotenv(original, export.values, export.unset, keep_existing=keep, rendered=rendered)
     notes = tuple(KEPT_NOTE.format(path=path) for _key in sorted(keep & placeholders))
-    with _locked_for_writing(path) as fd:
-        if os.pread(fd, len(original.encode("utf-8")) + 1, 0).decode("utf-8", "replace") != original:
-            raise WriteFailed(f"--write-into: {path} changed while it was being read; run again")
-        info = os.fstat(fd)
-        if os.stat(path).st_ino != info.st_ino:  # replaced by another run while we waited for the lock
-            raise WriteFailed(f"--write-into: {path} changed while it was being read; run again")
-        backup = _backup(path, original)
-        if secret_revealed:
-            _private_mode(fd, path, info)
-            info = os.fstat(fd)
-        data = updated.encode("utf-8")
-        try:
-            if _replaceable(path, info):
-                _replace(path, data, info)
-            else:  # in place: the same inode keeps its owner, group, mode and hard links
-                os.pwrite(fd, data, 0)
-                os.ftruncate(fd, len(data))
-                os.fsync(fd)
-        except OSError as exc:
-            raise WriteFailed(
-                f"--write-into: writing {path} failed ({exc.strerror}); the previous version is in {backup}"
-            ) from None
+    backup = rewrite_locked(path, original, updated, private=secret_revealed, prefix="--write-into: ")
     return WriteResult(backup, notes)

@@ -19,6 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+# The apps the modules accept (their DOCUMENTATION lists the same choices; a test compares this
+# list with smtpwizard's registry).
+APPS = ["posthog", "forem", "sourcegraph", "mattermost", "selfmx", "gitea", "authentik", "ghost", "mastodon"]
+APPS += ["discourse", "gitlab", "django"]
+
 try:
     from smtpwizard.core import doctor
     from smtpwizard.core.apply import live_test

@@ -120,14 +120,12 @@ proposed_change:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
 from ansible_collections.smtpwizard.mail.plugins.module_utils.app_mail import (  # noqa: E402
+    APPS,
     HAS_SMTPWIZARD,
     IMPORT_ERROR,
     TaskFailed,
     check,
 )
-
-APPS = ["posthog", "forem", "sourcegraph", "mattermost", "selfmx", "gitea", "authentik", "ghost", "mastodon"]
-APPS += ["discourse", "gitlab", "django"]
 
 
 def main() -> None:
