@@ -146,7 +146,7 @@ def test_newcomer_walks_the_wizard_to_a_verified_config(
             tmux.keys("Enter")
             tmux.wait_for("Read what these settings")
             tmux.keys("Space", "Enter")
-            screen = tmux.wait_for("The test passed")
+            screen = tmux.wait_for("The test passed", timeout=60)  # a live test on a loaded machine
             assert "Log in (AUTH)" in screen and "PLAIN accepted" in screen
             tmux.keys("Enter")
             tmux.wait_for("Will write")
@@ -203,7 +203,7 @@ def test_edit_mode_round_trip_keeps_the_config_and_the_keyring_entry(
             tmux.keys("Enter")
             tmux.wait_for("Read what these settings")
             tmux.keys("Enter")
-            screen = tmux.wait_for("The test passed")
+            screen = tmux.wait_for("The test passed", timeout=60)  # a live test on a loaded machine
             assert "No message was sent" in screen
             tmux.keys("Enter")
             screen = tmux.wait_for("Will write")
