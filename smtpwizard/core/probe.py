@@ -1195,28 +1195,45 @@ async def fetch_certificate(settings: SmtpSettings, address: str, options: Probe
 
     Sends no credentials and no mail.
     """
+    context = _unverified_context()
+    smtp = _unverified_client(settings, address, options, context)
+    try:
+        await _open_tls(smtp, settings, context)
+        ssl_object = smtp.get_transport_info("ssl_object")
+        return None if ssl_object is None else _certificate_from_ssl(ssl_object)
+    finally:
+        smtp.close()
+
+
+def _unverified_context() -> ssl.SSLContext:
+    """A TLS context that checks nothing: for the diagnostic connections only, which send no
+    credentials and no mail and are never used to go on."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    implicit = settings.security == "tls"
-    smtp = aiosmtplib.SMTP(
+    return context
+
+
+def _unverified_client(
+    settings: SmtpSettings, address: str, options: ProbeOptions, context: ssl.SSLContext
+) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
         hostname=address,
         port=settings.port,
-        use_tls=implicit,
+        use_tls=settings.security == "tls",
         start_tls=False,
         tls_context=context,
         local_hostname=settings.helo_domain or "localhost",
         timeout=options.banner_timeout_s + options.connect_timeout_s,
     )
-    try:
-        await smtp.connect()
-        if not implicit:
-            await smtp.ehlo()
-            await smtp.starttls(tls_context=context, server_hostname=settings.host)
-        ssl_object = smtp.get_transport_info("ssl_object")
-        return None if ssl_object is None else _certificate_from_ssl(ssl_object)
-    finally:
-        smtp.close()
+
+
+async def _open_tls(smtp: aiosmtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContext) -> None:
+    """Connect, and for STARTTLS settings upgrade (implicit TLS is up once connected)."""
+    await smtp.connect()
+    if settings.security != "tls":
+        await smtp.ehlo()
+        await smtp.starttls(tls_context=context, server_hostname=settings.host)
 
 
 def interleave_families(infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -1250,9 +1267,7 @@ async def tls_offer(settings: SmtpSettings, address: str, options: ProbeOptions)
     """A diagnostic handshake (STARTTLS or implicit TLS as the settings say) that accepts any
     version and certificate, and records the handshake messages the server sends. Sends no
     credentials and no mail; only used to explain a failure, never to go on."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = _unverified_context()
     with contextlib.suppress(ssl.SSLError):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")  # old servers use old ciphers too
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
@@ -1267,22 +1282,10 @@ async def tls_offer(settings: SmtpSettings, address: str, options: ProbeOptions)
 
     if hasattr(context, "_msg_callback"):  # CPython's (private) TLS message hook; without it only the version is learnt
         context._msg_callback = watch
-    implicit = settings.security == "tls"
-    smtp = aiosmtplib.SMTP(
-        hostname=address,
-        port=settings.port,
-        use_tls=implicit,
-        start_tls=False,
-        tls_context=context,
-        local_hostname=settings.helo_domain or "localhost",
-        timeout=options.banner_timeout_s + options.connect_timeout_s,
-    )
+    smtp = _unverified_client(settings, address, options, context)
     version = None
     try:
-        await smtp.connect()
-        if not implicit:
-            await smtp.ehlo()
-            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        await _open_tls(smtp, settings, context)
         await smtp.noop()  # TLS 1.3: a missing client certificate is refused after the handshake
         ssl_object = smtp.get_transport_info("ssl_object")
         version = ssl_object.version() if ssl_object is not None else None
