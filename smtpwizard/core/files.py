@@ -118,6 +118,22 @@ def secure_config_dir(directory: Path) -> None:
     )
 
 
+def wait_for_flock(fd: int, wait_s: float, busy: str, stop: Callable[[], None] | None = None) -> None:
+    """Take an exclusive flock on ``fd``, waiting up to ``wait_s`` (LockBusy with ``busy`` after
+    that); ``stop`` is called while waiting and may raise to give up at once."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockBusy(busy) from None
+            if stop is not None:
+                stop()
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def locked(path: Path, wait_s: float = LOCK_WAIT_S, stop: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive lock for writing ``path``; waits up to ``wait_s`` for another run
@@ -133,19 +149,12 @@ def locked(path: Path, wait_s: float = LOCK_WAIT_S, stop: Callable[[], None] | N
             ) from None
         raise WriteFailed(f"cannot write {path}: {_why(exc)}") from None
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"{path}: another smtpwizard run is writing this config; wait for it to finish and run again"
-                    ) from None
-                if stop is not None:
-                    stop()
-                time.sleep(0.05)
+        wait_for_flock(
+            fd,
+            wait_s,
+            f"{path}: another smtpwizard run is writing this config; wait for it to finish and run again",
+            stop,
+        )
         yield
     finally:
         os.close(fd)

@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
 import re
 import stat
-import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from smtpwizard.core.apps.base import PASSWORD_PLACEHOLDER, Export
-from smtpwizard.core.errors import ExportError, InputMissing, LockBusy, WriteFailed
+from smtpwizard.core.errors import ExportError, InputMissing, WriteFailed
 from smtpwizard.core.exporters.formats import dotenv_value
 from smtpwizard.core.files import (
     LOCK_WAIT_S,
@@ -40,6 +38,7 @@ from smtpwizard.core.files import (
     ensure_private_dir,
     follow_trusted,
     fsync_dir,
+    wait_for_flock,
     write_temp,
 )
 
@@ -252,17 +251,9 @@ def _locked_for_writing(path: Path) -> Iterator[int]:
             f"--write-into: cannot write {path} ({exc.strerror}); run as a user who may write it"
         ) from None
     try:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"{path}: another program holds a lock on it; wait for it to finish and run again"
-                    ) from None
-                time.sleep(0.05)
+        wait_for_flock(
+            fd, LOCK_WAIT_S, f"{path}: another program holds a lock on it; wait for it to finish and run again"
+        )
         yield fd
     finally:
         os.close(fd)
