@@ -28,6 +28,7 @@ from smtpwizard.core.settings import (
     is_loopback,
     keyring_ref_problem,
     suggested_security,
+    validate_email,
 )
 
 
@@ -65,6 +66,7 @@ class WizardAnswers:
     profile: str = "default"
     acknowledged: bool = False
     security_by_hand: bool = False  # a mode the user picked is never replaced by a port's proposal
+    sender_hint: str = ""  # the address or domain typed in the provider step, to propose a provider
 
     @classmethod
     def from_config(cls, config: Config) -> WizardAnswers:
@@ -91,6 +93,7 @@ class WizardAnswers:
             test_to="",  # a test message goes out only when the user asks for one this time
             profile=config.profile,
             acknowledged=True,  # they were acknowledged when this config was written
+            sender_hint=sender.address,
         )
 
     @property
@@ -133,6 +136,19 @@ class WizardAnswers:
         self.verify_certificate, self.allow_insecure_auth = True, False
         self.auth = "auto"
         return cleared
+
+    def give_sender_hint(self, text: str) -> None:
+        """Keep what was typed in the provider step; a full, valid address also becomes the
+        sender address, unless the user typed another one in the sender step."""
+        text = text.strip()
+        previous, self.sender_hint = self.sender_hint, text
+        if "@" not in text or self.sender_address not in ("", previous):
+            return
+        try:
+            validate_email(text, "sender")
+        except FieldError:
+            return
+        self.sender_address = text
 
     def choose_target(self, target: str | None) -> None:
         if target != self.target:

@@ -7,9 +7,12 @@ test); the TUI and the CLI render the same :class:`Finding` objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from smtpwizard.core.domain.resolver import Lookup
+
+if TYPE_CHECKING:
+    from smtpwizard.core.domain.detect import Proposal
 
 Severity = Literal["ok", "info", "warning", "unchecked", "problem", "unknown"]  # unchecked: needs more input
 Area = Literal["domain", "dkim", "spf", "dmarc", "mx"]
@@ -489,3 +492,53 @@ def nothing_proposed(domain: str) -> str:
 
 def proposal_lookup_failed(domain: str, failure: str) -> str:
     return f"the provider of {domain} could not be looked up ({failure}); try again or name the provider"
+
+
+# the provider step's one line about what it looked up (TUI)
+
+
+def proposal_line(proposal: Proposal, highlighted: bool) -> str:
+    """E.g. "example.com's mail is hosted by Google Workspace (MX aspmx.l.google.com): ..."."""
+    name = proposal.provider_name
+    if proposal.found_by == "srv":
+        how = "implicit TLS" if proposal.security == "tls" else "STARTTLS"
+        found = (
+            f"{proposal.domain} runs its own submission server (SRV {proposal.via}: {proposal.host} port "
+            f"{proposal.port}, {how})"
+        )
+        then = f"{name} is highlighted below; choosing it fills in that server"
+    else:
+        found = f"{proposal.domain}'s mail is hosted by {name} (MX {proposal.via})"
+        then = "highlighted below; Enter chooses it"
+    if highlighted:
+        return f"{found}: {then}."
+    return f"{found}: clear the filter to see {name}."
+
+
+def no_proposal_nothing(domain: str) -> str:
+    return f"No proposal: {domain}'s MX matches no preset and it publishes no submission SRV record."
+
+
+def no_proposal_nxdomain(domain: str) -> str:
+    return f"No proposal: {domain} does not exist (NXDOMAIN); check the spelling."
+
+
+def no_proposal_dns(domain: str, lookup: Lookup) -> str:
+    if lookup.status == "timeout":
+        return f"No proposal: DNS timed out for {domain}; press Enter in the field to try again."
+    what = {"servfail": "SERVFAIL", "refused": "REFUSED"}.get(lookup.status, "an error")
+    return f"No proposal: DNS failed for {domain} ({what} for {lookup.rdtype} {lookup.name}); press Enter in the field to try again."
+
+
+def no_proposal_reserved(domain: str) -> str:
+    return f"No proposal: {domain} is reserved for examples and has no DNS; type your own domain."
+
+
+def no_proposal_bad_input(text: str) -> str:
+    from smtpwizard.core.errors import one_line
+
+    return f"No proposal: '{one_line(text, 60)}' is not an address or a domain; type e.g. you@yourcompany.com."
+
+
+def no_proposal_config(problem: str) -> str:
+    return f"No proposal: {problem}"

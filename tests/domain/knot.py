@@ -233,3 +233,73 @@ def _relay(data: bytes, port: int) -> bytes | None:
             return sock.recv(65535)
         except OSError:
             return None
+
+
+@dataclass
+class HoldingProxy:
+    """A UDP proxy in front of a DNS server that passes queries on at once, except those for
+    names under ``held``, which wait until :meth:`release` (an answer that comes late, on cue)."""
+
+    port: int
+    held: str
+    _release: threading.Event
+    _relayed: threading.Event
+    waiting: list[str]  # the held questions received so far
+
+    def release(self) -> None:
+        self._release.set()
+
+    def wait_relayed(self, timeout_s: float = 10.0) -> bool:
+        """Until a held question has been answered after the release."""
+        return self._relayed.wait(timeout_s)
+
+
+@contextlib.contextmanager
+def holding_proxy(target_port: int, held: str) -> Iterator[HoldingProxy]:
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    release, relayed = threading.Event(), threading.Event()
+    waiting: list[str] = []
+    port: list[int] = []
+    pending: set[asyncio.Task[None]] = set()
+
+    def is_held(data: bytes) -> bool:
+        with contextlib.suppress(dns.exception.DNSException):
+            name = dns.message.from_wire(data).question[0].name.to_text().rstrip(".").lower()
+            if name == held or name.endswith("." + held):
+                waiting.append(name)
+                return True
+        return False
+
+    class Proxy(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            pending.add(task := loop.create_task(self.forward(data, addr)))
+            task.add_done_callback(pending.discard)
+
+        async def forward(self, data: bytes, addr: tuple[str, int]) -> None:
+            hold = is_held(data)
+            if hold:
+                await loop.run_in_executor(None, release.wait)
+            reply = await loop.run_in_executor(None, _relay, data, target_port)
+            if reply is not None:
+                self.transport.sendto(reply, addr)
+                if hold:
+                    relayed.set()
+
+    async def start() -> None:
+        transport, _ = await loop.create_datagram_endpoint(Proxy, local_addr=("127.0.0.1", 0))
+        port.append(transport.get_extra_info("sockname")[1])
+        started.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        yield HoldingProxy(port[0], held, release, relayed, waiting)
+    finally:
+        release.set()  # no executor thread stays blocked
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)

@@ -11,7 +11,7 @@ import pytest
 
 from smtpwizard.cli import main
 from smtpwizard.core.config import parse_document
-from smtpwizard.core.domain.detect import LookupFailed, propose_provider
+from smtpwizard.core.domain.detect import LookupFailed, propose_provider, suggest_provider
 from smtpwizard.core.domain.resolver import DnsConfig
 from smtpwizard.core.exit_codes import ExitCode
 from tests.domain.knot import KnotServer
@@ -62,6 +62,44 @@ async def test_nothing_is_proposed_without_a_known_mx_or_a_usable_srv(dns_config
 async def test_a_failing_lookup_proposes_nothing_rather_than_guessing(dns_config: DnsConfig) -> None:
     with pytest.raises(LookupFailed, match="SERVFAIL"):
         await propose_provider("me@servfail.test", dns_config)
+
+
+async def test_a_failing_srv_lookup_is_not_taken_for_no_srv_record(dns_config: DnsConfig) -> None:
+    with pytest.raises(LookupFailed, match="SERVFAIL for SRV _submission._tcp.srv-broken.test"):
+        await propose_provider("me@srv-broken.test", dns_config)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why_not"),
+    [
+        (
+            "me@missing.sendgrid-ok.test",
+            "No proposal: missing.sendgrid-ok.test does not exist (NXDOMAIN); check the spelling.",
+        ),
+        (
+            "srv-broken.test",
+            "No proposal: DNS failed for srv-broken.test (SERVFAIL for SRV _submission._tcp.srv-broken.test); "
+            "press Enter in the field to try again.",
+        ),
+        ("me@", "No proposal: 'me@' is not an address or a domain; type e.g. you@yourcompany.com."),
+        (
+            "a@docs.example.org",
+            "No proposal: docs.example.org is reserved for examples and has no DNS; type your own domain.",
+        ),
+    ],
+)
+async def test_the_tui_suggestion_says_why_there_is_no_proposal(
+    dns_config: DnsConfig, typed: str, why_not: str
+) -> None:
+    suggestion = await suggest_provider(typed, dns_config)
+    assert suggestion.proposal is None and suggestion.why_not == why_not
+
+
+async def test_a_bad_dns_setting_is_a_suggestion_line_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTPWIZARD_DNS", "not-an-ip")
+    suggestion = await suggest_provider("me@fastmail-ok.test")
+    assert suggestion.proposal is None
+    assert suggestion.why_not.startswith("No proposal: SMTPWIZARD_DNS: 'not-an-ip' is not IP[:PORT]")
 
 
 def test_headless_provider_auto_fills_in_the_preset(dns_server: KnotServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -204,6 +204,7 @@ def customer_zones() -> dict[str, list[Record]]:
         "srv-starttls.test": [_mx(), ("_submission._tcp", "SRV", "0 1 587 smtp.srv-starttls.test.")],
         "srv-none.test": [_mx(), ("_submission._tcp", "SRV", "0 0 0 .")],
         "nothing.test": [("@", "TXT", "v=spf1 -all")],
+        "srv-broken.test": [_mx(), ("_submission._tcp", "CNAME", "sub.servfail.test.")],  # its SRV look-up fails
     }
 
 

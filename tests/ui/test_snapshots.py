@@ -170,3 +170,28 @@ def test_port_proposal_hint(snap_compare: Any, server: None, fixed_ca: str) -> N
         await pilot.press("enter")
 
     assert snap_compare(app_at("connection", fixed_ca), terminal_size=SIZE, run_before=run)
+
+
+@pytest.fixture
+def knot_dns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The loopback Knot DNS server with the sender-domain test zones (tests/domain/)."""
+    from tests.domain.knot import knot_server
+    from tests.domain.zones import all_zones
+
+    with knot_server(tmp_path / "knot", all_zones()) as dns:
+        monkeypatch.setenv("SMTPWIZARD_DNS", dns.address)
+        yield
+
+
+async def propose_from_sender(pilot: Any) -> None:
+    await pilot.press("shift+tab", *"me@google-ok.test", "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["80x24", "60x20"])
+def test_provider_proposed_from_the_sender_domain(
+    snap_compare: Any, server: None, fixed_ca: str, knot_dns: None, size: tuple[int, int]
+) -> None:
+    app = app_at("provider", fixed_ca, sender_address="")
+    assert snap_compare(app, terminal_size=size, run_before=propose_from_sender)

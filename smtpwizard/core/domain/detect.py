@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from smtpwizard.core import domain_findings as cat
-from smtpwizard.core.domain.check import hosted_by, mx_hosts, sender_domain
+from smtpwizard.core.domain.check import hosted_by, is_documentation_domain, mx_hosts, sender_domain
 from smtpwizard.core.domain.resolver import DnsConfig, Lookup, Resolver
 from smtpwizard.core.errors import FieldError, WizardError
 from smtpwizard.core.exit_codes import ExitCode
@@ -22,6 +22,10 @@ class LookupFailed(WizardError):
     """The domain's DNS failed while finding its provider (SERVFAIL, timeout): try again."""
 
     exit_code = ExitCode.TEMP_FAIL
+
+    def __init__(self, message: str, lookup: Lookup) -> None:
+        super().__init__(message)
+        self.lookup = lookup
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class Proposal:
     port: int
     security: Security
     found_by: Literal["mx", "srv"]
+    domain: str = ""
+    via: str = ""  # the record that told: the first MX host, or the SRV record's name
+
+    def line(self, highlighted: bool) -> str:
+        """The one line the provider step shows for this proposal."""
+        return cat.proposal_line(self, highlighted)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,16 +66,25 @@ def _srv(lookup: Lookup) -> tuple[str, int] | None:
 
 async def propose_provider(address: str, config: DnsConfig | None = None) -> Proposal | None:
     """The preset for ``address``'s domain, or None when nothing points to one. Raises
-    LookupFailed when the MX look-up failed (no proposal is better than a wrong one)."""
+    LookupFailed when the MX look-up failed, or a SRV look-up failed with no preset found by MX
+    (no proposal is better than a wrong one)."""
     domain = sender_domain(address)
-    resolver = Resolver(config or DnsConfig.from_env())
+    return (await _propose(domain, Resolver(config or DnsConfig.from_env())))[0]
+
+
+async def _propose(domain: str, resolver: Resolver) -> tuple[Proposal | None, Lookup]:
+    """The proposal and the MX look-up it came from (whose NXDOMAIN says the domain is not there)."""
     mx, tls, starttls = await asyncio.gather(
         resolver.lookup(domain, "MX"),
         resolver.lookup(f"_submissions._tcp.{domain}", "SRV"),
         resolver.lookup(f"_submission._tcp.{domain}", "SRV"),
     )
     if mx.failed:
-        raise LookupFailed(cat.proposal_lookup_failed(domain, mx.describe_failure()))
+        raise LookupFailed(cat.proposal_lookup_failed(domain, mx.describe_failure()), mx)
+    return _from_answers(domain, mx, tls, starttls), mx
+
+
+def _from_answers(domain: str, mx: Lookup, tls: Lookup, starttls: Lookup) -> Proposal | None:
     hosts = mx_hosts(mx)
     provider_id = hosted_by(hosts)
     if provider_id is not None:
@@ -78,14 +97,52 @@ async def propose_provider(address: str, config: DnsConfig | None = None) -> Pro
             preset.recommended_port,
             preset.recommended_security,
             "mx",
+            domain,
+            hosts[0],
         )
     for lookup, security, record in ((tls, "tls", "_submissions._tcp"), (starttls, "starttls", "_submission._tcp")):
         found = _srv(lookup)
         if found is not None:
             host, port = found
-            reason = cat.proposed_by_srv(domain, f"{record}.{domain}", host, port, security)
-            return Proposal("custom", "Custom server", reason, host, port, security, "srv")  # type: ignore[arg-type]
+            name = f"{record}.{domain}"
+            reason = cat.proposed_by_srv(domain, name, host, port, security)
+            return Proposal("custom", "Custom server", reason, host, port, security, "srv", domain, name)  # type: ignore[arg-type]
+    failed = next((lookup for lookup in (tls, starttls) if lookup.failed), None)
+    if failed is not None:  # a SRV record may be there: say the look-up failed, not that nothing is there
+        raise LookupFailed(cat.proposal_lookup_failed(domain, failed.describe_failure()), failed)
     return None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the provider step shows after looking up what the user typed: a proposal, or why none."""
+
+    text: str  # what was looked up, as typed
+    proposal: Proposal | None
+    why_not: str = ""  # one line, when there is no proposal
+
+
+async def suggest_provider(text: str, config: DnsConfig | None = None) -> Suggestion:
+    """The proposal for a typed address or bare domain, for the TUI: never raises; a bad input,
+    a reserved domain, NXDOMAIN, a failed or timed-out look-up and "nothing found" each come back
+    as a plain ``why_not`` line (from the catalog)."""
+    try:
+        domain = sender_domain(text)
+    except FieldError:
+        return Suggestion(text, None, cat.no_proposal_bad_input(text))
+    if is_documentation_domain(domain):
+        return Suggestion(text, None, cat.no_proposal_reserved(domain))
+    try:
+        proposal, mx = await _propose(domain, Resolver(config or DnsConfig.from_env()))
+    except LookupFailed as exc:
+        return Suggestion(text, None, cat.no_proposal_dns(domain, exc.lookup))
+    except WizardError as exc:  # a malformed SMTPWIZARD_DNS
+        return Suggestion(text, None, cat.no_proposal_config(str(exc)))
+    if proposal is not None:
+        return Suggestion(text, proposal)
+    if mx.status == "nxdomain":
+        return Suggestion(text, None, cat.no_proposal_nxdomain(domain))
+    return Suggestion(text, None, cat.no_proposal_nothing(domain))
 
 
 def resolve_auto_provider(root: Mapping[str, Any], config: DnsConfig | None = None) -> tuple[dict[str, Any], str]:

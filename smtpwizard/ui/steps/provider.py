@@ -13,6 +13,8 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from smtpwizard.core.display import safe_text
+from smtpwizard.core.domain.detect import Proposal, Suggestion, suggest_provider
 from smtpwizard.core.providers import GROUPS, Provider, get_provider, load_providers
 from smtpwizard.ui.steps.base import StepScreen
 
@@ -56,10 +58,27 @@ class ProviderStep(StepScreen):
     INTRO = "Who sends your mail? Type to filter."
     HELP = (
         "Choosing a provider fills in its server, port and security mode, and shows what it requires "
-        "(App Passwords, 'apikey' as username, verified senders...). Pick 'Custom server' for anything else."
+        "(App Passwords, 'apikey' as username, verified senders...). Pick 'Custom server' for anything else.\n\n"
+        "Type your sender address or domain in the Sender field (Shift+Tab) and leave it or press Enter: "
+        "smtpwizard looks up the domain's MX and submission SRV records and highlights the provider they "
+        "point to. Nothing is chosen until you press Enter on the list."
     )
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.proposal: Proposal | None = None  # the current answer for what the Sender field holds
+        self.looked_up = ""  # the Sender field's value the last look-up was started for
+
     def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="row", id="sender-hint-row"):
+            yield Label("Sender", classes="label")
+            yield Input(
+                self.answers.sender_hint,
+                placeholder="optional: you@domain, suggests a provider",
+                compact=True,
+                id="sender-hint",
+            )
+        yield Static("", id="proposal")
         yield FilterInput(placeholder="filter: e.g. ses, gmail, relay", compact=True, id="filter")
         yield OptionList(id="providers")
         with Horizontal(id="region-row", classes="row"):
@@ -68,6 +87,7 @@ class ProviderStep(StepScreen):
         yield Static("", id="gotchas")
 
     def on_mount(self) -> None:
+        self.looked_up = self.answers.sender_hint  # a pre-filled value (edit mode) is looked up only on Enter
         self.refill("")
         self.query_one("#filter", Input).focus()
 
@@ -93,7 +113,8 @@ class ProviderStep(StepScreen):
                 continue
             providers.add_option(Option(f"── {title} ──", disabled=True))
             providers.add_options(Option(_row(p, name_width), id=p.id) for p in members)
-        wanted = previous.id if previous is not None else self.answers.provider
+        proposed = self.proposal.provider_id if self.proposal is not None else None
+        wanted = previous.id if previous is not None else proposed or self.answers.provider
         first = None
         for index, option in enumerate(providers.options):
             if option.disabled:
@@ -113,7 +134,49 @@ class ProviderStep(StepScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         event.prevent_default()  # handled here, not again by StepScreen's handler
+        if event.input.id == "sender-hint":  # Enter looks up (again) and moves on to the filter
+            self.look_up(event.value.strip())
+            self.query_one("#filter", Input).focus()
+            return
         self.action_next()  # Enter in the filter picks the highlighted provider
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        if event.input.id == "sender-hint" and event.value.strip() != self.looked_up:
+            self.look_up(event.value.strip())
+
+    def look_up(self, text: str) -> None:
+        """Propose a provider for ``text`` in a worker; a newer look-up replaces an older one."""
+        self.answers.give_sender_hint(text)
+        self.looked_up, self.proposal = text, None
+        line = self.query_one("#proposal", Static)
+        if not text:
+            self.workers.cancel_group(self, "proposal")
+            line.update("")
+            line.remove_class("shown")
+            return
+        line.update(escape(f"Looking up the mail servers of {safe_text(text)} (MX, SRV)…"))
+        line.add_class("shown")
+        self.run_worker(self._suggest(text), group="proposal", exclusive=True, exit_on_error=False)
+
+    async def _suggest(self, text: str) -> None:
+        suggestion = await suggest_provider(text)
+        if text != self.looked_up or text != self.query_one("#sender-hint", Input).value.strip():
+            return  # an answer for an older value: the field says something else now
+        self.show_suggestion(suggestion)
+
+    def show_suggestion(self, suggestion: Suggestion) -> None:
+        """Say what was found and highlight the proposed preset (the user still confirms with Enter)."""
+        self.proposal = suggestion.proposal
+        line = self.query_one("#proposal", Static)
+        if self.proposal is None:
+            line.update(escape(safe_text(suggestion.why_not)))
+            return
+        providers = self.query_one("#providers", OptionList)
+        index = next((i for i, o in enumerate(providers.options) if o.id == self.proposal.provider_id), None)
+        if index is not None:
+            providers.highlighted = index
+            self.call_after_refresh(providers.scroll_to_highlight, top=True)  # in view wherever the list stood
+        line.update(escape(safe_text(self.proposal.line(highlighted=index is not None))))
 
     def highlighted(self) -> Provider | None:
         providers = self.query_one("#providers", OptionList)
@@ -153,6 +216,7 @@ class ProviderStep(StepScreen):
         gotchas.update(escape("\n".join(lines)))
 
     def save(self) -> bool:
+        self.answers.give_sender_hint(self.query_one("#sender-hint", Input).value)
         provider = self.highlighted()
         if provider is None:
             self.show_error("provider: none chosen; pick one from the list, or clear the filter")
@@ -166,6 +230,11 @@ class ProviderStep(StepScreen):
             self.wizard.switch_note = cleared
             if cleared:
                 self.notify(escape(cleared), title="Provider changed", timeout=8)
+        proposal = self.proposal
+        if proposal is not None and proposal.found_by == "srv" and provider.id == proposal.provider_id:
+            # the server the domain's SRV record names, as RFC 6186/8314 publish it
+            self.answers.host, self.answers.port = proposal.host, str(proposal.port)
+            self.answers.security, self.answers.security_by_hand = proposal.security, False
         return True
 
     def save_quietly(self) -> None:
