@@ -296,6 +296,22 @@ def spf_too_many_lookups(domain: str, lookups: int, reached: tuple[str, ...]) ->
     )
 
 
+def spf_void_lookups(domain: str, voids: tuple[str, ...], fixed: RecordToAdd | None) -> Finding:
+    terms = ", ".join(v.partition(": ")[0] for v in voids)
+    return Finding(
+        "spf_void_lookups",
+        "spf",
+        "problem",
+        f"SPF: {len(voids)} of {domain}'s look-ups find nothing; receivers stop at 2",
+        "RFC 7208 (section 4.6.4) lets receivers give up with a permanent error after two look-ups that find "
+        f"no record or a name that does not exist, so SPF fails for every sender. Pointing nowhere: {terms}.",
+        "Remove those mechanisms from the record (usually servers or services you no longer use), "
+        "or publish the records they expect." + (" Without them the record reads:" if fixed else ""),
+        (fixed,) if fixed else (),
+        voids,
+    )
+
+
 def spf_broken_include(domain: str, problem: str) -> Finding:
     return Finding(
         "spf_broken_include",

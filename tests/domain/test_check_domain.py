@@ -49,6 +49,8 @@ TABLE = [
     ("m365-nospf.test", "microsoft365", (), "problems", {"dkim_ok", "spf_missing_include", "dmarc_ok", "mx_ok"}),
     ("brevo-dangling.test", "brevo", (), "problems", {"dkim_dangling", "spf_ok", "dmarc_unaligned", "mx_ok"}),
     ("redirect.test", "brevo", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_ok"}),
+    ("void-spf.test", "sendgrid", (), "problems", {"dkim_ok", "spf_void_lookups", "dmarc_ok", "mx_ok"}),
+    ("void-two.test", "sendgrid", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("missing.sendgrid-ok.test", "sendgrid", (), "problems", {"domain_missing"}),
     ("servfail.test", "sendgrid", (), "unknown", {"dns_failure"}),
 ]
@@ -110,6 +112,23 @@ async def test_two_spf_records_are_merged_into_one_to_publish(dns_config: DnsCon
     assert finding.records == (
         RecordToAdd("two-spf.test", "TXT", "v=spf1 include:_spf.google.com include:sendgrid.net ~all"),
     )
+
+
+async def test_spf_with_three_void_lookups_names_each_and_the_fix(dns_config: DnsConfig) -> None:
+    report = await check(dns_config, "void-spf.test", "sendgrid")
+    finding = next(f for f in report.findings if f.code == "spf_void_lookups")
+    assert finding.severity == "problem"
+    assert finding.title == "SPF: 3 of void-spf.test's look-ups find nothing; receivers stop at 2"
+    assert finding.explanation.endswith(
+        "Pointing nowhere: a:old1.void-spf.test, a:old2.void-spf.test, mx:gone.void-spf.test."
+    )
+    assert finding.details == (
+        "a:old1.void-spf.test: old1.void-spf.test does not exist",
+        "a:old2.void-spf.test: old2.void-spf.test has no A record",
+        "mx:gone.void-spf.test: gone.void-spf.test does not exist",
+    )
+    assert finding.fix.startswith("Remove those mechanisms from the record")
+    assert finding.records == (RecordToAdd("void-spf.test", "TXT", "v=spf1 include:sendgrid.net ~all"),)
 
 
 async def test_spf_over_ten_lookups_counts_them(dns_config: DnsConfig) -> None:

@@ -176,6 +176,23 @@ def customer_zones() -> dict[str, list[Record]]:
             ("_dmarc", "TXT-RAW", '"v=DMARC1; p=\\027[2J\\027]0;owned\\007"'),
             _mx(),
         ],
+        "void-spf.test": [  # three a/mx terms that find nothing (RFC 7208 4.6.4 allows two)
+            (
+                "@",
+                "TXT",
+                "v=spf1 a:old1.void-spf.test a:old2.void-spf.test mx:gone.void-spf.test include:sendgrid.net ~all",
+            ),
+            ("old2", "TXT", "a name with no address record"),
+            *_sendgrid_dkim(),
+            _dmarc(),
+            _mx(),
+        ],
+        "void-two.test": [  # two that find nothing: still within the limit
+            ("@", "TXT", "v=spf1 a a:old.void-two.test include:sendgrid.net ~all"),
+            *_sendgrid_dkim(),
+            _dmarc(),
+            _mx(),
+        ],
         "m365-nospf.test": [
             ("@", "TXT", "v=spf1 mx -all"),
             *_m365_dkim(),

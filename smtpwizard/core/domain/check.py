@@ -16,7 +16,7 @@ from smtpwizard.core import domain_findings as cat
 from smtpwizard.core.domain.dkim import check_key, looks_like_dkim
 from smtpwizard.core.domain.facts import DkimFacts, ProviderDns, dns_facts, load_dns_facts, under
 from smtpwizard.core.domain.resolver import DnsConfig, Lookup, Resolver
-from smtpwizard.core.domain.spf import SpfResult, evaluate, parse
+from smtpwizard.core.domain.spf import LOOKUP_LIMIT, VOID_LIMIT, SpfResult, evaluate, parse, probe
 from smtpwizard.core.domain_findings import Finding, RecordToAdd
 from smtpwizard.core.errors import FieldError
 from smtpwizard.core.exit_codes import ExitCode
@@ -303,6 +303,14 @@ def _merged(records: tuple[str, ...]) -> str:
     return " ".join(["v=spf1", *words, "~all"])
 
 
+def _without_voids(domain: str, spf: SpfResult) -> RecordToAdd | None:
+    """The record without the terms that find nothing, when they are all in the domain's own record."""
+    gone = {void.partition(": ")[0] for void in spf.voids}
+    words = spf.records[0].split()
+    kept = [w for w in words if (probe(w, domain) or ("",))[0] not in gone]
+    return RecordToAdd(domain, "TXT", " ".join(kept)) if len(words) - len(kept) == len(spf.voids) else None
+
+
 def _judge_one_spf(
     domain: str, facts: ProviderDns | None, name: str, spf: SpfResult, required: bool, why: str
 ) -> list[Finding]:
@@ -311,8 +319,10 @@ def _judge_one_spf(
     if len(spf.records) > 1:
         return [cat.spf_multiple(domain, spf.records, RecordToAdd(domain, "TXT", _merged(spf.records)))]
     if spf.status == "permerror":
-        if spf.lookups > 10:
+        if spf.lookups > LOOKUP_LIMIT:
             return [cat.spf_too_many_lookups(domain, spf.lookups, tuple(spf.reached))]
+        if len(spf.voids) > VOID_LIMIT:
+            return [cat.spf_void_lookups(domain, tuple(spf.voids), _without_voids(domain, spf))]
         return [cat.spf_broken_include(domain, spf.problem)]
     include = facts.spf.include if facts and facts.spf else None
     if spf.status == "none":

@@ -9,6 +9,7 @@ from typing import Literal
 from smtpwizard.core.domain.resolver import Lookup, Resolver
 
 LOOKUP_LIMIT = 10  # RFC 7208 section 4.6.4
+VOID_LIMIT = 2  # RFC 7208 section 4.6.4: more than two look-ups that find nothing is a permerror
 DNS_TERMS = ("include", "a", "mx", "ptr", "exists", "redirect")  # the terms that cost a look-up
 SpfStatus = Literal["none", "pass", "permerror", "temperror"]
 
@@ -53,6 +54,7 @@ class SpfResult:
     problem: str = ""  # why permerror / temperror, in plain words
     failed_lookup: Lookup | None = None  # the DNS failure behind a temperror
     uses_ptr: bool = False
+    voids: list[str] = field(default_factory=list)  # the terms whose look-up found nothing, with why
 
     def authorizes(self, domains: tuple[str, ...]) -> str | None:
         """The first reached include at or under one of ``domains``."""
@@ -82,7 +84,37 @@ async def evaluate(resolver: Resolver, domain: str, top: Lookup | None = None) -
     if result.status == "pass" and result.lookups > LOOKUP_LIMIT:
         result.status = "permerror"
         result.problem = f"it needs {result.lookups} DNS look-ups; receivers stop at {LOOKUP_LIMIT}"
+    elif result.status == "pass" and len(result.voids) > VOID_LIMIT:
+        result.status = "permerror"
+        result.problem = f"{len(result.voids)} of its look-ups find nothing; receivers stop at {VOID_LIMIT}"
     return result
+
+
+def probe(word: str, domain: str) -> tuple[str, str, str] | None:
+    """The look-up a receiver makes for one a, mx or exists term of ``domain``'s record."""
+    terms = parse(f"v=spf1 {word}")
+    return _probe(terms[0], domain) if terms else None
+
+
+def _probe(term: Term, domain: str) -> tuple[str, str, str] | None:
+    """The look-up a receiver makes for an a, mx or exists term: (the term as written, name, type).
+    ``a`` is asked as A, what a receiver asks for an IPv4 sender (the usual case); None for macros."""
+    if term.name not in ("a", "mx", "exists") or (term.name == "exists" and not term.value):
+        return None
+    name = (term.value.split("/", 1)[0] or domain).lower().rstrip(".")
+    if "%" in name or not name:
+        return None
+    written = f"{term.name}:{name}" if term.value else f"{term.name} ({domain})"
+    return written, name, "MX" if term.name == "mx" else "A"
+
+
+def _void(written: str, lookup: Lookup) -> str | None:
+    """Why a term's look-up counts as void (RFC 7208 4.6.4: NXDOMAIN, or an answer with no records)."""
+    if lookup.status == "nxdomain":
+        return f"{written}: {lookup.name} does not exist"
+    if lookup.status == "nodata" or (lookup.status == "ok" and not lookup.records):
+        return f"{written}: {lookup.name} has no {lookup.rdtype} record"
+    return None
 
 
 async def _walk(
@@ -100,11 +132,22 @@ async def _walk(
     if redirect and all_term is None:
         targets.append(redirect.lower().rstrip("."))
     targets = [t for t in targets if "%" not in t and t not in seen]  # macros need the sender's IP
-    if result.lookups > LOOKUP_LIMIT or not targets:
+    if result.lookups > LOOKUP_LIMIT:
         return all_term
+    probes = [p for p in (_probe(t, domain) for t in terms) if p is not None]
     seen.update(targets)
     result.reached.extend(targets)
-    lookups = await resolver.all(resolver.lookup(t, "TXT") for t in targets)
+    # one round trip for the level: the includes' records and the a/mx/exists look-ups at once
+    answers = await resolver.all(
+        [*(resolver.lookup(t, "TXT") for t in targets), *(resolver.lookup(n, rdtype) for _, n, rdtype in probes)]
+    )
+    lookups = answers[: len(targets)]
+    for (written, _, _), probe in zip(probes, answers[len(targets) :], strict=True):
+        void = _void(written, probe)
+        if void is not None:
+            result.voids.append(void)
+    if not targets:
+        return all_term
     children: list[tuple[str, str]] = []
     for target, lookup in zip(targets, lookups, strict=True):
         if lookup.failed:
