@@ -370,8 +370,10 @@ def dmarc_missing(domain: str) -> Finding:
         "warning",
         f"DMARC: {domain} has no DMARC record",
         "Gmail and Yahoo require a DMARC record from bulk senders and spam-folder unauthenticated mail "
-        f"({GOOGLE_SENDER_RULES}); it also tells you who sends as your domain.",
-        "Publish this record (p=none only reports; tighten it once the reports look right):",
+        f"({GOOGLE_SENDER_RULES}); it also tells you who sends as your domain. No record was found at "
+        f"_dmarc.{domain} nor at any of its parent domains.",
+        "Publish this record (p=none only reports; tighten it once the reports look right; a record at your "
+        "organization's own domain covers its subdomains too):",
         (RecordToAdd(f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=none; rua=mailto:postmaster@{domain}"),),
     )
 
@@ -382,7 +384,7 @@ def dmarc_multiple(domain: str, count: int) -> Finding:
         "dmarc",
         "problem",
         f"DMARC: _dmarc.{domain} has {count} DMARC records",
-        "With more than one, receivers ignore DMARC for the domain (RFC 7489 6.6.3).",
+        "With more than one, receivers discard them all and look for a policy higher up (RFC 9989, DNS Tree Walk).",
         "Keep exactly one v=DMARC1 record.",
     )
 
@@ -398,40 +400,50 @@ def dmarc_invalid(name: str, record: str) -> Finding:
     )
 
 
-def dmarc_ok(domain: str, policy: str, through: str, found_at: str) -> Finding:
+def _applies(tag: str) -> str:
+    """How a policy tag applies to the From domain, when it is not the domain's own p=."""
+    return {"sp": ", the policy for its subdomains", "np": ", the policy for its subdomains that do not exist"}.get(
+        tag, ""
+    )
+
+
+def dmarc_ok(domain: str, policy: str, through: str, found_at: str, tag: str = "p") -> Finding:
     note = " (p=none only monitors; tighten to quarantine once reports look right)" if policy == "none" else ""
     return Finding(
         "dmarc_ok",
         "dmarc",
         "ok",
         f"DMARC: mail will pass ({through} aligns with {domain})",
-        f"The policy at {found_at} is p={policy}{note}.",
+        f"The policy at {found_at} is {tag}={policy}{_applies(tag)}{note}.",
     )
 
 
-def dmarc_unaligned(domain: str, policy: str, provider: str) -> Finding:
+def dmarc_unaligned(domain: str, policy: str, provider: str, tag: str = "p", found_at: str = "") -> Finding:
     outcome = {
         "reject": ("problem", "receivers will REJECT the mail"),
         "quarantine": ("problem", "receivers will put the mail in spam"),
     }.get(policy, ("warning", "the mail fails DMARC; with p=none it is still delivered, but often to spam"))
+    inherited = ""
+    if found_at and found_at != f"_dmarc.{domain}":  # found by the tree walk, higher up
+        inherited = f" {domain} has no record of its own: {found_at} applies ({tag}=)."
     return Finding(
         "dmarc_unaligned",
         "dmarc",
         outcome[0],  # type: ignore[arg-type]
-        f"DMARC (p={policy}): {outcome[1]}",
+        f"DMARC ({tag}={policy}): {outcome[1]}",
         f"Neither DKIM nor SPF from {provider} will align with {domain}: {provider} signs and bounces with "
-        f"its own domain until its DKIM records are on {domain}.",
+        f"its own domain until its DKIM records are on {domain}.{inherited}",
         "Add the DKIM records above (the usual way), or set a custom return-path/MAIL FROM domain under "
         f"{domain} that includes {provider} in its SPF.",
     )
 
 
-def dmarc_alignment_unknown(domain: str, policy: str) -> Finding:
+def dmarc_alignment_unknown(domain: str, policy: str, tag: str = "p") -> Finding:
     return Finding(
         "dmarc_alignment_unknown",
         "dmarc",
         "unchecked",
-        f"DMARC (p={policy}): alignment could not be confirmed",
+        f"DMARC ({tag}={policy}): alignment could not be confirmed",
         f"Whether mail passes DMARC for {domain} depends on the DKIM records smtpwizard could not check.",
         "See the DKIM finding above.",
     )

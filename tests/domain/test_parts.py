@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from smtpwizard.core.domain.check import dkim_selectors, organizational_domain, sender_domain
+from smtpwizard.core.domain.check import dkim_selectors, sender_domain
 from smtpwizard.core.domain.dkim import check_key
+from smtpwizard.core.domain.dmarc import walk_names
 from smtpwizard.core.domain.facts import load_dns_facts
 from smtpwizard.core.domain.resolver import DnsConfig
 from smtpwizard.core.domain.spf import parse
@@ -44,9 +45,23 @@ def test_the_sender_domain_comes_from_the_address() -> None:
         sender_domain("nobody@localhost")
 
 
-def test_dmarc_falls_back_to_the_registrable_domain() -> None:
-    assert organizational_domain("mail.example.com") == "example.com"
-    assert organizational_domain("news.shop.example.co.uk") == "example.co.uk"
+def test_the_dmarc_tree_walk_asks_each_parent_up_to_the_root() -> None:
+    assert walk_names("mail.sub.example.com") == ("mail.sub.example.com", "sub.example.com", "example.com", "com")
+
+
+def test_a_long_name_jumps_to_its_last_seven_labels_and_asks_at_most_eight_times() -> None:
+    # the example of RFC 9989's "DNS Tree Walk" section, word for word
+    assert walk_names("a.b.c.d.e.f.g.h.i.j.mail.example.com") == (
+        "a.b.c.d.e.f.g.h.i.j.mail.example.com",
+        "g.h.i.j.mail.example.com",
+        "h.i.j.mail.example.com",
+        "i.j.mail.example.com",
+        "j.mail.example.com",
+        "mail.example.com",
+        "example.com",
+        "com",
+    )
+    assert len(walk_names("a.b.c.d.e.f.g.h")) == 8 and walk_names("a.b.c.d.e.f.g.h")[1] == "b.c.d.e.f.g.h"
 
 
 def test_spf_terms_keep_their_qualifiers() -> None:

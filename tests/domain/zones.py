@@ -49,6 +49,14 @@ def _m365_dkim() -> list[Record]:
     ]
 
 
+def _subdomain_sender(name: str, dkim: bool) -> list[Record]:
+    """A sending subdomain inside a zone: MX and SPF for SendGrid, and its DKIM records when ``dkim``."""
+    records: list[Record] = [(name, "MX", "10 mx.inbound.test."), (name, "TXT", "v=spf1 include:sendgrid.net ~all")]
+    if dkim:
+        records += [(f"{s}._domainkey.{name}", "CNAME", f"{s}.domainkey.u1.wl1.sendgrid.net.") for s in ("s1", "s2")]
+    return records
+
+
 def provider_zones() -> dict[str, list[Record]]:
     key = dkim_key()
     lookups = [(f"l{i}", "TXT", f"v=spf1 ip4:192.0.2.{i} -all") for i in range(1, 12)]
@@ -208,6 +216,24 @@ def customer_zones() -> dict[str, list[Record]]:
             _dmarc("reject"),
             _mx(),
         ],
+        # --- DMARC found by the DNS tree walk (RFC 9989) for subdomain senders ---
+        "walk.test": [
+            ("_dmarc", "TXT", "v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:dmarc@walk.test"),
+            *_subdomain_sender("mail.sub", dkim=True),
+            *_subdomain_sender("bare.sub", dkim=False),
+        ],
+        "walkp.test": [("_dmarc", "TXT", "v=DMARC1; p=reject"), *_subdomain_sender("news", dkim=False)],
+        "mid.test": [("_dmarc.sub", "TXT", "v=DMARC1; p=quarantine"), *_subdomain_sender("mail.sub", dkim=False)],
+        "psd.test": [  # psd.test plays a public suffix (psd=y); org.psd.test says it is an organization (psd=n)
+            ("_dmarc", "TXT", "v=DMARC1; p=reject; psd=y"),
+            ("_dmarc.org", "TXT", "v=DMARC1; p=none; psd=n"),
+            *_subdomain_sender("team.org", dkim=False),
+            *_subdomain_sender("mail.shop", dkim=False),
+        ],
+        "cname-walk.test": [  # the walk's second question ends in the SERVFAIL zone
+            ("_dmarc.sub", "CNAME", "dmarc.servfail.test."),
+            *_subdomain_sender("mail.sub", dkim=True),
+        ],
         # --- provider from the domain (MX and SRV) ---
         "zoho-mx.test": [_mx("mx.zoho.eu."), ("@", "MX", "20 mx2.zoho.eu.")],
         "icloud-mx.test": [_mx("mx01.mail.icloud.com."), ("@", "MX", "10 mx02.mail.icloud.com.")],
@@ -226,4 +252,5 @@ def customer_zones() -> dict[str, list[Record]]:
 
 
 def all_zones() -> dict[str, list[Record]]:
-    return {**customer_zones(), **provider_zones()}
+    # the parent of the customer zones, so a DMARC tree walk's last question gets an answer (NXDOMAIN)
+    return {**customer_zones(), **provider_zones(), "test": []}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from smtpwizard.core import domain_findings as cat
 from smtpwizard.core.domain.dkim import check_key, looks_like_dkim
+from smtpwizard.core.domain.dmarc import Walk, applied_policy, tree_walk
 from smtpwizard.core.domain.facts import DkimFacts, ProviderDns, dns_facts, load_dns_facts, under
 from smtpwizard.core.domain.resolver import DnsConfig, Lookup, Resolver
 from smtpwizard.core.domain.spf import LOOKUP_LIMIT, VOID_LIMIT, SpfResult, evaluate, parse, probe
@@ -106,16 +107,6 @@ def dkim_selectors(texts: list[str] | tuple[str, ...], field: str = "--dkim-sele
     return tuple(selectors)
 
 
-def organizational_domain(domain: str) -> str:
-    """The registrable domain, approximated as the last two labels (three under a two-letter
-    second level such as co.uk): DMARC falls back to it when the From domain has no record."""
-    labels = domain.split(".")
-    keep = (
-        3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in ("co", "com", "org", "net", "ac", "gov") else 2
-    )
-    return ".".join(labels[-keep:])
-
-
 async def check_domain(
     address: str,
     provider_id: str | None,
@@ -135,13 +126,13 @@ async def check_domain(
     parts = (
         _check_dkim(resolver, domain, facts, name, options),
         _spf_results(resolver, domain, facts, options),
-        _dmarc_lookups(resolver, domain),
+        _dmarc_walks(resolver, domain, _return_path(domain, facts, options)),
         _mx_lookups(resolver, domain),
     )
     if resolver.config.parallel:
-        dkim, spf, dmarc_lookups, (mx, fallback) = await asyncio.gather(*parts)
+        dkim, spf, walks, (mx, fallback) = await asyncio.gather(*parts)
     else:  # the benchmark's baseline: the same look-ups one after another
-        dkim, spf, dmarc_lookups, (mx, fallback) = await parts[0], await parts[1], await parts[2], await parts[3]
+        dkim, spf, walks, (mx, fallback) = await parts[0], await parts[1], await parts[2], await parts[3]
     if mx.status == "nxdomain":
         findings: list[Finding] = [cat.domain_missing(domain)]
     elif mx.failed and spf[0].failed_lookup is not None and spf[0].failed_lookup.name == domain:
@@ -149,8 +140,8 @@ async def check_domain(
     else:
         dkim_findings, dkim_aligned = dkim
         findings = [*dkim_findings, *_judge_spf(domain, facts, name, options, spf)]
-        spf_aligned = _spf_aligned(domain, facts, options, spf)
-        findings += _judge_dmarc(domain, name, dmarc_lookups, dkim_aligned, spf_aligned)
+        spf_aligned = _spf_aligned(domain, facts, spf, walks)
+        findings += _judge_dmarc(domain, name, walks[0], dkim_aligned, spf_aligned)
         findings.append(_judge_mx(domain, mx, fallback))
     return DomainReport(domain, provider_id, name, tuple(findings), time.monotonic() - started, resolver.queries)
 
@@ -369,53 +360,55 @@ def _judge_spf(
 
 
 def _spf_aligned(
-    domain: str, facts: ProviderDns | None, options: DomainCheckOptions, results: tuple[SpfResult, SpfResult | None]
+    domain: str,
+    facts: ProviderDns | None,
+    results: tuple[SpfResult, SpfResult | None],
+    walks: tuple[Walk, Walk | None],
 ) -> bool:
-    """Whether SPF passes for a MAIL FROM domain in the From domain's organization (relaxed alignment)."""
+    """Whether SPF passes for a MAIL FROM domain with the From domain's Organizational Domain
+    (relaxed alignment; each found by its own DNS Tree Walk)."""
     own, bounce = results
     checked = bounce if bounce is not None else (own if facts and facts.envelope == "sender" else None)
     if checked is None or checked.status != "pass" or facts is None or facts.spf is None:
         return False
-    return (
-        organizational_domain(checked.domain) == organizational_domain(domain)
-        and checked.authorizes(facts.spf.domains) is not None
-    )
+    if checked.authorizes(facts.spf.domains) is None:
+        return False
+    author, other = walks
+    if checked.domain == domain:
+        return True
+    if other is None or author.failed is not None or other.failed is not None:
+        return False  # an unfinished walk proves no common organization
+    return other.organizational_domain == author.organizational_domain
 
 
 # --- DMARC -----------------------------------------------------------------------------------
 
 
-async def _dmarc_lookups(resolver: Resolver, domain: str) -> list[Lookup]:
-    org = organizational_domain(domain)
-    names = [f"_dmarc.{domain}"] + ([f"_dmarc.{org}"] if org != domain else [])
-    return await resolver.all(resolver.lookup(n, "TXT") for n in names)
+async def _dmarc_walks(resolver: Resolver, domain: str, bounce: str | None) -> tuple[Walk, Walk | None]:
+    """The From domain's DNS Tree Walk, and the custom return-path's (for relaxed SPF alignment)."""
+    if bounce is None or bounce == domain:
+        return await tree_walk(resolver, domain), None
+    author, other = await resolver.all([tree_walk(resolver, domain), tree_walk(resolver, bounce)])
+    return author, other
 
 
-def _dmarc_tags(record: str) -> dict[str, str]:
-    return {k.strip().lower(): v.strip().lower() for k, _, v in (p.partition("=") for p in record.split(";")) if k}
-
-
-def _judge_dmarc(
-    domain: str, name: str, lookups: list[Lookup], dkim_aligned: bool | None, spf_aligned: bool
-) -> list[Finding]:
-    for i, lookup in enumerate(lookups):
-        if lookup.failed:
-            return [cat.dns_failure("dmarc", lookup)]
-        records = [r for r in lookup.records if r.replace(" ", "").startswith("v=DMARC1")]
-        if not records:
-            continue
-        if len(records) > 1:
-            return [cat.dmarc_multiple(domain, len(records))]
-        tags = _dmarc_tags(records[0])
-        policy = tags.get("sp", tags.get("p")) if i > 0 else tags.get("p")
-        if policy not in ("none", "quarantine", "reject"):
-            return [cat.dmarc_invalid(lookup.name, records[0])]
-        if dkim_aligned or spf_aligned:
-            return [cat.dmarc_ok(domain, policy, "DKIM" if dkim_aligned else "SPF", lookup.name)]
-        if dkim_aligned is None:
-            return [cat.dmarc_alignment_unknown(domain, policy)]
-        return [cat.dmarc_unaligned(domain, policy, name)]
-    return [cat.dmarc_missing(organizational_domain(domain))]
+def _judge_dmarc(domain: str, name: str, walk: Walk, dkim_aligned: bool | None, spf_aligned: bool) -> list[Finding]:
+    if walk.multiple is not None and walk.multiple[0] == domain:
+        return [cat.dmarc_multiple(domain, walk.multiple[1])]
+    own_record = bool(walk.records) and walk.records[0][0] == domain
+    if walk.failed is not None and not own_record:  # the policy may be the one behind the failed question
+        return [cat.dns_failure("dmarc", walk.failed)]
+    policy = applied_policy(walk)
+    if policy.found_at is None:
+        return [cat.dmarc_missing(domain)]
+    if policy.policy is None:
+        return [cat.dmarc_invalid(f"_dmarc.{policy.found_at}", policy.record)]
+    where = f"_dmarc.{policy.found_at}"
+    if dkim_aligned or spf_aligned:
+        return [cat.dmarc_ok(domain, policy.policy, "DKIM" if dkim_aligned else "SPF", where, policy.tag)]
+    if dkim_aligned is None:
+        return [cat.dmarc_alignment_unknown(domain, policy.policy, policy.tag)]
+    return [cat.dmarc_unaligned(domain, policy.policy, name, policy.tag, where)]
 
 
 # --- MX --------------------------------------------------------------------------------------
