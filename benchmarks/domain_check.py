@@ -20,6 +20,7 @@ CASES = [  # the fixture domain, its provider, the user's selectors
     ("fastmail-ok.test", "fastmail", ()),
     ("m365-ok.test", "microsoft365", ()),
     ("spf-11.test", "sendgrid", ()),
+    ("mail.sub.walk.test", "sendgrid", ()),  # a subdomain sender: the DMARC tree walk asks 4 names at once
 ]
 
 
