@@ -94,3 +94,14 @@ def test_dkim_selectors_are_names_given_once() -> None:
     assert dkim_selectors(["S1", "s1._domainkey", "20240101120000pm"]) == ("s1", "20240101120000pm")
     with pytest.raises(FieldError, match="give at most 10"):
         dkim_selectors([f"s{i}" for i in range(11)])
+
+
+def test_every_dkim_fact_names_its_source_and_the_third_party_ones_say_why() -> None:
+    for facts in load_dns_facts().values():
+        if facts.dkim is not None:
+            assert (facts.dkim.source or facts.source).startswith("https://"), facts.provider_id
+    brevo, icloud = load_dns_facts()["brevo"].dkim, load_dns_facts()["icloud"].dkim
+    assert brevo is not None and icloud is not None
+    assert brevo.source == "https://developers.brevo.com/docs/domain-authentication-and-verification"
+    assert "brevo1/brevo2._domainkey CNAMEs" in brevo.source_note and "stay third-party" in brevo.source_note
+    assert icloud.source_note.startswith("Third-party: ")

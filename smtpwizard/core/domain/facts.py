@@ -29,6 +29,8 @@ class DkimFacts:
     count: int = 0  # how many selectors the user must give when they are per account (SES: 3)
     selector_hint: str = ""  # where the user finds their selector
     panel: str = ""  # where the provider shows the exact values to publish
+    source: str = ""  # where the DKIM fact comes from, when not the provider's dns source
+    source_note: str = ""  # why a fact stays third-party, or which part a first-party page shows
 
     @property
     def record_type(self) -> str:
@@ -74,6 +76,8 @@ def _dkim(entry: dict[str, Any] | None) -> DkimFacts | None:
         count=int(entry.get("count", 0)),
         selector_hint=entry.get("selector_hint", ""),
         panel=entry.get("panel", ""),
+        source=entry.get("source", ""),
+        source_note=entry.get("source_note", ""),
     )
 
 
