@@ -37,6 +37,13 @@ async def test_the_mailbox_host_found_by_mx_is_proposed(dns_config: DnsConfig, d
     )
 
 
+async def test_the_mx_data_centre_picks_the_presets_regional_host(dns_config: DnsConfig) -> None:
+    proposal = await propose_provider("me@zoho-mx.test", dns_config)  # MX mx.zoho.eu
+    assert proposal is not None and proposal.host == "smtp.zoho.eu"
+    google = await propose_provider("me@google-ok.test", dns_config)
+    assert google is not None and google.host == "smtp-relay.gmail.com"  # one host: the preset's own
+
+
 async def test_a_self_hosted_server_found_by_srv_prefers_implicit_tls(dns_config: DnsConfig) -> None:
     proposal = await propose_provider("me@srv-only.test", dns_config)
     assert proposal is not None

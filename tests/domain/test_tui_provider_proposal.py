@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 from textual.worker import WorkerState
 
 from smtpwizard.core.answers import WizardAnswers
@@ -96,6 +96,18 @@ async def test_the_domains_mailbox_host_is_highlighted_and_enter_chooses_it(
         assert step(app) == "connection"
         assert app.answers.provider == preset
         assert app.answers.sender_address == f"me@{domain}"  # a full address pre-fills the sender step
+
+
+async def test_the_data_centre_the_mx_points_to_is_the_region_shown(tmp_path: Path, dns_env: None) -> None:
+    app = provider_step(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await type_sender(pilot, "me@zoho-mx.test")
+        await settle(app, pilot)
+        assert highlighted(app) == "zoho"
+        assert app.screen.query_one("#region", Select).value == "smtp.zoho.eu"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (app.answers.provider, app.answers.host) == ("zoho", "smtp.zoho.eu")
 
 
 async def test_a_self_hosted_server_found_by_srv_is_filled_in_when_custom_is_chosen(

@@ -14,7 +14,7 @@ from smtpwizard.core.domain.check import hosted_by, is_documentation_domain, mx_
 from smtpwizard.core.domain.resolver import DnsConfig, Lookup, Resolver
 from smtpwizard.core.errors import FieldError, WizardError
 from smtpwizard.core.exit_codes import ExitCode
-from smtpwizard.core.providers import get_provider
+from smtpwizard.core.providers import Provider, get_provider
 from smtpwizard.core.settings import Security
 
 
@@ -84,6 +84,19 @@ async def _propose(domain: str, resolver: Resolver) -> tuple[Proposal | None, Lo
     return _from_answers(domain, mx, tls, starttls), mx
 
 
+def _regional_host(preset: Provider, mx: tuple[str, ...]) -> str | None:
+    """The preset's host in the data centre the MX points to (Zoho's mx.zoho.eu -> smtp.zoho.eu):
+    the host whose parent domain is the MX host's, the longest match first, the first listed on a tie."""
+    if len(preset.hosts) < 2:
+        return None
+    matches = [
+        (-len(parent), i, option.host)
+        for i, option in enumerate(preset.hosts)
+        if (parent := option.host.partition(".")[2]) and any(h == parent or h.endswith("." + parent) for h in mx)
+    ]
+    return min(matches)[2] if matches else None
+
+
 def _from_answers(domain: str, mx: Lookup, tls: Lookup, starttls: Lookup) -> Proposal | None:
     hosts = mx_hosts(mx)
     provider_id = hosted_by(hosts)
@@ -93,7 +106,7 @@ def _from_answers(domain: str, mx: Lookup, tls: Lookup, starttls: Lookup) -> Pro
             provider_id,
             preset.name,
             cat.proposed_by_mx(preset.name, domain, hosts[0]),
-            preset.default_host or "",
+            _regional_host(preset, hosts) or preset.default_host or "",
             preset.recommended_port,
             preset.recommended_security,
             "mx",

@@ -176,6 +176,7 @@ class ProviderStep(StepScreen):
         if index is not None:
             providers.highlighted = index
             self.call_after_refresh(providers.scroll_to_highlight, top=True)  # in view wherever the list stood
+            self.show_provider()  # its region too, even when it was highlighted already
         line.update(escape(safe_text(self.proposal.line(highlighted=index is not None))))
 
     def highlighted(self) -> Provider | None:
@@ -204,10 +205,10 @@ class ProviderStep(StepScreen):
         row.display = len(provider.hosts) > 1
         if len(provider.hosts) > 1:
             region.set_options((h.label, h.host) for h in provider.hosts)
-            current = (
-                self.answers.host
-                if any(h.host == self.answers.host for h in provider.hosts)
-                else provider.hosts[0].host
+            proposed = self.proposal.host if self.proposal and self.proposal.provider_id == provider.id else None
+            current = next(
+                (h for h in (proposed, self.answers.host) if any(o.host == h for o in provider.hosts)),
+                provider.hosts[0].host,
             )
             region.value = current
         lines = [f"{provider.name}: {provider.summary}.", f"Username: {provider.username_hint}"]
