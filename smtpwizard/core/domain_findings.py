@@ -84,13 +84,15 @@ def dns_failure(area: Area, lookup: Lookup) -> Finding:
     )
 
 
-def domain_missing(domain: str) -> Finding:
+def domain_missing(domain: str, dmarc: tuple[str, str, str] | None = None) -> Finding:
+    """``dmarc``: (where, tag, policy) of the DMARC policy for it, e.g. a parent's np=reject."""
+    policy = f" The DMARC policy that covers it is {dmarc[1]}={dmarc[2]} (at {dmarc[0]})." if dmarc else ""
     return Finding(
         "domain_missing",
         "domain",
         "problem",
         f"The domain {domain} does not exist",
-        f"DNS says {domain} does not exist (NXDOMAIN), so receivers reject mail from it.",
+        f"DNS says {domain} does not exist (NXDOMAIN), so receivers reject mail from it.{policy}",
         "Check the spelling of the sender address, or register the domain.",
     )
 

@@ -74,6 +74,16 @@ async def test_the_policy_tag_follows_whether_the_sender_domain_exists(
     assert (found.tag, found.policy) == (tag, policy)
 
 
+async def test_a_sender_domain_that_does_not_exist_names_its_parents_np_policy(dns_config: DnsConfig) -> None:
+    report = await check_domain("a@gone.walk.test", "sendgrid", dns_config)
+    (finding,) = report.findings
+    assert finding.code == "domain_missing"
+    assert finding.explanation == (
+        "DNS says gone.walk.test does not exist (NXDOMAIN), so receivers reject mail from it. "
+        "The DMARC policy that covers it is np=reject (at _dmarc.walk.test)."
+    )
+
+
 async def test_a_deep_name_costs_at_most_eight_questions(dns_config: DnsConfig) -> None:
     resolver = Resolver(dns_config)
     walk = await tree_walk(resolver, "a.b.c.d.e.f.g.mail.sub.walk.test")  # 11 labels

@@ -134,7 +134,7 @@ async def check_domain(
     else:  # the benchmark's baseline: the same look-ups one after another
         dkim, spf, walks, (mx, fallback) = await parts[0], await parts[1], await parts[2], await parts[3]
     if mx.status == "nxdomain":
-        findings: list[Finding] = [cat.domain_missing(domain)]
+        findings: list[Finding] = [cat.domain_missing(domain, _dmarc_for_missing(walks[0]))]
     elif mx.failed and spf[0].failed_lookup is not None and spf[0].failed_lookup.name == domain:
         findings = [cat.dns_failure("domain", mx)]  # the domain's own servers fail: one finding, not five
     else:
@@ -390,6 +390,14 @@ async def _dmarc_walks(resolver: Resolver, domain: str, bounce: str | None) -> t
         return await tree_walk(resolver, domain), None
     author, other = await resolver.all([tree_walk(resolver, domain), tree_walk(resolver, bounce)])
     return author, other
+
+
+def _dmarc_for_missing(walk: Walk) -> tuple[str, str, str] | None:
+    """The DMARC policy for a From domain that does not exist (a parent's np=, else sp=, else p=)."""
+    policy = applied_policy(walk, exists=False)
+    if walk.failed is not None or policy.found_at is None or policy.policy is None:
+        return None
+    return f"_dmarc.{policy.found_at}", policy.tag, policy.policy
 
 
 def _judge_dmarc(domain: str, name: str, walk: Walk, dkim_aligned: bool | None, spf_aligned: bool) -> list[Finding]:
