@@ -18,7 +18,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,6 +191,23 @@ def _wait_ready(server: KnotServer, zone: str) -> None:
 def delay_proxy(target_port: int, delay_s: float) -> Iterator[int]:
     """A UDP proxy on 127.0.0.1 that holds each query ``delay_s`` before passing it on (a resolver
     far away); queries are delayed independently, as a real network would. Yields its port."""
+
+    async def wait(_loop: asyncio.AbstractEventLoop, _data: bytes) -> bool:
+        await asyncio.sleep(delay_s)
+        return False
+
+    with _udp_proxy(target_port, wait, lambda: None) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def _udp_proxy(
+    target_port: int,
+    wait: Callable[[asyncio.AbstractEventLoop, bytes], Awaitable[bool]],
+    noted: Callable[[], None],
+) -> Iterator[int]:
+    """A UDP proxy on 127.0.0.1 in its own thread: each query first awaits ``wait``, then goes to
+    ``target_port``; ``noted`` runs after the reply to a query whose ``wait`` returned True."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
@@ -205,10 +222,12 @@ def delay_proxy(target_port: int, delay_s: float) -> Iterator[int]:
             task.add_done_callback(pending.discard)
 
         async def forward(self, data: bytes, addr: tuple[str, int]) -> None:
-            await asyncio.sleep(delay_s)
+            note = await wait(loop, data)
             reply = await loop.run_in_executor(None, _relay, data, target_port)
             if reply is not None:
                 self.transport.sendto(reply, addr)
+                if note:
+                    noted()
 
     async def start() -> None:
         transport, _ = await loop.create_datagram_endpoint(Proxy, local_addr=("127.0.0.1", 0))
@@ -256,50 +275,20 @@ class HoldingProxy:
 
 @contextlib.contextmanager
 def holding_proxy(target_port: int, held: str) -> Iterator[HoldingProxy]:
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
     release, relayed = threading.Event(), threading.Event()
     waiting: list[str] = []
-    port: list[int] = []
-    pending: set[asyncio.Task[None]] = set()
 
-    def is_held(data: bytes) -> bool:
+    async def wait(loop: asyncio.AbstractEventLoop, data: bytes) -> bool:
         with contextlib.suppress(dns.exception.DNSException):
             name = dns.message.from_wire(data).question[0].name.to_text().rstrip(".").lower()
             if name == held or name.endswith("." + held):
                 waiting.append(name)
+                await loop.run_in_executor(None, release.wait)
                 return True
         return False
 
-    class Proxy(asyncio.DatagramProtocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
-
-        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-            pending.add(task := loop.create_task(self.forward(data, addr)))
-            task.add_done_callback(pending.discard)
-
-        async def forward(self, data: bytes, addr: tuple[str, int]) -> None:
-            hold = is_held(data)
-            if hold:
-                await loop.run_in_executor(None, release.wait)
-            reply = await loop.run_in_executor(None, _relay, data, target_port)
-            if reply is not None:
-                self.transport.sendto(reply, addr)
-                if hold:
-                    relayed.set()
-
-    async def start() -> None:
-        transport, _ = await loop.create_datagram_endpoint(Proxy, local_addr=("127.0.0.1", 0))
-        port.append(transport.get_extra_info("sockname")[1])
-        started.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
-    thread.start()
-    started.wait()
-    try:
-        yield HoldingProxy(port[0], held, release, relayed, waiting)
-    finally:
-        release.set()  # no executor thread stays blocked
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
+    with _udp_proxy(target_port, wait, relayed.set) as port:
+        try:
+            yield HoldingProxy(port, held, release, relayed, waiting)
+        finally:
+            release.set()  # before the proxy stops: no executor thread stays blocked
