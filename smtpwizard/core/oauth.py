@@ -9,11 +9,17 @@ rotated refresh token is stored back before the new access token is used.
 
 For ``provider: microsoft`` the requests go through msal (Microsoft's library, the ``oauth``
 extra; core/oauth_msal.py) when it is installed, and through this client when it is not, or when
-SMTPWIZARD_OAUTH_BACKEND=stdlib. Both give the same TokenSets and OAuthError kinds. msal (1.39)
-can be pointed at a non-Microsoft authority for every flow used here: tests/oauth runs auth code
-+ PKCE, device code, client credentials (secret and certificate) and refresh with rotation
-through both backends against a real oidc-provider that serves Entra's endpoint layout.
-Google and generic providers always use this client.
+SMTPWIZARD_OAUTH_BACKEND=stdlib. Both give the same TokenSets and OAuthError kinds. Google and
+generic providers always use this client.
+
+msal (checked on 1.39) can be pointed at a non-Microsoft authority for every flow used here, so
+no flow falls back to this client: tests/oauth runs auth code + PKCE on a loopback redirect, the
+pasted redirect URL, device code, client credentials (secret; certificate, which msal signs PS256
+with x5t#S256) and refresh with rotation (msal returns the new refresh token) through both
+clients against a real oidc-provider. What msal needs from that server: Entra's discovery path
+``<tenant>/v2.0/.well-known/openid-configuration`` (msal's ``authority=``; ``oidc_authority=``
+also works, if the issuer matches), and the ``profile`` scope, which msal adds to every user
+request (a refresh otherwise fails with invalid_scope).
 """
 
 from __future__ import annotations

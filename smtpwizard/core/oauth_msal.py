@@ -102,7 +102,8 @@ class _Http:
             body = (urllib.parse.urlencode(data) if isinstance(data, Mapping) else str(data)).encode()
         request = urllib.request.Request(url, data=body, method="GET" if body is None else "POST")  # noqa: S310 - _opener checks https
         for name, value in dict(headers or {}).items():
-            request.add_header(str(name), str(value))
+            if value is not None:  # msal leaves some optional headers (a correlation id) unset
+                request.add_header(str(name), str(value))
         host = urllib.parse.urlsplit(url).hostname
         try:
             with core._opener(self.oauth, url).open(request, timeout=core.HTTP_TIMEOUT_S) as response:
