@@ -484,6 +484,7 @@ class AuthCodeSession:
         self._server: _LoopbackServer | None = None
         self._port = 0
         self._msal_flow: oauth_msal.AuthCodeFlow | None = None  # msal's flow, for a Microsoft provider
+        self._msal_failure: OAuthError | None = None  # msal could not start it (discovery): wait/complete raise it
 
     def start(self) -> str:
         """Listen on 127.0.0.1 (a port the OS picks) and return the authorization URL."""
@@ -503,12 +504,16 @@ class AuthCodeSession:
         if _via_msal(self.oauth):
             from smtpwizard.core import oauth_msal
 
-            if self._msal_flow is None:  # one flow per sign-in: msal keeps its PKCE verifier and nonce in it
-                self._msal_flow = oauth_msal.initiate_auth_code(
-                    self.oauth, self.redirect_uri, self.state, self.login_hint, self.client_secret
-                )
-                self.verifier = self._msal_flow.verifier
-            return self._msal_flow.url
+            if self._msal_flow is None and self._msal_failure is None:
+                try:  # one flow per sign-in: msal keeps its PKCE verifier and nonce in it
+                    self._msal_flow = oauth_msal.initiate_auth_code(
+                        self.oauth, self.redirect_uri, self.state, self.login_hint, self.client_secret
+                    )
+                    self.verifier = self._msal_flow.verifier
+                except OAuthError as exc:  # start() stays failure-free as without msal; the wait reports it
+                    self._msal_failure = exc
+            if self._msal_flow is not None:
+                return self._msal_flow.url
         authorize = endpoints(self.oauth).authorize
         if authorize is None:
             raise OAuthError("oauth_error", "this provider has no authorization endpoint; set oauth.authorize_url")
@@ -535,6 +540,8 @@ class AuthCodeSession:
         server = self._server
         assert server is not None
         try:
+            if self._msal_failure is not None:
+                raise self._msal_failure
             if not server.received.wait(timeout_s):
                 raise OAuthError("oauth_timeout", f"no sign-in arrived within {timeout_s:g} seconds")
             if not server.result:
@@ -546,6 +553,8 @@ class AuthCodeSession:
     def complete(self, redirect_url: str) -> TokenSet:
         """The pasted redirect URL (the browser ran on another machine, e.g. over SSH)."""
         self.close()
+        if self._msal_failure is not None:
+            raise self._msal_failure
         query = urllib.parse.urlsplit(redirect_url.strip()).query
         params = dict(urllib.parse.parse_qsl(query))
         if "code" not in params and "error" not in params:

@@ -130,6 +130,27 @@ def test_msal_writes_nothing_to_disk_the_refresh_token_stays_in_the_keyring(
     assert rotated is not None and rotated != first  # the rotated token went to the keyring, and only there
 
 
+def test_with_msal_a_wrong_tenant_ends_the_browser_sign_in_at_once_with_the_diagnosis(
+    auth_server: AuthServer, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_msal()
+    monkeypatch.setenv(oauth.BACKEND_ENV, "msal")
+    doc = config_doc(auth_server, 587, ACCOUNT, ca_file)
+    doc["oauth"]["tenant"] = "fabrikam-typo"
+    config = _config(doc)
+    assert config.oauth is not None
+    session = oauth.AuthCodeSession(config.oauth, login_hint=ACCOUNT)
+    url = session.start()  # as without msal, starting never fails: the screen that calls it draws the URL
+    assert url.startswith(f"{auth_server.authority}/fabrikam-typo/")
+    with pytest.raises(oauth.OAuthError) as failed:
+        session.wait(10)  # msal's discovery already had Entra's answer: no wait for a browser
+    assert failed.value.kind == "oauth_wrong_tenant" and "AADSTS90002" in str(failed.value)
+    again = oauth.AuthCodeSession(config.oauth, login_hint=ACCOUNT)
+    again.start()
+    with pytest.raises(oauth.OAuthError, match="AADSTS90002"):
+        again.complete("http://127.0.0.1:1/?code=x&state=y")
+
+
 BLOCK_MSAL = """
 import json, sys
 
