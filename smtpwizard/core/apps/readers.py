@@ -592,6 +592,12 @@ def build(
     if secret is None and smtp.auth != "none":
         smtp = smtp.with_changes(auth="none")
     config = Config(smtp=smtp, sender=sender, target=app)
+    if secret is not None:  # a Microsoft password login works today and stops working soon: say so now
+        from smtpwizard.core.apps import get_app
+        from smtpwizard.core.diagnose import app_basic_auth_note
+
+        retiring = app_basic_auth_note(str(path), smtp.host, smtp.username, get_app(app).profile)
+        notes = (*notes, retiring) if retiring else notes
     return Imported(
         app=app,
         path=path,
