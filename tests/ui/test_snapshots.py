@@ -190,8 +190,7 @@ def knot_dns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 async def propose_from_sender(pilot: Any) -> None:
     await pilot.press("shift+tab", *"me@google-ok.test", "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await finish_test(pilot)  # the look-up, then the list's scroll to the proposal after a refresh
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["80x24", "60x20"])
