@@ -98,6 +98,24 @@ async def test_the_domains_mailbox_host_is_highlighted_and_enter_chooses_it(
         assert app.answers.sender_address == f"me@{domain}"  # a full address pre-fills the sender step
 
 
+async def test_a_proposal_hidden_by_the_filter_says_so_and_shows_once_the_filter_is_cleared(
+    tmp_path: Path, dns_env: None
+) -> None:
+    app = provider_step(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press(*"ses")
+        assert highlighted(app) == "amazon_ses"
+        await type_sender(pilot, "me@google-ok.test")
+        await settle(app, pilot)
+        assert line(app) == (
+            "google-ok.test's mail is hosted by Google Workspace SMTP relay (MX aspmx.l.google.com): "
+            "clear the filter to see Google Workspace SMTP relay."
+        )
+        assert highlighted(app) == "amazon_ses"
+        await pilot.press("backspace", "backspace", "backspace")
+        assert highlighted(app) == "google_workspace_relay"
+
+
 async def test_the_data_centre_the_mx_points_to_is_the_region_shown(tmp_path: Path, dns_env: None) -> None:
     app = provider_step(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
