@@ -237,7 +237,8 @@ def secret_problem(value: str) -> str | None:
 # fullmatch everywhere: `$` also matches before a trailing newline, which let "a\n" through.
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+# UTF-8 local parts (RFC 6532) without the C1 controls (NEL) and U+2028/2029: no line break gets through
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u00a0-\u2027\u202a-\U0010ffff-]+"
 
 
 @functools.cache
