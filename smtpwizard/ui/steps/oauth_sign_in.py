@@ -14,8 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.secrets import SecretStore
-from smtpwizard.core.settings import Config
+from smtpwizard.core.settings import Config, Secret
 
 WAIT_S = 600.0
 
@@ -25,11 +26,12 @@ class OAuthSignInScreen(Screen[str | None]):
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "leave", "Back")]  # type: ignore[assignment]
 
-    def __init__(self, config: Config, store: SecretStore) -> None:
+    def __init__(self, config: Config, store: SecretStore, client_secret: Secret | None = None) -> None:
         super().__init__()
         assert config.oauth is not None
         self.config = config
         self.store = store
+        self.client_secret = client_secret  # typed in the wizard, not stored yet (Google's desktop clients)
         self.session: object | None = None
         self.finished = False
         self.stopped_waiting = False  # a pasted URL or leaving ends the loopback wait on purpose
@@ -56,9 +58,14 @@ class OAuthSignInScreen(Screen[str | None]):
         assert self.config.oauth is not None
         from smtpwizard.core.oauth import client_secret_ref
 
-        secret = None if self.config.oauth.provider == "microsoft" else self.store.get(client_secret_ref(self.config))
+        secret = self.client_secret
+        if secret is None and self.config.oauth.provider != "microsoft":
+            secret = self.store.get(client_secret_ref(self.config))
         session = AuthCodeSession(self.config.oauth, login_hint=self.config.smtp.username, client_secret=secret)
         self.session = session
+        if self.config.oauth.flow == "device_code":  # the flow chosen: the code first, no listener
+            self._device_code()
+            return
         url = session.start()
         self.query_one("#url", Static).update(f"Open this address in a browser and sign in:\n{escape(url)}")
         self._wait_for_browser()
@@ -94,7 +101,7 @@ class OAuthSignInScreen(Screen[str | None]):
         except OAuthError as exc:
             self.app.call_from_thread(self._show_failure, exc.kind, str(exc))
             return
-        text = f"Open {device.verification_uri} and enter the code {device.user_code}"
+        text = f"Open {safe_text(device.verification_uri)} and enter the code {safe_text(device.user_code)}"
         self.app.call_from_thread(self.query_one("#status", Static).update, escape(text))
         self._finish(lambda: poll_device(self.config.oauth, device))  # type: ignore[arg-type]
 
@@ -112,7 +119,11 @@ class OAuthSignInScreen(Screen[str | None]):
         except WizardError as exc:
             self.app.call_from_thread(self._show_failure, "oauth_keyring", str(exc))
             return
-        if self.finished or tokens.refresh_token is None:
+        if self.finished:
+            return
+        if tokens.refresh_token is None:
+            message = "the provider issued no refresh token (is offline_access allowed?)"
+            self.app.call_from_thread(self._show_failure, "oauth_error", message)
             return
         self.finished = True
         try:
@@ -129,7 +140,9 @@ class OAuthSignInScreen(Screen[str | None]):
         self.stopped_waiting = True
         if isinstance(self.session, AuthCodeSession):
             self.session.close()  # a device code or a pasted URL won: stop the loopback wait
-        self.query_one("#status", Static).update(f"✓ Signed in as {escape(who)}; the refresh token is in the keyring.")
+        self.query_one("#status", Static).update(
+            f"✓ Signed in as {escape(safe_text(who))}; the refresh token is in the keyring."
+        )
         self.dismiss(who)
 
     def _show_failure(self, kind: str, message: str) -> None:
@@ -137,7 +150,7 @@ class OAuthSignInScreen(Screen[str | None]):
 
         diagnosis = oauth_diagnosis(kind, message)
         self.query_one("#status", Static).update(
-            f"✗ {escape(diagnosis.title)}: {escape(diagnosis.explanation)}\nFix: {escape(diagnosis.fix)}"
+            escape(safe_text(f"✗ {diagnosis.title}: {diagnosis.explanation}\nFix: {diagnosis.fix}", keep_newlines=True))
         )
 
     def on_unmount(self) -> None:
