@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 
 AuthMethod = Literal["password", "oauth"]
 FLOW_LABELS: dict[OAuthFlow, str] = {
-    "auth_code": "Browser sign-in (a loopback redirect, or paste the URL over SSH)",
-    "device_code": "Device code (a code typed on another device)",
-    "client_credentials": "App-only, unattended (client secret or certificate)",
+    "auth_code": "Browser sign-in (or paste the redirect URL over SSH)",
+    "device_code": "Device code (sign in on another device)",
+    "client_credentials": "App-only, unattended (secret or certificate)",
 }
 
 

@@ -326,7 +326,7 @@ async def test_outlook_com_offers_only_the_microsoft_sign_in(tmp_path: Path, mem
         assert app.answers.auth_method == "oauth"
         assert not isinstance(app.screen.query_one("#method"), Select)  # nothing to choose
         assert "the only way Outlook.com / Hotmail accepts" in shown(app)
-        assert app.screen.query_one("#password-fields").display is False
+        assert app.screen.query_one("#password-row").display is False
         assert app.screen.query_one("#tenant-row").display is False  # personal accounts: 'consumers'
         app.answers.choose_auth_method("password")
         assert app.answers.auth_method == "oauth"

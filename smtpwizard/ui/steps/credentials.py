@@ -57,19 +57,24 @@ class CredentialsStep(StepScreen):
         yield Static(f"  {escape(preset.username_hint)}", classes="hint")
         with Vertical(id="oauth-fields"):
             yield from self.compose_oauth()
-        with Vertical(id="password-fields"):
-            with Horizontal(classes="row"):
-                yield Label("Password", classes="label")
-                yield Input(
-                    a.password.reveal() if a.password else "",
-                    placeholder=KEPT_PLACEHOLDER if a.stored_password else "stored only in the OS keyring",
-                    password=True,
-                    compact=True,
-                    id="password",
-                )
-                yield Button("Show", id="reveal", classes="small", compact=True)
-            yield Static(f"  {escape(preset.password_hint)}", classes="hint", id="password-hint")
-            yield Tick("Send the password without encryption (local relay only)", a.allow_insecure_auth, id="insecure")
+        # not in a container of their own: the hint's margin then collapses with the keyring line's
+        with Horizontal(classes="row password-field", id="password-row"):
+            yield Label("Password", classes="label")
+            yield Input(
+                a.password.reveal() if a.password else "",
+                placeholder=KEPT_PLACEHOLDER if a.stored_password else "stored only in the OS keyring",
+                password=True,
+                compact=True,
+                id="password",
+            )
+            yield Button("Show", id="reveal", classes="small", compact=True)
+        yield Static(f"  {escape(preset.password_hint)}", classes="hint password-field", id="password-hint")
+        yield Tick(
+            "Send the password without encryption (local relay only)",
+            a.allow_insecure_auth,
+            id="insecure",
+            classes="password-field",
+        )
         yield Static("Checking the keyring...", id="keyring")
 
     def compose_method(self) -> ComposeResult:
@@ -141,7 +146,10 @@ class CredentialsStep(StepScreen):
         yield Static("", id="sign-in-status")
 
     def on_mount(self) -> None:
-        self.query_one("#insecure", Checkbox).display = self.answers.allows_insecure_auth_here()
+        if self.answers.uses_oauth or self.answers.oauth_preset is not None:
+            self.query_one(".intro", Static).update(
+                "How smtpwizard logs in. A password or an OAuth2 sign-in: either goes to your OS keyring, never into a file."
+            )
         self.query_one("#next", Button).disabled = True
         self.show_method()
         self.query_one("#username", Input).focus()
@@ -153,7 +161,8 @@ class CredentialsStep(StepScreen):
         """Show the fields of the chosen way of logging in, for the chosen provider and flow."""
         a = self.answers
         self.query_one("#oauth-fields").display = a.uses_oauth
-        self.query_one("#password-fields").display = not a.uses_oauth
+        for widget in self.query(".password-field"):
+            widget.display = not a.uses_oauth and (widget.id != "insecure" or a.allows_insecure_auth_here())
         self.refresh_bindings()
         if not a.uses_oauth:
             return
@@ -197,6 +206,7 @@ class CredentialsStep(StepScreen):
         a = self.answers
         status = self.query_one("#sign-in-status", Static)
         who = safe_text(a.oauth.signed_in_as)  # the provider's text: no markup, no controls
+        self.query_one("#sign-in", Button).label = "Sign in again (Ctrl+O)" if a.signed_in() else "Sign in (Ctrl+O)"
         if a.signed_in():
             kept = "" if a.oauth.signed_in_now else " (kept from the keyring)"
             line = f"✓ Signed in as {who}{kept}; the refresh token stays in the OS keyring."
