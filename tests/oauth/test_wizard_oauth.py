@@ -21,7 +21,7 @@ from smtpwizard.cli import main
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.config import read_document_file
 from smtpwizard.core.secrets import KeyringStore
-from smtpwizard.core.settings import SecretRef
+from smtpwizard.core.settings import Secret, SecretRef
 from smtpwizard.ui.app import WizardApp, make_app
 from smtpwizard.ui.steps.finish import FinishScreen
 from smtpwizard.ui.steps.oauth_sign_in import OAuthSignInScreen
@@ -40,7 +40,7 @@ from tests.oauth.authserver import (
 )
 from tests.oauth.conftest import config_doc, write_doc
 from tests.oauth.test_xoauth2 import _config, signed_in
-from tests.ui.scenes import FAST, settle, step
+from tests.ui.scenes import FAST, settle, step, wizard_at
 
 SIZE = (80, 24)
 REFRESH_ACCOUNT = f"default/oauth/refresh-token/{PUBLIC_CLIENT}/{ACCOUNT}"
@@ -357,3 +357,100 @@ def test_a_sign_in_no_longer_fits_when_the_username_changes() -> None:
     assert answers.signed_in()
     answers.username = "other@contoso.com"
     assert not answers.signed_in()
+
+
+# --- Gmail: a Desktop app client with its secret -----------------------------------------------
+
+
+async def test_gmail_sign_in_uses_the_typed_client_secret_which_goes_to_the_keyring_on_write(
+    tmp_path: Path, auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.oauth.authserver import DESKTOP_CLIENT, DESKTOP_SECRET
+
+    config_path = tmp_path / "config.yaml"
+    answers = WizardAnswers()
+    answers.choose_provider("gmail")
+    answers.host, answers.ca_file, answers.acknowledged = "127.0.0.1", ca_file, False
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, _mailbox, handler):
+        answers.port = str(smtp.port)
+        # Google's endpoints moved to the test server (the answers a private OAuth server needs too)
+        answers.oauth.authorize_url, answers.oauth.token_url = (
+            auth_server.endpoint("authorize"),
+            auth_server.endpoint("token"),
+        )
+        point_at_test_server(answers, auth_server)
+        app = wizard_at("credentials", answers, config_path)
+        seen: list[str] = []
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert app.screen.query_one("#method", Select).value == "oauth"
+            assert app.screen.query_one("#flow-row").display is False  # Google: the browser only
+            fill(app, username=ACCOUNT, **{"client-id": DESKTOP_CLIENT})
+            await pilot.press("ctrl+o")
+            assert "client secret: missing" in str(app.screen.query_one("#error").render())
+            fill(app, **{"client-secret": DESKTOP_SECRET})
+            await pilot.press("ctrl+o")
+            url = await wait_for_sign_in_url(app, pilot)
+            redirect = await asyncio.to_thread(UserAgent(auth_server).sign_in, url)
+            await asyncio.to_thread(UserAgent(auth_server).follow_redirect, redirect)
+            await back_on_credentials(app, pilot)
+            await pilot.press("enter", "enter")
+            assert step(app) == "consequences"
+            assert "expire after 7 days" in shown(app)  # Google's testing-mode refresh tokens
+            assert "App Password" not in shown(app)  # the password warnings do not apply to OAuth2
+            seen.append(shown(app))
+            await pilot.press("space", "enter")
+            await settle(app, pilot)
+            assert app.last_report is not None and app.last_report.ok, shown(app)
+            assert memory_keyring.entries.keys() == {
+                ("smtpwizard", f"default/oauth/refresh-token/{DESKTOP_CLIENT}/{ACCOUNT}")
+            }
+            seen.append(shown(app))
+            await pilot.press("enter")
+            seen.append(shown(app))
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, FinishScreen)
+            seen.append(shown(app))
+    written = read_document_file(config_path, "config").config
+    assert written.oauth is not None and written.oauth.provider == "google" and written.oauth.client_secret is not None
+    ref = written.oauth.client_secret
+    assert memory_keyring.entries[(ref.service, ref.account)] == DESKTOP_SECRET
+    assert handler.accepted and handler.accepted[0]["client_id"] == DESKTOP_CLIENT
+    assert all(s not in text for s in [DESKTOP_SECRET, *handler.tokens] for text in [*seen, config_path.read_text()])
+
+
+# --- a failed token request is diagnosed in the live test -------------------------------------
+
+
+async def test_a_revoked_sign_in_shows_the_oauth_diagnosis_in_the_live_test(
+    tmp_path: Path, auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, _handler):
+        doc = config_doc(auth_server, smtp.port, ACCOUNT, ca_file)
+        config = _config(doc)
+        refresh = signed_in(auth_server, config, KeyringStore())
+        auth_server.revoke(refresh.reveal())
+        answers = WizardAnswers.from_config(config)
+        app = wizard_at("live_test", answers, tmp_path / "config.yaml")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            panel = shown(app)
+    assert "The sign-in expired or was revoked" in panel and "smtpwizard login" in panel
+    assert mailbox.auth_attempts == []  # no AUTH without a token
+    assert not (tmp_path / "config.yaml").exists()
+
+
+async def test_the_identity_from_the_provider_is_shown_as_plain_text(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.ui.scenes import SIGN_IN_REF, oauth_answers_for
+
+    answers = oauth_answers_for(2525, "", signed_in=False)
+    answers.record_sign_in("[b]evil[/b]\x1b[2J@example.com", SIGN_IN_REF)
+    KeyringStore().put(SIGN_IN_REF, Secret("rt"))
+    app = wizard_at("credentials", answers, tmp_path / "c.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        status = str(app.screen.query_one("#sign-in-status").render())
+    assert "[b]evil[/b]" in status and "\x1b" not in status
