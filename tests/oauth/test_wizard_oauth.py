@@ -253,6 +253,11 @@ async def test_app_only_journey_stores_the_client_secret_on_write_and_gives_the_
             assert not app.screen.query("#export")  # no export Mastodon could not use
             assert "Client secret stored in the OS keyring" in finish
             seen.append(finish)
+            await pilot.press("y")
+            assert (
+                app.clipboard
+                == f"smtpwizard bridge --config {config_path} --out {config_path.parent}/bridge --target mastodon"
+            )
 
     written = read_document_file(config_path, "config").config
     assert written.target is None and written.oauth is not None and written.oauth.flow == "client_credentials"

@@ -92,11 +92,9 @@ class FinishScreen(Screen[None]):
             lines.append(
                 f"✓ Signed in as {who}: the refresh token stays in the OS keyring ({ref.service}/{ref.account})."
             )
-        if oauth.client_secret is not None:
-            ref = oauth.client_secret
-            if ref is not None:
-                how = "stored" if self.client_secret_stored else "kept, unchanged,"
-                lines.append(f"✓ Client secret {how} in the OS keyring ({ref.service}/{ref.account}).")
+        if (ref := oauth.client_secret) is not None:
+            how = "stored" if self.client_secret_stored else "kept, unchanged,"
+            lines.append(f"✓ Client secret {how} in the OS keyring ({ref.service}/{ref.account}).")
         if oauth.certificate:
             lines.append(f"✓ App-only sign-in with the certificate {safe_text(oauth.certificate)}.")
         yield Static(escape("\n".join(lines)), id="keyring-line")
@@ -106,14 +104,22 @@ class FinishScreen(Screen[None]):
         assert self.bridge is not None
         app, command = self.bridge
         out = command.split("--out ", 1)[1].split()[0]
+        self.bridge_command = command
+        tls = (
+            f"({app} sends a password only over TLS: --tls-cert names a PEM file with a certificate and key for the "
+            "bridge, --tls-ca the CA that signed it.)\n"
+            if "--tls-cert" in command
+            else ""
+        )
         text = (
             f"⚠ {app} cannot send with OAuth2 (its mail library sends only a password), so there is no {app} "
             f"export of this config. Give {app} a working path through a local bridge (emailproxy):\n"
             f"  {command}\n"
-            f"then start emailproxy, and: smtpwizard test --config {out}/app.yaml\n"
+            f"{tls}"
+            f"Copy it with y. Then start emailproxy, and: smtpwizard test --config {out}/app.yaml\n"
             f"and: smtpwizard export --config {out}/app.yaml --reveal-secret"
         )
-        yield Static(escape(safe_text(text, keep_newlines=True)), id="bridge", classes="warnings")
+        yield Static(escape(safe_text(text, keep_newlines=True)), id="bridge", classes="warnings bridge")
 
     def compose_export(self) -> ComposeResult:
         target = self.config.target
@@ -160,8 +166,13 @@ class FinishScreen(Screen[None]):
         result.update(escape(safe_text(message, keep_newlines=True)))
         self.call_after_refresh(result.scroll_visible, animate=False)
 
+    bridge_command: str | None = None
+
     def action_copy(self) -> None:
-        if self.export is not None:
+        if self.bridge_command is not None:
+            self.app.copy_to_clipboard(self.bridge_command)
+            self.notify("Copied the bridge command to the clipboard.", timeout=4)
+        elif self.export is not None:
             self.app.copy_to_clipboard(self.export.text)
             self.notify("Copied to the clipboard (the password is a placeholder).", timeout=4)
 
