@@ -459,3 +459,29 @@ async def test_the_identity_from_the_provider_is_shown_as_plain_text(
         await settle(app, pilot)
         status = str(app.screen.query_one("#sign-in-status").render())
     assert "[b]evil[/b]" in status and "\x1b" not in status
+
+
+# --- Microsoft 365's password path is still there, with its caveat ----------------------------
+
+
+async def test_choosing_the_password_on_microsoft_365_shows_the_password_form_and_writes_no_oauth(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.ui.scenes import oauth_answers_for
+
+    answers = oauth_answers_for(587, "")
+    answers.ca_file = ""
+    app = wizard_at("credentials", answers, tmp_path / "c.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.screen.query_one("#oauth-fields").display is True
+        app.screen.query_one("#method", Select).value = "password"
+        await pilot.pause()
+        assert app.screen.query_one("#oauth-fields").display is False
+        assert app.screen.query_one("#password-row").display is True
+        assert "basic authentication, being retired" in shown(app)  # the preset's own password hint
+        fill(app, password="the-mailbox-password")
+        await pilot.press("enter")
+        assert step(app) == "sender"
+    document = app.answers.to_document()
+    assert document.config.oauth is None and document.config.smtp.auth == "auto" and document.config.version == 1
