@@ -790,7 +790,8 @@ def ways_forward(profile: ClientProfile | None, microsoft: bool) -> tuple[str, .
     )
     bridge = (
         f"A local bridge: emailproxy (simonrob/email-oauth2-proxy) signs in with OAuth2 and {app} keeps sending a "
-        "password to it on this machine; one more service to keep running."
+        "password to it on this machine; one more service to keep running ('smtpwizard bridge' sets it up after "
+        "'smtpwizard login')."
     )
     can_xoauth2 = _app_can_xoauth2(profile)
     options: list[str] = [xoauth2, bridge] if can_xoauth2 else [bridge]
@@ -1039,6 +1040,17 @@ def basic_auth_warning(host: str, auth: str, username: str | None) -> str | None
             "the emailproxy bridge or Azure Communication Services before then (README, 'Modern auth')."
         )
     return None
+
+
+def app_basic_auth_note(where: str, host: str, username: str | None, profile: ClientProfile) -> str | None:
+    """The doctor's note for an app file that logs in to Microsoft with a password, before it
+    breaks: what changes and when, then the ways forward ranked for that app."""
+    if not username or host not in _MICROSOFT_HOSTS:
+        return None
+    outlook = host == "smtp-mail.outlook.com"
+    change = OUTLOOK_COM_RETIREMENT if outlook else M365_RETIREMENT
+    ways = " ".join(ways_forward(profile, microsoft=not outlook))
+    return f"{where}: {profile.app} logs in to {'Outlook.com' if outlook else 'Microsoft 365'} with a password. {change} Ways forward for {profile.app}: {ways}"
 
 
 _CATALOG: dict[str, Callable[[_Context], Diagnosis]] = {

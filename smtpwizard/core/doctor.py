@@ -304,7 +304,7 @@ def _export(imported: Imported, config: Config, password: Secret | None) -> Expo
     return export(imported.app, config, password, fmt=imported.fmt, reveal=True)
 
 
-def _text(value: object, fmt: str) -> str:
+def value_as_written(value: object, fmt: str) -> str:
     """A value as the app's file writes it, for the fix's words."""
     if fmt == "json" or value == "":
         return json.dumps(value, ensure_ascii=False)
@@ -366,7 +366,11 @@ def propose(
     origins = {k: imported.found[k].origin for k, _v in changed if k in imported.found}
     elsewhere = {k: o for k, o in origins.items() if o and not o.startswith(f"{imported.path}:")}
     shown = tuple(
-        (k, _text(v, imported.fmt) + (f" in {elsewhere[k]}, which overrides the file" if k in elsewhere else ""))
+        (
+            k,
+            value_as_written(v, imported.fmt)
+            + (f" in {elsewhere[k]}, which overrides the file" if k in elsewhere else ""),
+        )
         for k, v in changed
         if k != secret_key
     )
@@ -427,7 +431,7 @@ def in_app_words(imported: Imported, diagnosis: Diagnosis, change: AppChange | N
 # --- the diff and the write -----------------------------------------------------------------
 
 
-def _updated_text(imported: Imported, original: str, export: Export) -> str:
+def updated_app_text(imported: Imported, original: str, export: Export) -> str:
     from smtpwizard.core.editors import update_app_yml, update_gitlab_rb, update_ini_section, update_json_paths
     from smtpwizard.core.exporters.write_into import rendered_values, update_dotenv, update_mattermost_json
 
@@ -468,7 +472,7 @@ def _diff(imported: Imported, export: Export | None) -> str:
 
     original = read_text(imported.path)
     try:
-        updated = _updated_text(imported, original, export)
+        updated = updated_app_text(imported, original, export)
     except ExportError:
         return ""
     lines = difflib.unified_diff(
@@ -503,7 +507,7 @@ def _write_text(imported: Imported, change: AppChange) -> Path | None:
     assert change.export is not None
     path = follow_trusted(imported.path, "file to fix", "give the real path of the app's file")
     original = read_text(path)
-    updated = _updated_text(imported, original, change.export)
+    updated = updated_app_text(imported, original, change.export)
     return rewrite_locked(path, original, updated, private=change.writes_password)
 
 

@@ -10,12 +10,72 @@ import json
 import re
 from typing import Any
 
+from smtpwizard.core.apps.readers import split_ini_line, split_ini_value
 from smtpwizard.core.errors import ExportError
 
 
 def _newline(text: str) -> str:
     first = text.find("\n")
     return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+# --- trailing comments: a comment after a value the editor replaces is kept on its line ------
+
+
+def _quoted_end(text: str, start: int, quote: str, *, backslash: bool, doubled: bool = False) -> int:
+    """The index just past the string opened at ``start``, or -1 when it does not close on the line."""
+    i = start + 1
+    while i < len(text):
+        if backslash and text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            if doubled and text[i + 1 : i + 2] == quote:  # YAML's '' inside single quotes
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return -1
+
+
+def yaml_comment(value: str) -> str:
+    """The comment (with the blanks before it) after a YAML scalar: ``#`` after a blank once the
+    scalar has ended (YAML 1.2 §6.6: a comment must be separated from the value by white space)."""
+    stripped = value.lstrip()
+    offset = len(value) - len(stripped)
+    end = 0
+    if stripped[:1] in ("'", '"'):
+        end = _quoted_end(stripped, 0, stripped[0], backslash=stripped[0] == '"', doubled=stripped[0] == "'")
+        if end < 0:
+            return ""
+    match = re.search(r"[ \t]+#", stripped[end:]) if end else re.search(r"[ \t]+#", stripped)
+    if match is None:
+        return ""
+    return value[offset + end + match.start() :]
+
+
+def ruby_comment(value: str) -> str:
+    """The comment after a Ruby expression: the first ``#`` outside a string literal."""
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char in ("'", '"'):
+            end = _quoted_end(value, i, char, backslash=True)
+            if end < 0:
+                return ""
+            i = end
+            continue
+        if char == "#":
+            return value[len(value[:i].rstrip()) :]
+        i += 1
+    return ""
+
+
+def with_comment(line: str, comment: str) -> str:
+    """``line`` followed by the comment it had, with at least one blank between them."""
+    if not comment:
+        return line
+    return line + (comment if comment[0] in " \t" else " " + comment)
 
 
 def update_gitlab_rb(text: str, pairs: tuple[tuple[str, object], ...], unset: tuple[str, ...] = ()) -> str:
@@ -37,8 +97,10 @@ def update_gitlab_rb(text: str, pairs: tuple[tuple[str, object], ...], unset: tu
         if key in last:
             index = last[key]
             body = lines[index].rstrip("\r\n")
-            indent = pattern.match(body).group(1)  # type: ignore[union-attr]
-            lines[index] = indent + rendered + (lines[index][len(body) :] or newline)
+            match = pattern.match(body)
+            assert match is not None
+            comment = ruby_comment(body[match.end() :])
+            lines[index] = with_comment(match.group(1) + rendered, comment) + (lines[index][len(body) :] or newline)
         else:
             if lines and not lines[-1].endswith("\n"):
                 lines[-1] += newline
@@ -81,7 +143,10 @@ def update_app_yml(text: str, pairs: tuple[tuple[str, object], ...], unset: tupl
     for key, value in pairs:
         if key in entries:
             body = lines[entries[key]].rstrip("\r\n")
-            lines[entries[key]] = rendered(key, value) + (lines[entries[key]][len(body) :] or newline)
+            comment = yaml_comment(body.partition(":")[2])
+            lines[entries[key]] = with_comment(rendered(key, value), comment) + (
+                lines[entries[key]][len(body) :] or newline
+            )
         else:
             additions.append(rendered(key, value) + newline)
     for key in unset:
@@ -236,8 +301,9 @@ def update_ini_section(
             current = stripped[1:-1].strip()
             continue
         if current == section:
-            if stripped and stripped[0] not in ";#" and "=" in stripped:
-                where[stripped.partition("=")[0].strip()] = index
+            pair = split_ini_line(stripped) if stripped and stripped[0] not in ";#" else None
+            if pair is not None:
+                where[pair[0]] = index
             if stripped:
                 last_line = index
     if last_line is None:
@@ -246,8 +312,14 @@ def update_ini_section(
     added: list[str] = []
     for key, value in wanted.items():
         if key in where:
-            ending = lines[where[key]][len(lines[where[key]].rstrip("\r\n")) :] or newline
-            lines[where[key]] = f"{key} = {_ini_value(value)}{ending}"
+            body = lines[where[key]].rstrip("\r\n")
+            ending = lines[where[key]][len(body) :] or newline
+            line = f"{key} = {_ini_value(value)}"
+            comment = split_ini_value(split_ini_line(body)[1])[1]  # type: ignore[index]
+            if "`" in comment and line.endswith("`"):  # go-ini's backtick value ends at the LAST backtick
+                lines[where[key]] = f"{comment.strip()}{newline}{line}{ending}"  # the comment on its own line
+            else:
+                lines[where[key]] = with_comment(line, comment) + ending
         else:
             added.append(f"{key} = {_ini_value(value)}{newline}")
     for key in (k.removeprefix(prefix) for k in unset):

@@ -16,12 +16,13 @@ from tests.servers import Mailbox, ServerThread, smtp_server
 
 @pytest.fixture(scope="session")
 def go_clients(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/apps/go built once per session: stdlib + Debian's gopkg.in/yaml.v2, no downloads."""
+    """tests/apps/go built once per session: stdlib + Debian's gopkg.in/yaml.v2 and ini.v1, no downloads."""
     need("go", "golang-go")
-    if not Path("/usr/share/gocode/src/gopkg.in/yaml.v2").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide golang-gopkg-yaml.v2-dev (.ci/run installs it)")
-        pytest.skip("needs apt-get install golang-gopkg-yaml.v2-dev")
+    for library, package in (("yaml.v2", "golang-gopkg-yaml.v2-dev"), ("ini.v1", "golang-gopkg-ini.v1-dev")):
+        if not Path(f"/usr/share/gocode/src/gopkg.in/{library}").is_dir():
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must provide {package} (.ci/run installs it)")
+            pytest.skip(f"needs apt-get install {package}")
     binary = tmp_path_factory.mktemp("go") / "appclients"
     env = {**os.environ, "GO111MODULE": "off", "GOPATH": "/usr/share/gocode"}
     done = subprocess.run(

@@ -151,3 +151,38 @@ def test_an_unknown_app_or_a_missing_file_is_one_line_with_its_exit_code(tmp_pat
         and err
         == f"smtpwizard: error: {tmp_path / 'missing.env'}: no such file; give the path of the app's settings file\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "text", "first_way"),
+    [
+        (
+            "mastodon",
+            "SMTP_SERVER=smtp.office365.com\nSMTP_PORT=587\nSMTP_LOGIN=me@contoso.com\n"
+            "SMTP_PASSWORD={password}\nSMTP_FROM_ADDRESS=me@contoso.com\n",
+            "1. A local bridge: emailproxy",  # Mastodon's mail gem cannot send XOAUTH2
+        ),
+        (
+            "posthog",
+            "EMAIL_HOST=smtp.office365.com\nEMAIL_PORT=587\nEMAIL_HOST_USER=me@contoso.com\n"
+            "EMAIL_HOST_PASSWORD={password}\nEMAIL_USE_TLS=true\nEMAIL_DEFAULT_FROM=me@contoso.com\n",
+            "1. A local bridge: emailproxy",
+        ),
+    ],
+)
+def test_doctor_flags_a_microsoft_365_password_login_before_it_breaks(
+    tmp_path: Path, target: str, text: str, first_way: str
+) -> None:
+    path = tmp_path / ("settings.env" if target == "posthog" else ".env.production")
+    path.write_text(text.format(password=PASSWORD))
+    code, out, err = run("doctor", "--target", target, str(path))  # no network here: the test fails at DNS
+    assert code != 0
+    shown = out + err
+    assert "logs in to Microsoft 365 with a password" in shown and "end of December 2026" in shown
+    assert first_way in shown and "Azure Communication Services" in shown
+    assert "Not offered: XOAUTH2 in" in shown
+    assert PASSWORD not in shown
+    code, out, _err = run("doctor", "--target", target, "--json", str(path))
+    notes = json.loads(out)["notes"]
+    assert any("logs in to Microsoft 365 with a password" in note for note in notes)
+    assert PASSWORD not in out

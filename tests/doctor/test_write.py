@@ -26,7 +26,7 @@ def test_gitlab_rb_editor_replaces_the_last_assignment_and_keeps_crlf() -> None:
         "external_url 'x'\r\n",
         "gitlab_rails['smtp_tls'] = false\r\n",
         "# gitlab_rails['smtp_tls'] = true\r\n",
-        "gitlab_rails['smtp_tls'] = true\r\n",
+        "gitlab_rails['smtp_tls'] = true # the one omnibus uses\r\n",
         "gitlab_rails['smtp_port'] = 465\r\n",
     ]
 
@@ -40,7 +40,7 @@ def test_app_yml_editor_touches_only_the_env_entries_and_keeps_comments() -> Non
         text, (("DISCOURSE_SMTP_PORT", 465), ("DISCOURSE_SMTP_FORCE_TLS", True)), ("DISCOURSE_SMTP_ENABLE_START_TLS",)
     )
     assert updated == (
-        "templates:\n  - a.yml\nenv:\n  LANG: en_US.UTF-8\n  ## TODO\n  DISCOURSE_SMTP_PORT: 465\n"
+        "templates:\n  - a.yml\nenv:\n  LANG: en_US.UTF-8\n  ## TODO\n  DISCOURSE_SMTP_PORT: 465  # submission\n"
         "  # DISCOURSE_SMTP_ENABLE_START_TLS: true  (unset by smtpwizard)\n  DISCOURSE_SMTP_FORCE_TLS: true\n"
         "volumes:\n  - volume: {}\n"
     )

@@ -61,7 +61,12 @@ def app_at(step: str, ca_file: str, **changes: Any) -> Any:
 
 async def finish_test(pilot: Any) -> None:
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    # The verdict is scrolled into view after the next refresh (call_after_refresh); on a
+    # loaded machine one pause can return before that refresh, and the picture catches the
+    # stages half scrolled. Let the refresh, the scroll and its repaint all happen.
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
     if pilot.app.last_report is not None:
         pilot.app.last_report.started_at = PINNED_AT
 

@@ -405,8 +405,45 @@ def json_found(text: str, data: Mapping[str, Any], keys: dict[str, str]) -> dict
     return found
 
 
+def split_ini_value(raw: str) -> tuple[str, str]:
+    """The value after a key's delimiter as go-ini reads it, and the comment that follows it.
+
+    gopkg.in/ini.v1 parser.go readValue, with the options Gitea loads app.ini with (go-gitea/gitea
+    modules/setting/config_provider.go: IgnoreContinuation, inline comments on): a value in
+    backticks or triple quotes ends at the LAST such quote on the line; otherwise the first ``#``
+    or ``;`` starts a comment, and one pair of surrounding single or double quotes is dropped."""
+    line = raw.lstrip()
+    if not line:
+        return "", ""
+    quote = '"""' if len(line) > 3 and line.startswith('"""') else "`" if line[0] == "`" else ""
+    if quote:
+        end = line.rfind(quote, len(quote))
+        if end >= 0:
+            rest = line[end + len(quote) :]
+            return line[len(quote) : end], rest if rest.strip() else ""
+        return line[len(quote) :].rstrip(), ""  # a multi-line value: go-ini reads on; we keep its first line
+    line = line.strip()
+    cut = min((i for i in (line.find("#"), line.find(";")) if i >= 0), default=-1)
+    comment = ""
+    if cut >= 0:
+        value_part = line[:cut]
+        comment = raw[len(raw) - len(raw.lstrip()) + len(value_part.rstrip()) :].rstrip()
+        line = value_part.strip()
+    for mark in ("'", '"'):
+        if len(line) >= 2 and line[0] == mark and line[-1] == mark and line[1:].find(mark) == len(line) - 2:
+            return line[1:-1], comment
+    return line, comment
+
+
+def split_ini_line(line: str) -> tuple[str, str] | None:
+    """An INI line's key and what follows its delimiter (go-ini: the first ``=`` or ``:``)."""
+    delimiter = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
+    return None if delimiter < 0 else (line[:delimiter].strip(), line[delimiter + 1 :])
+
+
 def read_ini_section(text: str, section: str) -> dict[str, Found]:
-    """One section of an INI file (Gitea's app.ini: go-ini, ``;`` and ``#`` comments, last key wins)."""
+    """One section of an INI file as go-ini reads Gitea's app.ini: ``;`` and ``#`` comments, ``=``
+    or ``:`` between key and value, the last of a key wins (values: :func:`split_ini_value`)."""
     found: dict[str, Found] = {}
     current = None
     for number, line in enumerate(text.splitlines(), 1):
@@ -416,13 +453,10 @@ def read_ini_section(text: str, section: str) -> dict[str, Found]:
         if stripped.startswith("[") and stripped.endswith("]"):
             current = stripped[1:-1].strip()
             continue
-        if current != section or "=" not in stripped:
+        pair = split_ini_line(stripped)
+        if current != section or pair is None:
             continue
-        key, _, value = stripped.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'`":
-            value = value[1:-1]
-        found[key.strip()] = Found(key.strip(), value, number)
+        found[pair[0]] = Found(pair[0], split_ini_value(pair[1])[0], number)
     return found
 
 
@@ -558,6 +592,12 @@ def build(
     if secret is None and smtp.auth != "none":
         smtp = smtp.with_changes(auth="none")
     config = Config(smtp=smtp, sender=sender, target=app)
+    if secret is not None:  # a Microsoft password login works today and stops working soon: say so now
+        from smtpwizard.core.apps import get_app
+        from smtpwizard.core.diagnose import app_basic_auth_note
+
+        retiring = app_basic_auth_note(str(path), smtp.host, smtp.username, get_app(app).profile)
+        notes = (*notes, retiring) if retiring else notes
     return Imported(
         app=app,
         path=path,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from smtpwizard.core.apps.base import PASSWORD_PLACEHOLDER, Export
+from smtpwizard.core.editors import with_comment
 from smtpwizard.core.errors import ExportError, InputMissing, WriteFailed
 from smtpwizard.core.exporters.formats import dotenv_value
 from smtpwizard.core.files import (
@@ -73,6 +74,24 @@ def _closing(text: str, quote: str) -> int:
             return i
         i += 1
     return -1
+
+
+def _dotenv_comment(value: str) -> str:
+    """The comment after a .env value, as compose-go and dotenv read one: after the closing quote
+    of a quoted value, else from a ``#`` that follows a blank."""
+    stripped = value.lstrip()
+    offset = len(value) - len(stripped)
+    start = 0
+    if stripped[:1] in ("'", '"'):
+        close = _closing(stripped[1:], stripped[0])
+        if close < 0:
+            return ""
+        start = close + 2
+        rest = stripped[start:]
+        hash_at = rest.find("#")
+        return value[offset + start + len(rest[:hash_at].rstrip()) :] if hash_at >= 0 else ""
+    match = re.search(r"[ \t]+#", stripped)
+    return value[offset + match.start() :] if match else ""
 
 
 def _newline_of(text: str) -> str:
@@ -140,7 +159,8 @@ def update_dotenv(
             out.append(line)
         else:
             seen.add(key)
-            out.append(f"{match['indent']}{match['export'] or ''}{key}={wanted[key]}{ending or newline}")
+            assignment = f"{match['indent']}{match['export'] or ''}{key}={wanted[key]}"
+            out.append(with_comment(assignment, _dotenv_comment(match["value"])) + (ending or newline))
     missing = [key for key in wanted if key not in seen]
     if missing:
         if out and not out[-1].endswith("\n"):

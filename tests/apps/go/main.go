@@ -1,10 +1,12 @@
-// Command appclients runs the Go apps' own mail code against a test server, and Helm's YAML
-// reader, for tests/apps. Stdlib plus Debian's gopkg.in/yaml.v2 only (GO111MODULE=off).
+// Command appclients runs the Go apps' own mail code against a test server, Helm's YAML reader
+// and Gitea's app.ini reader, for tests/apps. Stdlib plus Debian's gopkg.in/yaml.v2 and
+// gopkg.in/ini.v1 only (GO111MODULE=off).
 //
 //	appclients yaml         < values.yaml     -> JSON with each scalar's Go type
 //	appclients yamls        < texts.json      -> the same for a JSON list of documents
 //	appclients mattermost   < request.json    -> sends one message the way Mattermost does
 //	appclients sourcegraph  < request.json    -> sends one message the way Sourcegraph does
+//	appclients inis         < texts.json      -> each app.ini's [mailer] keys as Gitea loads them
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	ini "gopkg.in/ini.v1"
 	yaml "gopkg.in/yaml.v2"
 )
 
@@ -33,6 +36,8 @@ func main() {
 			err = dumpYAML(input)
 		case "yamls":
 			err = dumpYAMLs(input)
+		case "inis":
+			err = dumpINIs(input)
 		case "mattermost":
 			err = mattermost(input)
 		case "sourcegraph":
@@ -96,6 +101,35 @@ func dumpYAMLs(input []byte) error {
 			continue
 		}
 		results = append(results, typed(doc))
+	}
+	out, err := json.Marshal(results)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
+}
+
+// --- Gitea: app.ini through go-ini with the options Gitea loads it with
+// (go-gitea/gitea modules/setting/config_provider.go configProviderLoadOptions).
+
+func dumpINIs(input []byte) error {
+	var texts []string
+	if err := json.Unmarshal(input, &texts); err != nil {
+		return err
+	}
+	results := []interface{}{}
+	for _, text := range texts {
+		cfg, err := ini.LoadSources(ini.LoadOptions{KeyValueDelimiterOnWrite: " = ", IgnoreContinuation: true}, []byte(text))
+		if err != nil {
+			results = append(results, map[string]string{"error": err.Error()})
+			continue
+		}
+		keys := map[string]string{}
+		for _, key := range cfg.Section("mailer").Keys() {
+			keys[key.Name()] = key.Value()
+		}
+		results = append(results, keys)
 	}
 	out, err := json.Marshal(results)
 	if err != nil {

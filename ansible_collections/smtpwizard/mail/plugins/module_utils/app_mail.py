@@ -259,7 +259,7 @@ def plan(imported: Imported, config: Config, password: Secret | None) -> Plan:
             f"then run again ({imported.path.name} was not changed)"
         )
     writes_password = any(key == secret_key for key, _value in changed)
-    shown = tuple((key, doctor._text(value, imported.fmt)) for key, value in changed if key != secret_key)
+    shown = tuple((key, doctor.value_as_written(value, imported.fmt)) for key, value in changed if key != secret_key)
     if imported.write_kind is None or not (imported.write_kind == "jsonc" or all(" " not in k for k, _v in changed)):
         raise TaskFailed(f"smtpwizard cannot edit {imported.path.name} in place; apply the settings by hand")
     change_export = Export(after.text, (), tuple(changed), removed)
@@ -267,7 +267,7 @@ def plan(imported: Imported, config: Config, password: Secret | None) -> Plan:
     from smtpwizard.core.apps.readers import read_text
 
     original = read_text(imported.path)
-    updated = doctor._updated_text(imported, original, change_export) if changed or removed else original
+    updated = doctor.updated_app_text(imported, original, change_export) if changed or removed else original
     secrets = [s for s in (imported.password, imported.written_password, password) if s is not None]
     after_mask = NEW_MASK if writes_password else MASK
     before_text, after_text = masked(original, secrets, secret_key), masked(updated, secrets, secret_key, after_mask)
