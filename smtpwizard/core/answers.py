@@ -389,9 +389,16 @@ class WizardAnswers:
     def choose_auth_method(self, method: AuthMethod) -> None:
         if method == "password" and not self.offers_password():
             return  # the provider refuses passwords: the OAuth answers stay
+        if method != self.auth_method:
+            self.acknowledged = False  # the consequences differ (token lifetimes, password retirement)
         self.auth_method = method
         if method == "oauth" and (preset := self.oauth_preset) is not None:
             self.oauth.provider = preset.provider
+
+    def choose_flow(self, flow: OAuthFlow) -> None:
+        if flow != self.oauth.flow:
+            self.acknowledged = False  # device code and app-only sending have consequences of their own
+        self.oauth.flow = flow
 
     def oauth_settings(self) -> OAuthSettings | None:
         """The OAuth settings the answers describe (unvalidated: for what is shown before the test)."""

@@ -485,3 +485,15 @@ async def test_choosing_the_password_on_microsoft_365_shows_the_password_form_an
         assert step(app) == "sender"
     document = app.answers.to_document()
     assert document.config.oauth is None and document.config.smtp.auth == "auto" and document.config.version == 1
+
+
+def test_changing_the_way_of_logging_in_asks_for_the_consequences_again() -> None:
+    answers = WizardAnswers()
+    answers.choose_provider("microsoft365")
+    answers.acknowledged = True
+    answers.choose_auth_method("password")
+    assert not answers.acknowledged
+    answers.choose_auth_method("oauth")
+    answers.acknowledged = True
+    answers.choose_flow("device_code")
+    assert not answers.acknowledged

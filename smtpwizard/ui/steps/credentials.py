@@ -164,6 +164,7 @@ class CredentialsStep(StepScreen):
         for widget in self.query(".password-field"):
             widget.display = not a.uses_oauth and (widget.id != "insecure" or a.allows_insecure_auth_here())
         self.refresh_bindings()
+        self.show_keyring_line()
         if not a.uses_oauth:
             return
         o = a.oauth
@@ -262,8 +263,8 @@ class CredentialsStep(StepScreen):
             )
             label.add_class("problem")
             return
-        what = "The sign-in (refresh token)" if self.answers.uses_oauth else "The password"
-        label.update(escape(f"✓ {what} will be stored in the OS keyring ({info.name})."))
+        self.keyring_name = info.name
+        self.show_keyring_line()
         if problem:
             label.update(escape(f"✗ {problem}"))
         if kept.get("refresh") is False:
@@ -280,6 +281,20 @@ class CredentialsStep(StepScreen):
                 hint = self.query_one("#password-hint", Static)
                 hint.update("  password: the keyring no longer holds the stored one; type it again")
         self.show_password_state()
+
+    keyring_name: str | None = None  # the usable backend, once checked
+
+    def show_keyring_line(self) -> None:
+        """What the keyring will hold for the chosen way of logging in."""
+        if self.keyring_name is None:
+            return
+        a = self.answers
+        what = "The password"
+        if a.uses_oauth:
+            what = "The client secret" if a.oauth.flow == "client_credentials" else "The sign-in (refresh token)"
+        self.query_one("#keyring", Static).update(
+            escape(f"✓ {what} will be stored in the OS keyring ({self.keyring_name}).")
+        )
 
     def show_password_state(self) -> None:
         """Edit mode: the stored password stays unless a new one is typed; say which it is."""
@@ -316,7 +331,7 @@ class CredentialsStep(StepScreen):
             self.answers.choose_auth_method(event.value)  # type: ignore[arg-type]
             self.show_method()
         elif event.select.id == "flow" and isinstance(event.value, str):
-            self.answers.oauth.flow = event.value  # type: ignore[assignment]
+            self.answers.choose_flow(event.value)  # type: ignore[arg-type]
             self.show_method()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
