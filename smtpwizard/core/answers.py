@@ -409,8 +409,8 @@ class WizardAnswers:
     def sign_in_key(self) -> tuple[str, ...]:
         """What a sign-in was made for: another user, app, tenant or server needs a new one."""
         o = self.oauth
-        return (self.profile, o.provider, o.authority, o.tenant.strip(), o.client_id.strip(), self.username.lower(),
-                " ".join(o.scopes), o.authorize_url, o.token_url)  # fmt: skip
+        server = (o.authority, o.authorize_url, o.token_url, " ".join(o.scopes))
+        return (self.profile, o.provider, o.tenant.strip(), o.client_id.strip(), self.username.lower(), *server)
 
     def signed_in(self) -> bool:
         """Whether the keyring holds a refresh token for exactly these answers."""
@@ -427,12 +427,12 @@ class WizardAnswers:
         """The config a sign-in is made for, validated (FieldError names the field) before the
         sender is known: the mailbox stands in as the sender."""
         validate_email(self.username, "username")
-        saved = self.sender_address, self.target
+        saved = self.sender_address
         try:
             self.sender_address = self.sender_address or self.username
             return self.to_document().config
         finally:
-            self.sender_address, self.target = saved
+            self.sender_address = saved
 
     def bridge_app(self) -> App | None:
         """The target app when it cannot send XOAUTH2 itself (it sends through the bridge)."""
