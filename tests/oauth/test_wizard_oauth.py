@@ -497,3 +497,31 @@ def test_changing_the_way_of_logging_in_asks_for_the_consequences_again() -> Non
     answers.acknowledged = True
     answers.choose_flow("device_code")
     assert not answers.acknowledged
+
+
+# --- flow: device_code starts with the code, no loopback listener -------------------------------
+
+
+async def test_the_device_code_flow_shows_the_code_at_once_without_a_listener(
+    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.oauth.test_sign_in_screen import SignInApp
+
+    config = _config(config_doc(auth_server, 587, ACCOUNT, ca_file, flow="device_code"))
+    app = SignInApp(config)
+    async with app.run_test(size=(100, 40)) as pilot:
+        status = ""
+        for _ in range(200):
+            await pilot.pause(0.05)
+            status = str(app.screen.query_one("#status", Static).render())
+            if "enter the code" in status:
+                break
+        assert str(app.screen.query_one("#url", Static).render()) == ""  # no browser address, no listener
+        words = status.split()
+        await asyncio.to_thread(UserAgent(auth_server).enter_user_code, words[1], words[-1])
+        for _ in range(400):  # the screen polls at the server's interval (5 s)
+            await pilot.pause(0.05)
+            if app.result != "not dismissed":
+                break
+    assert app.result == ACCOUNT
+    assert memory_keyring.entries  # the refresh token, in the keyring only
