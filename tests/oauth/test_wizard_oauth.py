@@ -151,6 +151,8 @@ async def test_microsoft_365_delegated_journey_writes_a_config_that_smtpwizard_t
             await pilot.press("ctrl+o")
             url = await wait_for_sign_in_url(app, pilot)
             seen.append(shown(app))
+            await pilot.press("ctrl+y")  # the wrapped address, copied whole
+            assert app.clipboard == url
             redirect = await asyncio.to_thread(UserAgent(auth_server).sign_in, url)
             await asyncio.to_thread(UserAgent(auth_server).follow_redirect, redirect)
             await back_on_credentials(app, pilot)
