@@ -527,3 +527,55 @@ async def test_the_device_code_flow_shows_the_code_at_once_without_a_listener(
                 break
     assert app.result == ACCOUNT
     assert memory_keyring.entries  # the refresh token, in the keyring only
+
+
+async def test_edit_mode_of_an_app_only_config_keeps_the_stored_client_secret(
+    tmp_path: Path, auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    config_path = tmp_path / "config.yaml"
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, _mailbox, handler):
+        doc = config_doc(
+            auth_server, smtp.port, "noreply@example.test", ca_file, client_id=APP_CLIENT, flow="client_credentials"
+        )
+        doc["provider"], doc["sender"] = "microsoft365", {"address": "noreply@example.test", "name": "Old name"}
+        doc["oauth"]["client_secret"] = {"keyring": {"account": "default/oauth/client-secret/app"}}
+        KeyringStore().put(SecretRef("smtpwizard", "default/oauth/client-secret/app"), Secret(APP_SECRET))
+        source = write_doc(tmp_path / "input.yaml", doc)
+        code, output = await asyncio.to_thread(cli, "--from-yaml", str(source), "--config", str(config_path), "--yes")
+        assert code == 0, output
+        before, keyring_before = yaml.safe_load(config_path.read_text()), dict(memory_keyring.entries)
+
+        app = make_app(config_path, store=KeyringStore(), probe_options=FAST, stable=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert "app-only: client secret in the keyring" in str(app.screen.query_one("#stages").render())
+            await pilot.press("escape", "escape", "escape")
+            await settle(app, pilot)
+            assert step(app) == "credentials"
+            secret_field = app.screen.query_one("#client-secret", Input)
+            assert secret_field.value == "" and "kept from the keyring" in secret_field.placeholder
+            await pilot.press("enter")
+            assert step(app) == "sender"
+            fill(app, **{"sender-name": "New name"})
+            await pilot.press("enter", "enter")
+            await settle(app, pilot)
+            assert app.last_report is not None and app.last_report.ok, shown(app)
+            await pilot.press("enter", "enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, FinishScreen)
+            assert "Client secret kept, unchanged, in the OS keyring" in shown(app)
+
+    after = yaml.safe_load(config_path.read_text())
+    assert after["oauth"] == before["oauth"] and after["sender"]["name"] == "New name"
+    assert memory_keyring.entries == keyring_before
+    assert len(handler.accepted) == 2
+
+
+def test_an_oauth_config_gets_no_password_warnings_of_its_provider() -> None:
+    from smtpwizard.core.consequences import consequences_for
+    from smtpwizard.core.settings import OAuthSettings
+
+    signed = OAuthSettings(provider="microsoft", client_id="app", tenant="consumers")
+    assert "outlook_oauth_only" in {c.id for c in consequences_for(None, "outlook_com")}
+    ids = {c.id for c in consequences_for(None, "outlook_com", signed)}
+    assert "outlook_oauth_only" not in ids and "oauth_microsoft_inactivity" in ids
