@@ -51,7 +51,15 @@ def test_help_does_not_import_the_smtp_or_keyring_libraries() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-OAUTH_MODULES = ("smtpwizard.core.oauth", "msal", "authlib", "urllib.request", "http.server")
+OAUTH_MODULES = (
+    "smtpwizard.core.oauth",
+    "smtpwizard.core.oauth_msal",
+    "msal",
+    "requests",
+    "authlib",
+    "urllib.request",
+    "http.server",
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +82,14 @@ def test_help_and_the_password_path_never_load_the_oauth_client(argv: list[str])
     root = Path(__file__).parents[1]
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, cwd=root)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_the_oauth_modules_load_msal_only_when_a_microsoft_token_request_is_made() -> None:
+    # msal (and the requests stack it pulls in) costs its import time on the Microsoft OAuth path only
+    code = (
+        "import sys\nfrom smtpwizard.core import oauth, oauth_msal\n"
+        "print(sorted(m for m in ('msal', 'requests', 'jwt') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -6,6 +6,20 @@ device grant, 7523 client assertions), imported only on the OAuth path: the pass
 ``--help`` never load it (tests/test_import_boundaries.py). Tokens are :class:`Secret` objects;
 the refresh token and the client secret are read from and written to the keyring only, and a
 rotated refresh token is stored back before the new access token is used.
+
+For ``provider: microsoft`` the requests go through msal (Microsoft's library, the ``oauth``
+extra; core/oauth_msal.py) when it is installed, and through this client when it is not, or when
+SMTPWIZARD_OAUTH_BACKEND=stdlib. Both give the same TokenSets and OAuthError kinds. Google and
+generic providers always use this client.
+
+msal (checked on 1.39) can be pointed at a non-Microsoft authority for every flow used here, so
+no flow falls back to this client: tests/oauth runs auth code + PKCE on a loopback redirect, the
+pasted redirect URL, device code, client credentials (secret; certificate, which msal signs PS256
+with x5t#S256) and refresh with rotation (msal returns the new refresh token) through both
+clients against a real oidc-provider. What msal needs from that server: Entra's discovery path
+``<tenant>/v2.0/.well-known/openid-configuration`` (msal's ``authority=``; ``oidc_authority=``
+also works, if the issuer matches), and the ``profile`` scope, which msal adds to every user
+request (a refresh otherwise fails with invalid_scope).
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ import base64
 import hashlib
 import http.server
 import json
+import os
 import secrets
 import ssl
 import threading
@@ -26,7 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtpwizard.core.config import EnvSource, FileSource, InlineSource, KeyringSource, PasswordSource
 from smtpwizard.core.errors import FieldError, InputMissing, SecretStoreError, WizardError
@@ -43,6 +58,12 @@ from smtpwizard.core.settings import (
     oauth_keyring_account,
 )
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.x509 import Certificate
+
+    from smtpwizard.core import oauth_msal
+
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 GOOGLE_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
@@ -54,6 +75,7 @@ OIDC_SCOPES = frozenset({"openid", "email", "profile", "offline_access"})
 HTTP_TIMEOUT_S = 20.0
 MAX_BODY = 256 * 1024
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+BACKEND_ENV = "SMTPWIZARD_OAUTH_BACKEND"  # "stdlib" forces this client for Microsoft, "msal" requires msal
 
 
 class OAuthError(WizardError):
@@ -163,6 +185,27 @@ def registration_steps(oauth: OAuthSettings) -> tuple[str, ...]:
     return (f"Register a public client with PKCE and the redirect URI {redirect}.",)
 
 
+# --- which client talks to Microsoft ------------------------------------------------------
+
+
+def _via_msal(oauth: OAuthSettings) -> bool:
+    """Whether msal (core/oauth_msal.py) makes the requests: a Microsoft provider, msal installed, not turned off."""
+    if oauth.provider != "microsoft":
+        return False
+    choice = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if choice == "stdlib":
+        return False
+    from smtpwizard.core import oauth_msal
+
+    if oauth_msal.installed():
+        return True
+    if choice == "msal":
+        raise OAuthError(
+            "oauth_error", f"{BACKEND_ENV}=msal but msal is not installed: pip install 'smtpwizard[oauth]'"
+        )
+    return False
+
+
 # --- HTTP ----------------------------------------------------------------------------------
 
 
@@ -173,16 +216,22 @@ def _context(oauth: OAuthSettings) -> ssl.SSLContext:
     return context
 
 
-def _post(oauth: OAuthSettings, url: str, form: dict[str, str]) -> dict[str, Any]:
-    """POST a form to the authorization server; its JSON answer, or OAuthError (never the form)."""
+def _opener(oauth: OAuthSettings, url: str) -> urllib.request.OpenerDirector:
+    """HTTPS only, verified with the system CAs (or oauth.ca_file), through the environment's proxy
+    except for a server on this machine."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "https":
         raise OAuthError("oauth_unreachable", f"{url} is not https; tokens are only sent over TLS")
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), method="POST")  # noqa: S310 - https checked above
-    request.add_header("Accept", "application/json")
-    # a proxy from the environment is used, except for a server on this machine
     proxies = urllib.request.ProxyHandler({} if is_loopback(parts.hostname or "") else None)
-    opener = urllib.request.build_opener(proxies, urllib.request.HTTPSHandler(context=_context(oauth)))
+    return urllib.request.build_opener(proxies, urllib.request.HTTPSHandler(context=_context(oauth)))
+
+
+def _post(oauth: OAuthSettings, url: str, form: dict[str, str]) -> dict[str, Any]:
+    """POST a form to the authorization server; its JSON answer, or OAuthError (never the form)."""
+    parts = urllib.parse.urlsplit(url)
+    opener = _opener(oauth, url)
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), method="POST")  # noqa: S310 - https checked by _opener
+    request.add_header("Accept", "application/json")
     try:
         with opener.open(request, timeout=HTTP_TIMEOUT_S) as response:
             body = response.read(MAX_BODY)
@@ -222,7 +271,9 @@ def _error_kind(error: str, description: str) -> TokenFailureKind:
         return "oauth_denied"
     if "aadsts65001" in text or "consent" in text or error == "consent_required":
         return "oauth_consent_required"
-    if "aadsts90002" in text or "aadsts900023" in text or ("tenant" in text and "not found" in text):
+    if any(code in text for code in ("aadsts90002", "aadsts900023", "aadsts50020")) or (
+        "tenant" in text and "not found" in text
+    ):
         return "oauth_wrong_tenant"
     if "aadsts53003" in text or "conditional access" in text:
         return "oauth_blocked_by_policy"
@@ -298,6 +349,10 @@ def _token_set(data: dict[str, Any], oauth: OAuthSettings) -> TokenSet:
 
 
 def refresh(oauth: OAuthSettings, refresh_token: Secret, client_secret: Secret | None = None) -> TokenSet:
+    if _via_msal(oauth):
+        from smtpwizard.core import oauth_msal
+
+        return _token_set(oauth_msal.refresh(oauth, refresh_token, client_secret), oauth)
     form = {
         "grant_type": "refresh_token",
         "refresh_token": refresh_token.reveal(),
@@ -310,6 +365,10 @@ def refresh(oauth: OAuthSettings, refresh_token: Secret, client_secret: Secret |
 
 
 def client_credentials(oauth: OAuthSettings, client_secret: Secret | None) -> TokenSet:
+    if _via_msal(oauth):
+        from smtpwizard.core import oauth_msal
+
+        return _token_set(oauth_msal.client_credentials(oauth, client_secret), oauth)
     token_url = endpoints(oauth).token
     form = {"grant_type": "client_credentials", "client_id": oauth.client_id, "scope": " ".join(scopes(oauth))}
     if oauth.certificate is not None:
@@ -323,21 +382,10 @@ def client_credentials(oauth: OAuthSettings, client_secret: Secret | None) -> To
 def client_assertion(oauth: OAuthSettings, audience: str) -> Secret:
     """An RS256 client assertion (RFC 7523) signed with the certificate's key, as Entra expects
     (x5t = base64url SHA-1 of the certificate, aud = the token endpoint, lifetime of minutes)."""
-    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.asymmetric import padding
 
-    assert oauth.certificate is not None
-    pem = Path(oauth.certificate).expanduser().read_bytes()
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError:
-        raise OAuthError(
-            "oauth_invalid_client", f"{oauth.certificate} must hold an unencrypted RSA private key and its certificate"
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise OAuthError("oauth_invalid_client", f"{oauth.certificate}: the key must be RSA (Entra signs with RS256)")
+    key, cert = _certificate(oauth)
 
     def b64(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
@@ -358,6 +406,37 @@ def client_assertion(oauth: OAuthSettings, audience: str) -> Secret:
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
     signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     return Secret(f"{signing_input}.{b64(signature)}")
+
+
+def _certificate(oauth: OAuthSettings) -> tuple[RSAPrivateKey, Certificate]:
+    """The RSA key and certificate of oauth.certificate (one PEM file, as uploaded to the Entra app)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    assert oauth.certificate is not None
+    try:
+        pem = Path(oauth.certificate).expanduser().read_bytes()
+        key = serialization.load_pem_private_key(pem, password=None)
+        cert = x509.load_pem_x509_certificate(pem)
+    except (OSError, ValueError, TypeError):
+        raise OAuthError(
+            "oauth_invalid_client", f"{oauth.certificate} must hold an unencrypted RSA private key and its certificate"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise OAuthError("oauth_invalid_client", f"{oauth.certificate}: the key must be RSA (Entra signs with RS256)")
+    return key, cert
+
+
+def load_certificate(oauth: OAuthSettings) -> tuple[str, str]:
+    """oauth.certificate's key (PKCS#8, unencrypted) and certificate as PEM text, for msal."""
+    from cryptography.hazmat.primitives import serialization
+
+    key, cert = _certificate(oauth)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem.decode("ascii"), cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 # --- auth code with PKCE on a loopback redirect (RFC 7636, RFC 8252) ---------------------
@@ -404,6 +483,8 @@ class AuthCodeSession:
         self.state = secrets.token_urlsafe(24)
         self._server: _LoopbackServer | None = None
         self._port = 0
+        self._msal_flow: oauth_msal.AuthCodeFlow | None = None  # msal's flow, for a Microsoft provider
+        self._msal_failure: OAuthError | None = None  # msal could not start it (discovery): wait/complete raise it
 
     def start(self) -> str:
         """Listen on 127.0.0.1 (a port the OS picks) and return the authorization URL."""
@@ -420,6 +501,19 @@ class AuthCodeSession:
         return f"http://127.0.0.1:{port}/"
 
     def authorize_url(self) -> str:
+        if _via_msal(self.oauth):
+            from smtpwizard.core import oauth_msal
+
+            if self._msal_flow is None and self._msal_failure is None:
+                try:  # one flow per sign-in: msal keeps its PKCE verifier and nonce in it
+                    self._msal_flow = oauth_msal.initiate_auth_code(
+                        self.oauth, self.redirect_uri, self.state, self.login_hint, self.client_secret
+                    )
+                    self.verifier = self._msal_flow.verifier
+                except OAuthError as exc:  # start() stays failure-free as without msal; the wait reports it
+                    self._msal_failure = exc
+            if self._msal_flow is not None:
+                return self._msal_flow.url
         authorize = endpoints(self.oauth).authorize
         if authorize is None:
             raise OAuthError("oauth_error", "this provider has no authorization endpoint; set oauth.authorize_url")
@@ -446,6 +540,8 @@ class AuthCodeSession:
         server = self._server
         assert server is not None
         try:
+            if self._msal_failure is not None:
+                raise self._msal_failure
             if not server.received.wait(timeout_s):
                 raise OAuthError("oauth_timeout", f"no sign-in arrived within {timeout_s:g} seconds")
             if not server.result:
@@ -457,6 +553,8 @@ class AuthCodeSession:
     def complete(self, redirect_url: str) -> TokenSet:
         """The pasted redirect URL (the browser ran on another machine, e.g. over SSH)."""
         self.close()
+        if self._msal_failure is not None:
+            raise self._msal_failure
         query = urllib.parse.urlsplit(redirect_url.strip()).query
         params = dict(urllib.parse.parse_qsl(query))
         if "code" not in params and "error" not in params:
@@ -477,6 +575,8 @@ class AuthCodeSession:
             raise _fail({"error": params["error"], "error_description": params.get("error_description", "")})
         if not secrets.compare_digest(params.get("state", ""), self.state):
             raise OAuthError("oauth_error", "the redirect's state does not match this sign-in; start again")
+        if self._msal_flow is not None:
+            return _token_set(self._msal_flow.exchange(params), self.oauth)
         form = {
             "grant_type": "authorization_code",
             "code": params["code"],
@@ -505,7 +605,12 @@ def start_device(oauth: OAuthSettings) -> DeviceCode:
     url = endpoints(oauth).device
     if url is None:
         raise OAuthError("oauth_error", f"{oauth.provider} has no device code flow for SMTP; use flow: auth_code")
-    data = _post(oauth, url, {"client_id": oauth.client_id, "scope": " ".join(scopes(oauth))})
+    if _via_msal(oauth):
+        from smtpwizard.core import oauth_msal
+
+        data = oauth_msal.start_device(oauth)
+    else:
+        data = _post(oauth, url, {"client_id": oauth.client_id, "scope": " ".join(scopes(oauth))})
     if "error" in data:
         raise _fail(data)
     try:
@@ -525,8 +630,16 @@ def poll_device(oauth: OAuthSettings, device: DeviceCode, sleep: Callable[[float
     interval = device.interval_s
     deadline = time.monotonic() + device.expires_in_s
     form = {"grant_type": DEVICE_GRANT, "device_code": device.device_code.reveal(), "client_id": oauth.client_id}
+
+    def poll() -> dict[str, Any]:
+        return _post(oauth, endpoints(oauth).token, form)
+
+    if _via_msal(oauth):
+        from smtpwizard.core import oauth_msal
+
+        poll = oauth_msal.device_poll(oauth, device.device_code, interval)
     while time.monotonic() < deadline:
-        data = _post(oauth, endpoints(oauth).token, form)
+        data = poll()
         error = data.get("error")
         if error == "authorization_pending":
             sleep(interval)

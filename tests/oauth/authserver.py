@@ -76,6 +76,7 @@ class AuthServer:
 
     def post(self, name: str, form: dict[str, str], auth: tuple[str, str] | None = None) -> dict[str, Any]:
         request = urllib.request.Request(self.endpoint(name), data=urllib.parse.urlencode(form).encode())
+        request.add_header("X-Test-Harness", "1")  # not counted in requests(): the tests' own calls
         if auth is not None:
             basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             request.add_header("Authorization", f"Basic {basic}")
@@ -85,6 +86,12 @@ class AuthServer:
         except urllib.error.HTTPError as exc:
             body = exc.read()
         return json.loads(body) if body else {}
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Each POST smtpwizard sent the provider: its path and x-client-sku (MSAL.Python from msal)."""
+        with urllib.request.urlopen(f"{self.issuer}/_test/requests", context=self.context, timeout=10) as response:
+            seen: list[dict[str, Any]] = json.loads(response.read())
+        return seen
 
     def introspect(self, token: str) -> dict[str, Any]:
         return self.post("introspect", {"token": token}, auth=(RESOURCE_CLIENT, RESOURCE_SECRET))
@@ -100,7 +107,7 @@ def _clients(app_jwks: dict[str, Any] | None) -> list[dict[str, Any]]:
         "grant_types": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
         "response_types": ["code"],
         "redirect_uris": ["http://127.0.0.1/"],
-        "scope": f"openid email offline_access {SMTP_SCOPE}",
+        "scope": f"openid email profile offline_access {SMTP_SCOPE}",
     }
     clients = [
         {"client_id": PUBLIC_CLIENT, **public},
@@ -132,8 +139,8 @@ def _clients(app_jwks: dict[str, Any] | None) -> list[dict[str, Any]]:
         clients.append(
             {
                 "client_id": "smtpwizard-cert",
+                # RS256 from smtpwizard's own assertion, PS256 from msal's (x5t#S256): Entra takes both
                 "token_endpoint_auth_method": "private_key_jwt",
-                "token_endpoint_auth_signing_alg": "RS256",
                 "jwks": app_jwks,
                 "grant_types": ["client_credentials"],
                 "response_types": [],

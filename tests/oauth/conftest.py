@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def app_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict
         + cert.public_bytes(serialization.Encoding.PEM)
     )
     numbers = key.public_key().public_numbers()
-    jwks = {"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig", "n": _b64(numbers.n), "e": _b64(numbers.e)}]}
+    jwks = {"keys": [{"kty": "RSA", "use": "sig", "n": _b64(numbers.n), "e": _b64(numbers.e)}]}
     return str(path), jwks
 
 
@@ -59,6 +61,51 @@ def auth_server(
 ) -> Iterator[AuthServer]:
     with running_auth_server(ca, ca_file, tmp_path_factory.mktemp("oidc"), app_jwks=app_certificate[1]) as server:
         yield server
+
+
+BACKENDS = ("msal", "stdlib")  # who talks to a Microsoft authority: msal (the oauth extra) or oauth.py's own client
+
+
+@dataclass
+class Backend:
+    name: str
+    server: AuthServer
+    seen_before: int  # the provider's request count when the test began
+
+    @property
+    def env(self) -> dict[str, str]:
+        """For a subprocess: the environment variable that picks this backend."""
+        from smtpwizard.core.oauth import BACKEND_ENV
+
+        return {BACKEND_ENV: self.name}
+
+    def assert_used(self) -> None:
+        """Every token and device request of this test reached the provider from this backend:
+        msal sends x-client-sku: MSAL.Python with each, oauth.py's client sends none."""
+        sent = [r for r in self.server.requests()[self.seen_before :] if r["path"].endswith(("/token", "/devicecode"))]
+        assert sent, "no token request reached the provider"
+        expected = "MSAL.Python" if self.name == "msal" else None
+        assert all(r["sku"] == expected for r in sent), f"not all through {self.name}: {sent}"
+
+
+def require_msal() -> None:
+    from smtpwizard.core import oauth_msal
+
+    if not oauth_msal.installed():
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide msal (the test extra: pip install -e '.[test]')")
+        pytest.skip("needs msal: pip install -e '.[test]'")
+
+
+@pytest.fixture(params=BACKENDS)
+def oauth_backend(request: pytest.FixtureRequest, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """Run the test once through msal and once through oauth.py's client, against the same provider."""
+    from smtpwizard.core.oauth import BACKEND_ENV
+
+    if request.param == "msal":
+        require_msal()
+    monkeypatch.setenv(BACKEND_ENV, request.param)
+    return Backend(request.param, auth_server, len(auth_server.requests()))
 
 
 def oauth_doc(

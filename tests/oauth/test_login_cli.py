@@ -1,6 +1,7 @@
 """`smtpwizard login`, then `--from-yaml` apply and `test`, as the installed command in subprocesses,
 with a real Secret Service and a real authorization server. Every output and every written file
-is searched for the refresh token, the access tokens and the client secret."""
+is searched for the refresh token, the access tokens and the client secret. The Microsoft sign-ins
+run through msal and through the standard-library client (the ``oauth_backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import yaml
 
 from tests.cli.test_headless_subprocess import keyring_lookup, smtpwizard
 from tests.oauth.authserver import ACCOUNT, APP_CLIENT, APP_SECRET, AuthServer, UserAgent, xoauth2_smtp_server
-from tests.oauth.conftest import config_doc, write_doc
+from tests.oauth.conftest import Backend, config_doc, write_doc
 
 REFRESH_ACCOUNT = f"default/oauth/refresh-token/smtpwizard-public/{ACCOUNT}"
 
@@ -74,9 +75,14 @@ def search(texts: list[str], files: list[Path], secrets: list[str]) -> None:
 
 
 def test_login_then_apply_then_test_with_xoauth2_through_the_command(
-    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], good_tls: ssl.SSLContext, ca_file: str
+    tmp_path: Path,
+    auth_server: AuthServer,
+    secret_service: dict[str, str],
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    oauth_backend: Backend,
 ) -> None:
-    env = {**secret_service}
+    env = {**secret_service, **oauth_backend.env}
     out_config = tmp_path / "out" / "config.yaml"
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, handler):
         source = write_doc(tmp_path / "input.yaml", config_doc(auth_server, smtp.port, ACCOUNT, ca_file))
@@ -102,12 +108,13 @@ def test_login_then_apply_then_test_with_xoauth2_through_the_command(
 
     outputs = [login] + [p.stdout + p.stderr for p in (apply, apply_json, retest)]
     search(outputs, [source, *out_config.parent.iterdir()], [first_refresh, last_refresh, *handler.tokens])
+    oauth_backend.assert_used()
 
 
 def test_login_over_ssh_takes_the_pasted_redirect_url(
-    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str
+    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str, oauth_backend: Backend
 ) -> None:
-    env = {**secret_service}
+    env = {**secret_service, **oauth_backend.env}
     source = write_doc(tmp_path / "input.yaml", config_doc(auth_server, 587, ACCOUNT, ca_file))
     process = start_login("--config", str(source), "--paste", env=env)
     seen = read_until(process, "https://")
@@ -118,12 +125,13 @@ def test_login_over_ssh_takes_the_pasted_redirect_url(
     refresh = keyring_lookup(env, REFRESH_ACCOUNT)
     assert refresh is not None and refresh not in output
     assert redirect.split("code=")[1].split("&")[0] not in output  # the one-time code is not echoed
+    oauth_backend.assert_used()
 
 
 def test_device_code_login_prints_the_code_and_waits_for_the_user(
-    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str
+    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str, oauth_backend: Backend
 ) -> None:
-    env = {**secret_service}
+    env = {**secret_service, **oauth_backend.env}
     source = write_doc(tmp_path / "input.yaml", config_doc(auth_server, 587, ACCOUNT, ca_file, flow="device_code"))
     process = start_login("--config", str(source), env=env)
     seen = read_until(process, "enter the code")
@@ -132,12 +140,18 @@ def test_device_code_login_prints_the_code_and_waits_for_the_user(
     code, output = finish(process, seen)
     assert code == 0, output
     assert f"access token is for {ACCOUNT}" in output and keyring_lookup(env, REFRESH_ACCOUNT) is not None
+    oauth_backend.assert_used()
 
 
 def test_client_credentials_login_stores_the_secret_from_the_environment_for_unattended_sending(
-    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], good_tls: ssl.SSLContext, ca_file: str
+    tmp_path: Path,
+    auth_server: AuthServer,
+    secret_service: dict[str, str],
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    oauth_backend: Backend,
 ) -> None:
-    env = {**secret_service, "SMTP_CLIENT_SECRET": APP_SECRET}
+    env = {**secret_service, **oauth_backend.env, "SMTP_CLIENT_SECRET": APP_SECRET}
     out_config = tmp_path / "out" / "config.yaml"
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, _mailbox, handler):
         doc: dict[str, Any] = config_doc(
@@ -163,12 +177,13 @@ def test_client_credentials_login_stores_the_secret_from_the_environment_for_una
     assert all(info["client_id"] == APP_CLIENT for info in handler.accepted) and len(handler.accepted) == 2
     outputs = [p.stdout + p.stderr for p in (login, apply, retest)]
     search(outputs, [source, *out_config.parent.iterdir()], [APP_SECRET, *handler.tokens])
+    oauth_backend.assert_used()
 
 
 def test_a_declined_sign_in_exits_77_with_the_diagnosis(
-    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str
+    tmp_path: Path, auth_server: AuthServer, secret_service: dict[str, str], ca_file: str, oauth_backend: Backend
 ) -> None:
-    env = {**secret_service}
+    env = {**secret_service, **oauth_backend.env}
     source = write_doc(tmp_path / "input.yaml", config_doc(auth_server, 587, "denied@example.test", ca_file))
     process = start_login("--config", str(source), env=env)
     seen = read_until(process, "https://")

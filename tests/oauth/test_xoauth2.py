@@ -1,6 +1,7 @@
 """XOAUTH2 end to end on loopback: a real OpenID Connect provider (oidc-provider) issues the
 tokens through each flow, and an aiosmtpd server accepts only tokens its introspection calls
-active, with smtp.send, for the user named in the SASL string."""
+active, with smtp.send, for the user named in the SASL string. The Microsoft flows run twice
+(the ``oauth_backend`` fixture): through msal and through oauth.py's own client."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from tests.oauth.authserver import (
     UserAgent,
     xoauth2_smtp_server,
 )
-from tests.oauth.conftest import config_doc
+from tests.oauth.conftest import Backend, config_doc
 
 
 def _config(doc: dict[str, Any]) -> Config:
@@ -60,7 +61,11 @@ def everything_shown(report: Any, diagnosis: Any) -> str:
 
 
 def test_auth_code_sign_in_then_the_live_test_sends_with_xoauth2_and_rotates_the_refresh_token(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer,
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    oauth_backend: Backend,
 ) -> None:
     store = KeyringStore()
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, handler):
@@ -85,10 +90,11 @@ def test_auth_code_sign_in_then_the_live_test_sends_with_xoauth2_and_rotates_the
     shown = everything_shown(report, diagnosis)
     assert handler.tokens and all(token not in shown for token in handler.tokens)
     assert rotated.reveal() not in shown and first_refresh.reveal() not in shown
+    oauth_backend.assert_used()
 
 
 def test_device_code_sign_in_polls_until_the_user_has_entered_the_code(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring, oauth_backend: Backend
 ) -> None:
     config = _config(config_doc(auth_server, 587, ACCOUNT, ca_file, flow="device_code"))
     assert config.oauth is not None
@@ -103,10 +109,15 @@ def test_device_code_sign_in_polls_until_the_user_has_entered_the_code(
     assert len(waits) == 1 and waits[0] == device.interval_s
     assert tokens.identity == ACCOUNT and tokens.refresh_token is not None
     assert auth_server.introspect(tokens.access_token.reveal())["active"] is True
+    oauth_backend.assert_used()
 
 
 def test_client_credentials_with_a_secret_sends_as_the_app(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer,
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    oauth_backend: Backend,
 ) -> None:
     store = KeyringStore()
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, _mailbox, handler):
@@ -121,10 +132,11 @@ def test_client_credentials_with_a_secret_sends_as_the_app(
     assert handler.accepted[0]["client_id"] == APP_CLIENT and "sub" not in handler.accepted[0]
     assert report.token_identity == f"app {APP_CLIENT}"
     assert APP_SECRET not in everything_shown(report, diagnosis)
+    oauth_backend.assert_used()
 
 
 def test_client_credentials_with_a_certificate_signs_a_client_assertion(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, app_certificate: tuple[str, Any]
+    auth_server: AuthServer, ca_file: str, app_certificate: tuple[str, Any], oauth_backend: Backend
 ) -> None:
     doc = config_doc(
         auth_server, 587, "noreply@example.test", ca_file, client_id="smtpwizard-cert", flow="client_credentials"
@@ -135,10 +147,15 @@ def test_client_credentials_with_a_certificate_signs_a_client_assertion(
     tokens = oauth.client_credentials(config.oauth, None)
     info = auth_server.introspect(tokens.access_token.reveal())
     assert info["active"] is True and info["client_id"] == "smtpwizard-cert"
+    oauth_backend.assert_used()
 
 
 def test_a_revoked_refresh_token_is_diagnosed_and_no_login_is_sent(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer,
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    oauth_backend: Backend,
 ) -> None:
     store = KeyringStore()
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, _handler):
@@ -150,10 +167,11 @@ def test_a_revoked_refresh_token_is_diagnosed_and_no_login_is_sent(
     assert "revoked" in diagnosis.explanation and "smtpwizard login" in diagnosis.fix
     assert mailbox.auth_attempts == []  # no AUTH with a token that could not be had
     assert store.get(oauth.refresh_token_ref(config)) == refresh  # nothing overwritten
+    oauth_backend.assert_used()
 
 
 def test_an_expired_refresh_token_is_diagnosed(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring, oauth_backend: Backend
 ) -> None:
     store = KeyringStore()
     config = _config(config_doc(auth_server, 587, ACCOUNT, ca_file, client_id=SHORT_CLIENT))
@@ -162,9 +180,10 @@ def test_an_expired_refresh_token_is_diagnosed(
     with pytest.raises(oauth.OAuthError) as failed:
         oauth.access_token(config, store)
     assert failed.value.kind == "oauth_invalid_grant"
+    oauth_backend.assert_used()
 
 
-def test_declined_consent_is_diagnosed(auth_server: AuthServer, ca_file: str) -> None:
+def test_declined_consent_is_diagnosed(auth_server: AuthServer, ca_file: str, oauth_backend: Backend) -> None:
     config = _config(config_doc(auth_server, 587, ACCOUNT, ca_file))
     with pytest.raises(oauth.OAuthError) as failed:
         sign_in(auth_server, config, login_hint="denied@example.test")
@@ -172,7 +191,19 @@ def test_declined_consent_is_diagnosed(auth_server: AuthServer, ca_file: str) ->
     assert "did not consent" in str(failed.value)
 
 
-def test_consent_an_admin_must_give_first_is_diagnosed(auth_server: AuthServer, ca_file: str) -> None:
+def test_an_account_of_another_tenant_is_diagnosed_as_the_wrong_tenant(
+    auth_server: AuthServer, ca_file: str, oauth_backend: Backend
+) -> None:
+    config = _config(config_doc(auth_server, 587, ACCOUNT, ca_file))
+    with pytest.raises(oauth.OAuthError) as failed:
+        sign_in(auth_server, config, login_hint="outsider@example.test")
+    assert failed.value.kind == "oauth_wrong_tenant"
+    assert "AADSTS50020" in str(failed.value)
+
+
+def test_consent_an_admin_must_give_first_is_diagnosed(
+    auth_server: AuthServer, ca_file: str, oauth_backend: Backend
+) -> None:
     from smtpwizard.core.diagnose import oauth_diagnosis
 
     config = _config(config_doc(auth_server, 587, "noconsent@example.test", ca_file))
@@ -183,16 +214,23 @@ def test_consent_an_admin_must_give_first_is_diagnosed(auth_server: AuthServer, 
     assert diagnosis.title == "Consent is missing" and "Grant admin consent" in diagnosis.fix
 
 
-def test_a_token_without_the_smtp_scope_is_refused_before_any_smtp(auth_server: AuthServer, ca_file: str) -> None:
+def test_a_token_without_the_smtp_scope_is_refused_before_any_smtp(
+    auth_server: AuthServer, ca_file: str, oauth_backend: Backend
+) -> None:
     config = _config(config_doc(auth_server, 587, "noscope@example.test", ca_file))
     with pytest.raises(oauth.OAuthError) as failed:
         sign_in(auth_server, config)
     assert failed.value.kind == "oauth_scope_missing"
     assert "smtp.send" in str(failed.value)
+    oauth_backend.assert_used()  # the code was exchanged: the token came back without the scope
 
 
 def test_a_token_for_another_user_is_diagnosed_with_the_username_fix(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer,
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    oauth_backend: Backend,
 ) -> None:
     store = KeyringStore()
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, _handler):
@@ -203,6 +241,7 @@ def test_a_token_for_another_user_is_diagnosed_with_the_username_fix(
     assert report.failure is not None and report.failure.code == 535
     assert diagnosis.settings_change == {"username": "other@example.test"}
     assert mailbox.auth_attempts == [("XOAUTH2", ACCOUNT)]  # one attempt, never retried
+    oauth_backend.assert_used()
 
 
 def test_not_signed_in_is_diagnosed_without_any_login(
@@ -216,8 +255,14 @@ def test_not_signed_in_is_diagnosed_without_any_login(
 
 
 def test_a_wrong_tenant_is_diagnosed_with_where_to_find_the_right_one(
-    auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer,
+    good_tls: ssl.SSLContext,
+    ca_file: str,
+    memory_keyring: MemoryKeyring,
+    oauth_backend: Backend,
 ) -> None:
+    # msal learns it at discovery (GET <tenant>/v2.0/.well-known/openid-configuration), the
+    # standard library client at the token request: the same AADSTS90002 answer either way
     store = KeyringStore()
     with xoauth2_smtp_server(auth_server, good_tls) as (smtp, mailbox, _handler):
         doc = config_doc(
@@ -262,33 +307,50 @@ def test_the_token_endpoint_must_be_https() -> None:
 
 
 def test_an_error_description_that_echoes_the_refresh_token_is_redacted(
-    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring
+    auth_server: AuthServer, ca_file: str, memory_keyring: MemoryKeyring, oauth_backend: Backend
 ) -> None:
+    import trustme
+
+    from tests.oauth.authserver import TENANT
     from tests.servers import ServerThread
 
-    # An authorization server that quotes the refresh token back in its error (as some do).
+    base: list[str] = []
+
+    # An authorization server that quotes the refresh token back in its error (as some do); it
+    # also answers msal's discovery request with Entra's document layout.
     async def quoting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        form = urllib.parse.parse_qs((await reader.readexactly(length)).decode())
-        token = form["refresh_token"][0]
-        body = json.dumps({"error": "invalid_grant", "error_description": f"token {token} is unknown"}).encode()
+        if head.startswith(b"GET "):
+            issuer = f"{base[0]}/{TENANT}"
+            document = {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{issuer}/oauth2/v2.0/token",
+            }
+            status, body = b"200 OK", json.dumps(document).encode()
+        else:
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            form = urllib.parse.parse_qs((await reader.readexactly(length)).decode())
+            token = form["refresh_token"][0]
+            status = b"400 Bad Request"
+            body = json.dumps({"error": "invalid_grant", "error_description": f"token {token} is unknown"}).encode()
         writer.write(
-            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % (status, len(body))
             + body
         )
         await writer.drain()
+        writer.close()
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    import trustme
-
     ca = trustme.CA()
     ca.issue_cert("127.0.0.1").configure_cert(context)
     ca_path = Path(ca_file).with_name("quoting-ca.pem")
     ca.cert_pem.write_to_path(str(ca_path))
     with ServerThread(stream_handler=quoting, ssl_context=context) as server:
+        base.append(f"https://127.0.0.1:{server.port}")
         doc = config_doc(auth_server, 587, ACCOUNT, ca_file)
-        doc["oauth"] |= {"authority": f"https://127.0.0.1:{server.port}", "ca_file": str(ca_path)}
+        doc["oauth"] |= {"authority": base[0], "ca_file": str(ca_path)}
         config = _config(doc)
         store = KeyringStore()
         store.put(oauth.refresh_token_ref(config), Secret("rt-9f2c4e77aa"))

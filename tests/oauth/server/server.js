@@ -2,7 +2,8 @@
 // Usage: node server.js SETTINGS.json  -- prints one JSON line {"issuer": ...} once it listens.
 // The interaction (login + consent) completes without a browser: the account is the request's
 // login_hint (or settings.account); accounts named "denied@..." refuse consent, "noconsent@..." need
-// an admin's consent first, and "noscope@..." consent to everything except the smtp.send scope.
+// an admin's consent first, "outsider@..." belong to another tenant (AADSTS50020), and "noscope@..."
+// consent to everything except the smtp.send scope.
 'use strict';
 const fs = require('node:fs');
 const https = require('node:https');
@@ -20,7 +21,7 @@ async function main() {
 
   const provider = new Provider(issuer, {
     clients: settings.clients,
-    scopes: ['openid', 'offline_access', 'email', 'smtp.send'],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'smtp.send'], // msal always asks for profile too
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     pkce: { required: () => true },
     conformIdTokenClaims: false, // the email claim in the ID token, as Entra's preferred_username is
@@ -72,6 +73,12 @@ async function main() {
       result = { login: { accountId: account } };
     } else if (account.startsWith('denied@') || details.session.accountId.startsWith('denied@')) {
       result = { error: 'access_denied', error_description: 'The user did not consent to the requested permissions' };
+    } else if (details.session.accountId.startsWith('outsider@')) {
+      // Entra's answer to a personal (or other tenant's) account signing in to a single-tenant app
+      result = {
+        error: 'invalid_request',
+        error_description: `AADSTS50020: User account '${details.session.accountId}' from identity provider 'live.com' does not exist in tenant 'Contoso' and cannot access the application`,
+      };
     } else if (details.session.accountId.startsWith('noconsent@')) {
       // Entra's answer when an admin must consent first (AADSTS65001)
       result = {
@@ -99,7 +106,16 @@ async function main() {
 
   const prefix = `/${settings.tenant || 'tenant'}`;
   const callback = provider.callback();
+  const seen = []; // who sent each token endpoint request (x-client-sku is MSAL.Python for msal)
   server.on('request', (req, res) => {
+    if (req.url === `${prefix}/_test/requests`) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(seen));
+      return;
+    }
+    if (req.method === 'POST' && !req.headers['x-test-harness']) {
+      seen.push({ path: req.url.split('?')[0], sku: req.headers['x-client-sku'] || null });
+    }
     if (!req.url.startsWith(`${prefix}/`)) {
       // Entra's answer for a tenant it does not know
       const tenant = req.url.split('/')[1];
@@ -112,6 +128,11 @@ async function main() {
     }
     req.originalUrl = req.url; // mounted under /<tenant>, as Entra's endpoints are
     req.url = req.url.slice(prefix.length);
+    // Entra's discovery document lives under v2.0/ (msal's authority= looks there)
+    if (req.url === '/v2.0/.well-known/openid-configuration') {
+      req.url = '/.well-known/openid-configuration';
+      req.originalUrl = `${prefix}${req.url}`;
+    }
     // Entra issues a refresh token for offline_access without prompt=consent; oidc-provider follows
     // OIDC Core 11 and drops offline_access unless prompt includes consent: act like Entra here.
     if (req.url.startsWith('/oauth2/v2.0/authorize?') && !/[?&]prompt=/.test(req.url)) {
