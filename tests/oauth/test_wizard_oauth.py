@@ -579,3 +579,28 @@ def test_an_oauth_config_gets_no_password_warnings_of_its_provider() -> None:
     assert "outlook_oauth_only" in {c.id for c in consequences_for(None, "outlook_com")}
     ids = {c.id for c in consequences_for(None, "outlook_com", signed)}
     assert "outlook_oauth_only" not in ids and "oauth_microsoft_inactivity" in ids
+
+
+async def test_a_failed_write_leaves_no_client_secret_in_the_keyring(
+    tmp_path: Path, auth_server: AuthServer, good_tls: ssl.SSLContext, ca_file: str, memory_keyring: MemoryKeyring
+) -> None:
+    from tests.ui.scenes import oauth_answers_for
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the config's folder would go")
+    with xoauth2_smtp_server(auth_server, good_tls) as (smtp, _mailbox, _handler):
+        answers = oauth_answers_for(smtp.port, ca_file, flow="client_credentials")
+        answers.username, answers.sender_address = "noreply@example.test", "noreply@example.test"
+        answers.oauth.tenant, answers.oauth.client_id = TENANT, APP_CLIENT
+        answers.oauth.client_secret = Secret(APP_SECRET)
+        point_at_test_server(answers, auth_server)
+        app = wizard_at("live_test", answers, blocker / "config.yaml")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert app.last_report is not None and app.last_report.ok, shown(app)
+            await pilot.press("enter", "enter")
+            await settle(app, pilot)
+            assert step(app) == "review"
+            error = str(app.screen.query_one("#error").render())
+    assert "✗" in error and APP_SECRET not in error
+    assert memory_keyring.entries == {}  # stored for the write, taken back when it failed
