@@ -21,7 +21,7 @@ import trustme  # noqa: E402
 from smtpwizard.ui.app import make_app  # noqa: E402
 from tests.conftest import MemoryKeyring, server_context  # noqa: E402
 from tests.servers import smtp_server  # noqa: E402
-from tests.ui.scenes import answers_for, wizard_at  # noqa: E402
+from tests.ui.scenes import SIGN_IN_REF, answers_for, oauth_answers_for, wizard_at  # noqa: E402
 
 PASSWORD = "screenshot-password"  # noqa: S105 - the demo server's password
 SIZE = (80, 24)
@@ -73,6 +73,18 @@ async def main(png: bool) -> None:
             shots.append(await shoot("9-finish", app, keys=("enter", "enter"), wait_for_test=True))
             app = make_app(config, stable=True)  # the config 9-finish wrote: edit mode's summary
             shots.append(await shoot("10-edit-mode", app))
+            keyring.set_password(SIGN_IN_REF.service, SIGN_IN_REF.account, "demo-refresh-token")
+            for name, oauth in (
+                ("4b-credentials-oauth", {}),
+                ("4c-credentials-outlook-com", {"provider": "outlook_com"}),
+                ("4d-credentials-app-only", {"flow": "client_credentials"}),
+            ):
+                app = wizard_at("credentials", oauth_answers_for(server.port, ca_file, **oauth), config, stable=False)
+                shots.append(await shoot(name, app))
+            signed = oauth_answers_for(server.port, ca_file, signed_in=True)
+            shots.append(
+                await shoot("4e-credentials-signed-in", wizard_at("credentials", signed, config), keys=("tab",) * 4)
+            )
             wrong = answers_for(server.port, ca_file, PASSWORD, security="tls")
             shots.append(
                 await shoot("7b-live-test-diagnosis", wizard_at("live_test", wrong, config), wait_for_test=True)

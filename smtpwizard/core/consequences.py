@@ -197,6 +197,22 @@ BRIDGE = (
 )
 
 
+# Provider warnings about passwords, which an OAuth2 (XOAUTH2) config does not send.
+PASSWORD_ONLY = frozenset({"gmail_app_password", "outlook_oauth_only"})
+
+
+def app_without_xoauth2(app: str, library: str, command: str) -> Consequence:
+    """An app whose mail client sends only a password: the sign-in goes to the bridge."""
+    return Consequence(
+        "app_without_xoauth2",
+        "warning",
+        f"{app}'s mail",
+        f"{app} cannot send with OAuth2: its mail library ({library}) sends only a password. smtpwizard tests and "
+        f"writes this sign-in for a local bridge (emailproxy), which {app} then sends through.",
+        f"After writing, run: {command}  and give {app} the settings it writes (app.yaml).",
+    )
+
+
 def oauth_consequences(oauth: OAuthSettings | None) -> list[Consequence]:
     if oauth is None:
         return []
@@ -214,6 +230,7 @@ def consequences_for(target: str | None, provider: str | None, oauth: OAuthSetti
     from smtpwizard.core.apps import find_app  # the apps import Consequence from here
 
     app = find_app(target)
-    found = list(app.consequences if app else ()) + list(BY_PROVIDER.get(provider or "", ())) + list(ALWAYS)
+    by_provider = [c for c in BY_PROVIDER.get(provider or "", ()) if oauth is None or c.id not in PASSWORD_ONLY]
+    found = list(app.consequences if app else ()) + by_provider + list(ALWAYS)
     found += oauth_consequences(oauth)
     return sorted(found, key=lambda c: SEVERITY_ORDER[c.severity])

@@ -16,7 +16,7 @@ from rich.console import RenderableType
 from textual.app import App
 from textual.binding import Binding
 
-from smtpwizard.core.answers import WizardAnswers
+from smtpwizard.core.answers import PendingSecrets, WizardAnswers
 from smtpwizard.core.config import Document, KeyringSource, read_document_file
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exit_codes import ExitCode
@@ -63,6 +63,7 @@ class WizardApp(App[int]):
         self.last_report: ProbeReport | None = None
         self.tested_document: Document | None = None
         self.tested_secret: Secret | None = None  # the password the passing test used, for the write
+        self.tested_pending: PendingSecrets | None = None  # an OAuth client secret the test used, for the write
         self.switch_note: str | None = None  # what switching provider cleared; the Login step says it
         self.summary_first = summary_first  # edit mode: show the config and wait for "Test now"
         self.initial_answers = copy.deepcopy(answers)  # to tell whether quitting loses anything
@@ -96,7 +97,18 @@ class WizardApp(App[int]):
         assert self.written is not None
         config, path, backup, _ref = self.written
         kept = self.tested_document is not None and isinstance(self.tested_document.password_source, KeyringSource)
-        self.switch_screen(FinishScreen(config, path, backup, password_kept=kept))
+        bridge = self.answers.bridge_app()
+        self.switch_screen(
+            FinishScreen(
+                config,
+                path,
+                backup,
+                password_kept=kept,
+                signed_in_as=self.answers.oauth.signed_in_as if config.oauth else None,
+                client_secret_stored=self.tested_pending is not None,
+                bridge=(bridge.name, self.answers.bridge_command(str(path))) if bridge else None,
+            )
+        )
 
     def would_lose_answers(self) -> bool:
         """Whether quitting now drops answers the user gave and has not written."""

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from smtpwizard.core.answers import WizardAnswers
 from smtpwizard.core.probe import ProbeOptions
 from smtpwizard.core.secrets import KeyringStore
-from smtpwizard.core.settings import Secret
+from smtpwizard.core.settings import Secret, SecretRef
 from smtpwizard.ui.app import WizardApp
 from smtpwizard.ui.steps import STEPS
 
@@ -56,3 +56,27 @@ async def settle(app: WizardApp, pilot: Pilot[int]) -> None:
     """Wait for the screen's background work (test, keyring, write) and the redraw after it."""
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def oauth_answers_for(
+    port: int, ca_file: str, *, provider: str = "microsoft365", flow: str = "auth_code", signed_in: bool = False
+) -> WizardAnswers:
+    """A Microsoft 365 (or Gmail, Outlook.com) mailbox signing in with OAuth2, as left on the Login step."""
+    answers = WizardAnswers()
+    answers.choose_provider(provider)
+    answers.host, answers.port, answers.ca_file = "127.0.0.1", str(port), ca_file
+    answers.username = "wizard@example.com"
+    answers.oauth.flow = flow  # type: ignore[assignment]
+    answers.oauth.client_id = "11111111-2222-3333-4444-555555555555"
+    if provider == "microsoft365":
+        answers.oauth.tenant = "contoso.onmicrosoft.com"
+    if signed_in:
+        answers.record_sign_in("wizard@example.com", SIGN_IN_REF)
+    answers.sender_address = "wizard@example.com"
+    answers.acknowledged = True
+    return answers
+
+
+SIGN_IN_REF = SecretRef(
+    "smtpwizard", "default/oauth/refresh-token/11111111-2222-3333-4444-555555555555/wizard@example.com"
+)

@@ -199,3 +199,44 @@ def test_provider_proposed_from_the_sender_domain(
 ) -> None:
     app = app_at("provider", fixed_ca, sender_address="")
     assert snap_compare(app, terminal_size=size, run_before=propose_from_sender)
+
+
+# --- the Login step with OAuth2 (XOAUTH2) ----------------------------------------------------
+
+
+def oauth_app_at(fixed_ca: str, **kwargs: Any) -> Any:
+    from tests.ui.scenes import oauth_answers_for
+
+    return wizard_at("credentials", oauth_answers_for(PORT, fixed_ca, **kwargs), ROOT / "config.yaml")
+
+
+def scrolled_to(selector: str) -> Callable[[Any], Any]:
+    async def run(pilot: Any) -> None:
+        await finish_test(pilot)
+        pilot.app.screen.query_one(selector).scroll_visible(animate=False)
+        await pilot.pause()
+
+    return run
+
+
+def test_credentials_microsoft_365_offers_oauth_first(snap_compare: Any, fixed_ca: str) -> None:
+    assert snap_compare(oauth_app_at(fixed_ca), terminal_size=SIZE, run_before=finish_test)
+
+
+def test_credentials_signed_in_with_microsoft(snap_compare: Any, fixed_ca: str) -> None:
+    from smtpwizard.core.secrets import KeyringStore
+    from smtpwizard.core.settings import Secret
+    from tests.ui.scenes import SIGN_IN_REF
+
+    KeyringStore().put(SIGN_IN_REF, Secret("refresh-token-in-the-keyring"))
+    app = oauth_app_at(fixed_ca, signed_in=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scrolled_to("#sign-in-status"))
+
+
+def test_credentials_outlook_com_has_no_password_path(snap_compare: Any, fixed_ca: str) -> None:
+    assert snap_compare(oauth_app_at(fixed_ca, provider="outlook_com"), terminal_size=SIZE, run_before=finish_test)
+
+
+def test_credentials_app_only_asks_for_a_secret_or_certificate(snap_compare: Any, fixed_ca: str) -> None:
+    app = oauth_app_at(fixed_ca, flow="client_credentials")
+    assert snap_compare(app, terminal_size=SIZE, run_before=scrolled_to("#certificate-row"))

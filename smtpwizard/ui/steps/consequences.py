@@ -6,7 +6,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Static
 
-from smtpwizard.core.consequences import consequences_for
+from smtpwizard.core.consequences import Consequence, app_without_xoauth2, consequences_for
 from smtpwizard.ui.steps.base import StepScreen
 from smtpwizard.ui.widgets.tick import Tick
 
@@ -24,8 +24,18 @@ class ConsequencesStep(StepScreen):
         "nothing until the test passes, keeping a backup of what it replaces."
     )
 
+    def consequences(self) -> list[Consequence]:
+        """The catalog's consequences for these answers; an OAuth2 sign-in adds its own (token lifetimes,
+        Conditional Access, secret expiry), and an app that cannot send XOAUTH2 the bridge it needs."""
+        a = self.answers
+        found = consequences_for(a.target, a.provider, a.oauth_settings())
+        if (app := a.bridge_app()) is not None:
+            command = a.bridge_command(str(self.wizard.config_path))
+            found.insert(0, app_without_xoauth2(app.name, app.profile.library, command))
+        return found
+
     def compose_body(self) -> ComposeResult:
-        for c in consequences_for(self.answers.target, self.answers.provider):
+        for c in self.consequences():
             yield Static(
                 escape(f"{MARK[c.severity]}  {c.what}\n  Affects: {c.who}\n  Do this: {c.action}"),
                 classes=f"consequence {c.severity}",

@@ -34,12 +34,25 @@ class FinishScreen(Screen[None]):
         *SCROLL_BINDINGS,
     ]
 
-    def __init__(self, config: Config, path: Path, backup: Path | None, *, password_kept: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        path: Path,
+        backup: Path | None,
+        *,
+        password_kept: bool = False,
+        signed_in_as: str | None = None,
+        client_secret_stored: bool = False,
+        bridge: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.path = path
         self.backup = backup
         self.password_kept = password_kept  # edit mode: the keyring entry was left as it was
+        self.signed_in_as = signed_in_as  # XOAUTH2: whose sign-in the config uses
+        self.client_secret_stored = client_secret_stored  # XOAUTH2 app-only: stored by this write
+        self.bridge = bridge  # the app that cannot send XOAUTH2, and the command that gives it a way
         self.export: Export | None = None
 
     def compose(self) -> ComposeResult:
@@ -58,13 +71,55 @@ class FinishScreen(Screen[None]):
                 yield Static(
                     escape(f"✓ Password {how} in the OS keyring ({ref.service}/{ref.account})."), id="keyring-line"
                 )
+            yield from self.compose_oauth()
             yield Static(
                 escape(f"Re-test any time (also in scripts):  smtpwizard test --config {self.path}"), id="retest"
             )
-            yield from self.compose_export()
+            yield from self.compose_bridge() if self.bridge else self.compose_export()
         with Horizontal(id="nav"):
             yield Button("Quit (q)", id="quit", variant="primary", compact=True)
         yield Footer()
+
+    def compose_oauth(self) -> ComposeResult:
+        """Where the sign-in's secrets are: the keyring only (the config names the entries)."""
+        oauth = self.config.oauth
+        if oauth is None:
+            return
+        lines = []
+        if oauth.refresh_token is not None:
+            ref = oauth.refresh_token
+            who = safe_text(self.signed_in_as or self.config.smtp.username or "?")
+            lines.append(
+                f"✓ Signed in as {who}: the refresh token stays in the OS keyring ({ref.service}/{ref.account})."
+            )
+        if (ref := oauth.client_secret) is not None:
+            how = "stored" if self.client_secret_stored else "kept, unchanged,"
+            lines.append(f"✓ Client secret {how} in the OS keyring ({ref.service}/{ref.account}).")
+        if oauth.certificate:
+            lines.append(f"✓ App-only sign-in with the certificate {safe_text(oauth.certificate)}.")
+        yield Static(escape("\n".join(lines)), id="keyring-line")
+
+    def compose_bridge(self) -> ComposeResult:
+        """An app that cannot send XOAUTH2: no export it could not use; the bridge command instead."""
+        assert self.bridge is not None
+        app, command = self.bridge
+        out = command.split("--out ", 1)[1].split()[0]
+        self.bridge_command = command
+        tls = (
+            f"({app} sends a password only over TLS: --tls-cert names a PEM file with a certificate and key for the "
+            "bridge, --tls-ca the CA that signed it.)\n"
+            if "--tls-cert" in command
+            else ""
+        )
+        text = (
+            f"⚠ {app} cannot send with OAuth2 (its mail library sends only a password), so there is no {app} "
+            f"export of this config. Give {app} a working path through a local bridge (emailproxy):\n"
+            f"  {command}\n"
+            f"{tls}"
+            f"Copy it with y. Then start emailproxy, and: smtpwizard test --config {out}/app.yaml\n"
+            f"and: smtpwizard export --config {out}/app.yaml --reveal-secret"
+        )
+        yield Static(escape(safe_text(text, keep_newlines=True)), id="bridge", classes="warnings bridge")
 
     def compose_export(self) -> ComposeResult:
         target = self.config.target
@@ -111,8 +166,13 @@ class FinishScreen(Screen[None]):
         result.update(escape(safe_text(message, keep_newlines=True)))
         self.call_after_refresh(result.scroll_visible, animate=False)
 
+    bridge_command: str | None = None
+
     def action_copy(self) -> None:
-        if self.export is not None:
+        if self.bridge_command is not None:
+            self.app.copy_to_clipboard(self.bridge_command)
+            self.notify("Copied the bridge command to the clipboard.", timeout=4)
+        elif self.export is not None:
             self.app.copy_to_clipboard(self.export.text)
             self.notify("Copied to the clipboard (the password is a placeholder).", timeout=4)
 

@@ -34,7 +34,15 @@ def summary_text(a: WizardAnswers) -> str:
         f"Provider:  {a.provider_preset.name}",
         f"Server:    {a.host} port {a.port}, {mode}",
     ]
-    if a.username:
+    if a.uses_oauth:
+        o = a.oauth
+        who = f"signed in as {o.signed_in_as}, kept in the keyring" if a.signed_in() else "not signed in"
+        if o.flow == "client_credentials":
+            who = "app-only: " + ("certificate " + o.certificate if o.certificate else "client secret in the keyring")
+        lines += [f"Login:     {a.username} (XOAUTH2, {o.provider})", f"Sign-in:   {who}"]
+        if (app := a.bridge_app()) is not None:
+            lines.append(f"Bridge:    {app.name} sends through emailproxy (smtpwizard bridge)")
+    elif a.username:
         kept = "kept from the keyring" if a.keep_stored_password and a.stored_password else "the one you typed"
         lines += [f"Login:     {a.username} ({a.auth_choice()})", f"Password:  {kept}"]
     else:
@@ -139,8 +147,11 @@ class LiveTestStep(StepScreen):
         self.query_one("#transcript-text", Static).display = False
         a = self.answers
         login = f" as {a.username}" if a.username else " without login"
+        login += " with XOAUTH2" if a.uses_oauth else ""
         mode = SECURITY_LABELS.get(a.security, a.security)  # type: ignore[call-overload]
         app = f" as {found.name} will connect" if (found := find_app(a.target)) else ""  # the probe speaks as it
+        if (bridged := a.bridge_app()) is not None:  # the sign-in is tested as the bridge will use it
+            app = f" the sign-in {bridged.name} will send through (the bridge)"
         self.query_one("#target-line", Static).update(
             escape(f"Testing{app}: {a.host} port {a.port} with {mode}{login}")
         )
@@ -172,6 +183,9 @@ class LiveTestStep(StepScreen):
                 self.set_buttons(running=False)
                 return
         stages = self.query_one("#stages", StageList)
+        # XOAUTH2: the token comes from the keyring, a client secret typed now from memory until the write
+        pending = self.answers.pending_secrets(document.config)
+        store = pending.over(self.wizard.store) if pending else self.wizard.store
         try:
             report, diagnosis = await live_test(
                 document.config,
@@ -179,6 +193,7 @@ class LiveTestStep(StepScreen):
                 test_to=self.answers.test_to or None,
                 probe_options=self.wizard.probe_options,
                 on_stage=stages.show,
+                store=store,
             )
         except WizardError as exc:  # a local fault (e.g. an unusable CA file): the user's to fix
             self.show_error(f"{exc} (press Esc to go back and correct it)")
@@ -188,6 +203,7 @@ class LiveTestStep(StepScreen):
         self.wizard.last_report = report if report.ok else None
         self.wizard.tested_document = document if report.ok else None
         self.wizard.tested_secret = secret if report.ok else None
+        self.wizard.tested_pending = pending if report.ok else None
         outcome = self.query_one("#outcome", Static)
         if report.ok:
             took = "" if self.wizard.stable else f" in {report.elapsed_s:.1f} s"  # stable: reproducible pictures

@@ -10,12 +10,13 @@ from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from smtpwizard.core.display import safe_text
 from smtpwizard.core.secrets import SecretStore
-from smtpwizard.core.settings import Config
+from smtpwizard.core.settings import Config, Secret
 
 WAIT_S = 600.0
 
@@ -23,13 +24,17 @@ WAIT_S = 600.0
 class OAuthSignInScreen(Screen[str | None]):
     """Dismisses with the signed-in identity, or None when the user leaves."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "leave", "Back")]  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "leave", "Back"),
+        Binding("ctrl+y", "copy_url", "Copy address"),
+    ]
 
-    def __init__(self, config: Config, store: SecretStore) -> None:
+    def __init__(self, config: Config, store: SecretStore, client_secret: Secret | None = None) -> None:
         super().__init__()
         assert config.oauth is not None
         self.config = config
         self.store = store
+        self.client_secret = client_secret  # typed in the wizard, not stored yet (Google's desktop clients)
         self.session: object | None = None
         self.finished = False
         self.stopped_waiting = False  # a pasted URL or leaving ends the loopback wait on purpose
@@ -41,14 +46,30 @@ class OAuthSignInScreen(Screen[str | None]):
         yield Header(icon="@")
         with VerticalScroll(id="body"):
             yield Static(f"Sign in to send as {escape(self.config.smtp.username or '')}", classes="intro")
-            steps = registration_steps(self.config.oauth)
-            yield Static("\n".join(f"{i}. {escape(step)}" for i, step in enumerate(steps, 1)), id="register")
-            yield Static("", id="url")
+            yield Static("", id="url")  # first: it is what the user acts on
+            with Horizontal(classes="row"):
+                yield Button("Copy the address (Ctrl+Y)", id="copy-url", compact=True)
+                if self.config.oauth.provider == "microsoft":
+                    yield Button("Use a device code instead", id="device", compact=True)
             yield Input(placeholder="Over SSH? Paste the address the browser ends on, then Enter", id="paste")
-            if self.config.oauth.provider == "microsoft":
-                yield Button("Use a device code instead", id="device", compact=True)
             yield Static("", id="status")
+            steps = registration_steps(self.config.oauth)
+            text = "What the app registration needs (once):\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+            yield Static(escape(text), id="register", classes="hint")
         yield Footer()
+
+    def action_copy_url(self) -> None:
+        """A long address wraps on screen: copying it whole is what works in every terminal."""
+        if self.url:
+            self.app.copy_to_clipboard(self.url)
+            self.notify("Copied the sign-in address to the clipboard.", timeout=4)
+
+    url = ""
+
+    def show_status(self, text: str) -> None:
+        status = self.query_one("#status", Static)
+        status.update(text)
+        self.call_after_refresh(status.scroll_visible, animate=False)
 
     def on_mount(self) -> None:
         from smtpwizard.core.oauth import AuthCodeSession
@@ -56,11 +77,17 @@ class OAuthSignInScreen(Screen[str | None]):
         assert self.config.oauth is not None
         from smtpwizard.core.oauth import client_secret_ref
 
-        secret = None if self.config.oauth.provider == "microsoft" else self.store.get(client_secret_ref(self.config))
+        secret = self.client_secret
+        if secret is None and self.config.oauth.provider != "microsoft":
+            secret = self.store.get(client_secret_ref(self.config))
         session = AuthCodeSession(self.config.oauth, login_hint=self.config.smtp.username, client_secret=secret)
         self.session = session
-        url = session.start()
-        self.query_one("#url", Static).update(f"Open this address in a browser and sign in:\n{escape(url)}")
+        if self.config.oauth.flow == "device_code":  # the flow chosen: the code first, no listener
+            self._device_code()
+            return
+        url = self.url = session.start()
+        waits = f"smtpwizard waits for it to come back to {session.redirect_uri}"
+        self.query_one("#url", Static).update(f"Open this address in a browser and sign in ({waits}):\n{escape(url)}")
         self._wait_for_browser()
 
     @work(thread=True, exclusive=True, group="sign-in")
@@ -83,6 +110,8 @@ class OAuthSignInScreen(Screen[str | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "device":
             self._device_code()
+        elif event.button.id == "copy-url":
+            self.action_copy_url()
 
     @work(thread=True, exclusive=True, group="device")
     def _device_code(self) -> None:
@@ -94,8 +123,8 @@ class OAuthSignInScreen(Screen[str | None]):
         except OAuthError as exc:
             self.app.call_from_thread(self._show_failure, exc.kind, str(exc))
             return
-        text = f"Open {device.verification_uri} and enter the code {device.user_code}"
-        self.app.call_from_thread(self.query_one("#status", Static).update, escape(text))
+        text = f"Open {safe_text(device.verification_uri)} and enter the code {safe_text(device.user_code)}"
+        self.app.call_from_thread(self.show_status, escape(text))
         self._finish(lambda: poll_device(self.config.oauth, device))  # type: ignore[arg-type]
 
     def _finish(self, sign_in: object, quiet: object = lambda: False) -> None:
@@ -112,7 +141,11 @@ class OAuthSignInScreen(Screen[str | None]):
         except WizardError as exc:
             self.app.call_from_thread(self._show_failure, "oauth_keyring", str(exc))
             return
-        if self.finished or tokens.refresh_token is None:
+        if self.finished:
+            return
+        if tokens.refresh_token is None:
+            message = "the provider issued no refresh token (is offline_access allowed?)"
+            self.app.call_from_thread(self._show_failure, "oauth_error", message)
             return
         self.finished = True
         try:
@@ -129,15 +162,15 @@ class OAuthSignInScreen(Screen[str | None]):
         self.stopped_waiting = True
         if isinstance(self.session, AuthCodeSession):
             self.session.close()  # a device code or a pasted URL won: stop the loopback wait
-        self.query_one("#status", Static).update(f"✓ Signed in as {escape(who)}; the refresh token is in the keyring.")
+        self.show_status(f"✓ Signed in as {escape(safe_text(who))}; the refresh token is in the keyring.")
         self.dismiss(who)
 
     def _show_failure(self, kind: str, message: str) -> None:
         from smtpwizard.core.diagnose import oauth_diagnosis
 
         diagnosis = oauth_diagnosis(kind, message)
-        self.query_one("#status", Static).update(
-            f"✗ {escape(diagnosis.title)}: {escape(diagnosis.explanation)}\nFix: {escape(diagnosis.fix)}"
+        self.show_status(
+            escape(safe_text(f"✗ {diagnosis.title}: {diagnosis.explanation}\nFix: {diagnosis.fix}", keep_newlines=True))
         )
 
     def on_unmount(self) -> None:

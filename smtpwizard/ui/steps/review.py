@@ -3,6 +3,7 @@ and Write. The password is stored in the keyring at the same moment."""
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class ReviewStep(StepScreen):
     NEXT_LABEL = "Write"
     HELP = (
         "This is the file smtpwizard will write (mode 0600), with the previous version kept as .bak. "
-        "It holds no password: the password goes to the OS keyring when you press Write."
+        "It holds no password and no token: the password (or an OAuth client secret) goes to the OS keyring when "
+        "you press Write; an OAuth sign-in's refresh token is already there."
     )
 
     def compose_body(self) -> ComposeResult:
@@ -105,7 +107,11 @@ class ReviewStep(StepScreen):
         source = document.password_source
         secret = wizard.tested_secret  # also for a kept keyring entry: save() then leaves it as it is
         assert wizard.last_report is not None
+        pending = wizard.tested_pending  # an OAuth client secret: into the keyring with the config
+        undo = None
         try:
+            if pending is not None:
+                undo = await asyncio.to_thread(pending.store, wizard.store)
             final, path, backup, ref = await save_off_loop(  # in a thread; rolled back if cancelled (Ctrl+C, SIGTERM)
                 document.config,
                 secret,
@@ -114,7 +120,11 @@ class ReviewStep(StepScreen):
                 wizard.config_path,
                 verification_from(wizard.last_report),
             )
-        except WizardError as exc:
+        except BaseException as exc:
+            if undo is not None:
+                await asyncio.to_thread(undo)  # the config was not written: the keyring is as it was
+            if not isinstance(exc, WizardError):
+                raise
             self.show_error(str(exc))
             return
         wizard.written = (final, Path(path), backup, ref)
