@@ -159,22 +159,46 @@ def with_keyring_refs(config: Config) -> Config:
     return replace(config, oauth=replace(oauth, refresh_token=refresh_token_ref(config), client_secret=secret))
 
 
+def _microsoft_registration(oauth: OAuthSettings, redirect: str) -> tuple[str, ...]:
+    """Entra's registration for the tenant the config signs in at: personal accounts ('consumers')
+    register differently from a work tenant, and app-only sending needs Exchange's own grant
+    (MS Learn, "Authenticate an IMAP, POP or SMTP connection using OAuth"; shared/reference/modern-auth.md)."""
+    tenant = oauth.tenant or "organizations"
+    audience = {
+        "consumers": "Supported account types: 'Personal Microsoft accounts only'",
+        "common": "Supported account types: 'Accounts in any organizational directory and personal Microsoft accounts'",
+        "organizations": "Supported account types: 'Accounts in any organizational directory'",
+    }.get(tenant, "Supported account types: 'Accounts in this organizational directory only' (single tenant)")
+    register = f"Entra admin center > App registrations > New registration; {audience}."
+    if oauth.flow == "client_credentials":
+        return (
+            register,
+            "Certificates & secrets: upload a certificate (oauth.certificate) or add a client secret "
+            "(it expires: 24 months at most).",
+            "API permissions: Office 365 Exchange Online > Application > SMTP.SendAsApp, then 'Grant admin consent'.",
+            "Exchange Online PowerShell: New-ServicePrincipal -AppId <client id> -ObjectId <the enterprise app's "
+            "object id>, then Add-MailboxPermission -Identity <mailbox> -User <that service principal> "
+            "-AccessRights FullAccess (changes can take about 90 minutes).",
+        )
+    steps = (
+        register,
+        f"Authentication: add the 'Mobile and desktop applications' platform with redirect URI {redirect}"
+        + ("; turn on 'Allow public client flows' (the device code needs it)." if oauth.flow == "device_code" else "."),
+        "API permissions: Office 365 Exchange Online > Delegated > SMTP.Send (and offline_access).",
+    )
+    if tenant == "consumers":  # Outlook.com mailboxes have no Authenticated SMTP switch
+        return steps
+    return (
+        *steps,
+        "An admin must enable Authenticated SMTP for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false).",
+    )
+
+
 def registration_steps(oauth: OAuthSettings) -> tuple[str, ...]:
     """What the user registers before signing in (shown by the TUI's sign-in step)."""
     redirect = "http://127.0.0.1 (the port is chosen at sign-in; loopback redirects match any port)"
     if oauth.provider == "microsoft":
-        permission = (
-            "Office 365 Exchange Online > Application > SMTP.SendAsApp, with admin consent"
-            if oauth.flow == "client_credentials"
-            else "Office 365 Exchange Online > Delegated > SMTP.Send (and offline_access)"
-        )
-        return (
-            "Entra admin center > App registrations > New registration (single tenant).",
-            f"Authentication: add the 'Mobile and desktop applications' platform with redirect URI {redirect}; "
-            "turn on 'Allow public client flows' for the device code.",
-            f"API permissions: {permission}.",
-            "An admin must enable Authenticated SMTP for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false).",
-        )
+        return _microsoft_registration(oauth, redirect)
     if oauth.provider == "google":
         return (
             "Google Cloud console > APIs & Services > Credentials > Create OAuth client ID > Desktop app.",

@@ -85,17 +85,28 @@ class OAuthSignInScreen(Screen[str | None]):
         if self.config.oauth.flow == "device_code":  # the flow chosen: the code first, no listener
             self._device_code()
             return
-        url = self.url = session.start()
-        waits = f"smtpwizard waits for it to come back to {session.redirect_uri}"
-        self.query_one("#url", Static).update(f"Open this address in a browser and sign in ({waits}):\n{escape(url)}")
+        self.query_one("#url", Static).update("Preparing the sign-in address…")
         self._wait_for_browser()
+
+    def _show_url(self, url: str, redirect_uri: str) -> None:
+        self.url = url
+        waits = f"smtpwizard waits for it to come back to {redirect_uri}"
+        self.query_one("#url", Static).update(f"Open this address in a browser and sign in ({waits}):\n{escape(url)}")
 
     @work(thread=True, exclusive=True, group="sign-in")
     def _wait_for_browser(self) -> None:
+        """Off the UI thread from the start: with msal, start() asks the authority's discovery
+        document over the network before it can build the address."""
         from smtpwizard.core.oauth import AuthCodeSession
 
-        assert isinstance(self.session, AuthCodeSession)
-        self._finish(lambda: self.session.wait(WAIT_S), quiet=lambda: self.stopped_waiting)  # type: ignore[union-attr]
+        session = self.session
+        assert isinstance(session, AuthCodeSession)
+        url = session.start()
+        if self.stopped_waiting:  # left, or signed in another way, while the address was being prepared
+            session.close()  # the listener start() opened: never left behind
+            return
+        self.app.call_from_thread(self._show_url, url, session.redirect_uri)
+        self._finish(lambda: session.wait(WAIT_S), quiet=lambda: self.stopped_waiting)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         pasted = event.value
