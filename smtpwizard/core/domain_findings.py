@@ -402,6 +402,19 @@ def dmarc_invalid(name: str, record: str) -> Finding:
     )
 
 
+def dmarc_assumed_none(name: str, record: str, tag: str) -> Finding:
+    return Finding(
+        "dmarc_assumed_none",
+        "dmarc",
+        "warning",
+        f"DMARC: the record at {name} has no valid {tag}=, so receivers treat it as p=none",
+        f"'{record}' lacks a valid {tag}= (none, quarantine or reject); because it names a rua= report address, "
+        "receivers act as if it said p=none (RFC 9989): reports arrive, but nothing is enforced for your domain.",
+        f"Write the policy you mean, e.g. v=DMARC1; {tag}=none (then quarantine or reject once reports are clean), "
+        "keeping the rua= address.",
+    )
+
+
 def _applies(tag: str) -> str:
     """How a policy tag applies to the From domain, when it is not the domain's own p=."""
     return {"sp": ", the policy for its subdomains", "np": ", the policy for its subdomains that do not exist"}.get(

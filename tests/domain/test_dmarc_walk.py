@@ -96,3 +96,17 @@ async def test_a_failed_question_on_the_way_up_is_reported_not_taken_for_no_reco
     finding = await dmarc_finding(dns_config, "a@mail.sub.cname-walk.test")
     assert (finding.code, finding.severity) == ("dns_failure", "unknown")
     assert finding.explanation.startswith("SERVFAIL for TXT _dmarc.sub.cname-walk.test.")
+
+
+async def test_a_record_without_a_valid_policy_but_with_rua_counts_as_p_none(dns_config: DnsConfig) -> None:
+    # RFC 9989: receivers act as if p=none was published; calling it "ignored" would be wrong
+    finding = await dmarc_finding(dns_config, "a@rua-only.test")
+    assert (finding.code, finding.severity) == ("dmarc_assumed_none", "warning")
+    assert finding.title == "DMARC: the record at _dmarc.rua-only.test has no valid p=, so receivers treat it as p=none"
+    assert "keeping the rua= address" in finding.fix
+
+
+async def test_a_record_without_a_valid_policy_or_rua_is_ignored(dns_config: DnsConfig) -> None:
+    finding = await dmarc_finding(dns_config, "a@bad-policy.test")
+    assert (finding.code, finding.severity) == ("dmarc_invalid", "problem")
+    assert "receivers ignore it" in finding.explanation

@@ -216,6 +216,19 @@ def customer_zones() -> dict[str, list[Record]]:
             _dmarc("reject"),
             _mx(),
         ],
+        # --- a DMARC record without a valid policy: with rua= it counts as p=none, without it is ignored ---
+        "rua-only.test": [
+            ("@", "TXT", "v=spf1 include:sendgrid.net ~all"),
+            *_sendgrid_dkim(),
+            ("_dmarc", "TXT", "v=DMARC1; rua=mailto:dmarc@rua-only.test"),
+            _mx(),
+        ],
+        "bad-policy.test": [
+            ("@", "TXT", "v=spf1 include:sendgrid.net ~all"),
+            *_sendgrid_dkim(),
+            ("_dmarc", "TXT", "v=DMARC1; p=rejct"),
+            _mx(),
+        ],
         # --- DMARC found by the DNS tree walk (RFC 9989) for subdomain senders ---
         "walk.test": [
             ("_dmarc", "TXT", "v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:dmarc@walk.test"),

@@ -412,6 +412,8 @@ def _judge_dmarc(domain: str, name: str, walk: Walk, dkim_aligned: bool | None, 
     if policy.policy is None:
         return [cat.dmarc_invalid(f"_dmarc.{policy.found_at}", policy.record)]
     where = f"_dmarc.{policy.found_at}"
+    if policy.assumed:  # acted on as p=none: nothing is enforced, and the record says something else was meant
+        return [cat.dmarc_assumed_none(where, policy.record, policy.tag)]
     if dkim_aligned or spf_aligned:
         return [cat.dmarc_ok(domain, policy.policy, "DKIM" if dkim_aligned else "SPF", where, policy.tag)]
     if dkim_aligned is None:

@@ -97,6 +97,7 @@ class Policy:
     record: str = ""
     policy: str | None = None  # none | quarantine | reject; None when the record has no valid one
     tag: str = "p"  # the tag the policy came from: p, sp (a subdomain) or np (a subdomain that does not exist)
+    assumed: bool = False  # the tag was missing or not valid: receivers act as if p=none because of rua=
 
 
 def applied_policy(walk: Walk, exists: bool = True) -> Policy:
@@ -119,4 +120,13 @@ def applied_policy(walk: Walk, exists: bool = True) -> Policy:
         elif not exists and "sp" in found:  # RFC 9989's np tag: without it, sp, then p
             tag = "sp"
     value = found.get(tag)
+    if value not in POLICIES and reports_to(record):
+        # RFC 9989 (policy discovery): a record whose applicable p=/sp=/np= is missing or not valid,
+        # but with a valid rua= address, is acted on as p=none; without one it is ignored.
+        return Policy(walk.start, found_at, record, "none", tag, assumed=True)
     return Policy(walk.start, found_at, record, value if value in POLICIES else None, tag)
+
+
+def reports_to(record: str) -> bool:
+    """Whether the record's rua= holds at least one syntactically valid reporting URI (mailto:)."""
+    return any(uri.strip().startswith("mailto:") and "@" in uri for uri in tags(record).get("rua", "").split(","))
