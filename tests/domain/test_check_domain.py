@@ -51,6 +51,8 @@ TABLE = [
     ("redirect.test", "brevo", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_ok"}),
     ("void-spf.test", "sendgrid", (), "problems", {"dkim_ok", "spf_void_lookups", "dmarc_ok", "mx_ok"}),
     ("void-two.test", "sendgrid", (), "ready", {"dkim_ok", "spf_ok", "dmarc_ok", "mx_ok"}),
+    ("rua-only.test", "sendgrid", (), "ready", {"dkim_ok", "spf_ok", "dmarc_assumed_none", "mx_ok"}),
+    ("bad-policy.test", "sendgrid", (), "problems", {"dkim_ok", "spf_ok", "dmarc_invalid", "mx_ok"}),
     ("missing.sendgrid-ok.test", "sendgrid", (), "problems", {"domain_missing"}),
     ("servfail.test", "sendgrid", (), "unknown", {"dns_failure"}),
 ]
