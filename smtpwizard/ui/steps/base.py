@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from smtpwizard.core.display import safe_text
@@ -91,12 +92,23 @@ class StepScreen(Screen[None]):
     def action_scroll_body(self, how: str) -> None:
         scroll_body(self, how)
 
+    def bring_into_view(self, widget: Widget, *, top: bool = False) -> None:
+        """Scroll ``widget`` into view once its new content is laid out: after the next refresh and
+        once more after the one that follows. A widget whose text has just changed can be laid out
+        only in that second refresh; on a loaded machine a single scroll used its old place."""
+
+        def scroll() -> None:
+            widget.scroll_visible(top=top, animate=False)
+            self.call_after_refresh(widget.scroll_visible, top=top, animate=False)
+
+        self.call_after_refresh(scroll)
+
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)
         error.update(f"✗ {escape(safe_text(message))}")  # may echo outside text: no markup, no controls
         error.add_class("shown")
-        self.call_after_refresh(error.scroll_visible, animate=False)
+        self.bring_into_view(error)
         self.app.bell()
 
     def clear_error(self) -> None:

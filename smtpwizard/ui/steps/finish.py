@@ -164,7 +164,7 @@ class FinishScreen(Screen[None]):
         """The outcome of Write into, scrolled into view: it is the answer the user waits for."""
         result = self.query_one("#write-result", Static)
         result.update(escape(safe_text(message, keep_newlines=True)))
-        self.call_after_refresh(result.scroll_visible, animate=False)
+        self.bring_into_view(result)
 
     bridge_command: str | None = None
 

@@ -219,7 +219,7 @@ class LiveTestStep(StepScreen):
         self.query_one("#diagnosis", DiagnosisPanel).show(diagnosis)
         self.set_buttons(running=False)
         shown = self.query_one("#diagnosis") if diagnosis else outcome
-        self.call_after_refresh(shown.scroll_visible, animate=False)  # the verdict, not the stages, in view
+        self.bring_into_view(shown)  # the verdict, not the stages, in view
         if diagnosis and diagnosis.settings_change:
             self.query_one("#apply-fix", Button).focus()
         self.query_one("#domain-check", DomainCheckPanel).after_test(report, self.answers)
@@ -232,7 +232,7 @@ class LiveTestStep(StepScreen):
             outcome = self.query_one("#outcome", Static)
             outcome.add_class("note")
             outcome.update("Test cancelled; the connection was closed. Nothing was written.")
-            self.call_after_refresh(outcome.scroll_visible, animate=False)
+            self.bring_into_view(outcome)
             self.set_buttons(running=False)
         elif event.state == WorkerState.ERROR:
             self.show_error(
@@ -273,7 +273,7 @@ class LiveTestStep(StepScreen):
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
         panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
         if panel.display:  # PageDown/End scroll on from here
-            self.call_after_refresh(panel.scroll_visible, top=True, animate=False)
+            self.bring_into_view(panel, top=True)
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")
