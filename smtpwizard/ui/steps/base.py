@@ -41,6 +41,18 @@ def scroll_body(screen: Screen[None], how: str) -> None:
     )(animate=False)
 
 
+def bring_into_view(widget: Widget, *, top: bool = False) -> None:
+    """Scroll ``widget`` into view once its new content is laid out: after the next refresh and
+    once more after the one that follows. A widget whose text has just changed can be laid out
+    only in that second refresh; on a loaded machine a single scroll used its old place."""
+
+    def scroll() -> None:
+        widget.scroll_visible(top=top, animate=False)
+        widget.call_after_refresh(widget.scroll_visible, top=top, animate=False)
+
+    widget.call_after_refresh(scroll)
+
+
 class StepScreen(Screen[None]):
     STEP: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
@@ -93,15 +105,7 @@ class StepScreen(Screen[None]):
         scroll_body(self, how)
 
     def bring_into_view(self, widget: Widget, *, top: bool = False) -> None:
-        """Scroll ``widget`` into view once its new content is laid out: after the next refresh and
-        once more after the one that follows. A widget whose text has just changed can be laid out
-        only in that second refresh; on a loaded machine a single scroll used its old place."""
-
-        def scroll() -> None:
-            widget.scroll_visible(top=top, animate=False)
-            self.call_after_refresh(widget.scroll_visible, top=top, animate=False)
-
-        self.call_after_refresh(scroll)
+        bring_into_view(widget, top=top)
 
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""

@@ -20,7 +20,7 @@ from smtpwizard.core.display import safe_text
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.exporters import Export, export, exporters
 from smtpwizard.core.settings import Config
-from smtpwizard.ui.steps.base import SCROLL_BINDINGS, scroll_body, warning_lines
+from smtpwizard.ui.steps.base import SCROLL_BINDINGS, bring_into_view, scroll_body, warning_lines
 from smtpwizard.ui.widgets.tick import Tick
 
 LEXERS = {"env": "bash", "helm": "yaml", "yaml": "yaml", "json": "json", "ruby": "ruby", "python": "python"}
@@ -164,7 +164,7 @@ class FinishScreen(Screen[None]):
         """The outcome of Write into, scrolled into view: it is the answer the user waits for."""
         result = self.query_one("#write-result", Static)
         result.update(escape(safe_text(message, keep_newlines=True)))
-        self.bring_into_view(result)
+        bring_into_view(result)
 
     bridge_command: str | None = None
 
