@@ -572,14 +572,10 @@ class PendingSecrets:
 
 
 def _restore(store: SecretStore, previous: dict[SecretRef, Secret | None]) -> None:
+    from smtpwizard.core.apply import restore_secret
+
     for ref, secret in previous.items():
-        try:
-            if secret is None:
-                store.delete(ref)
-            else:
-                store.put(ref, secret)
-        except SecretStoreError:
-            pass  # the original error is the one worth reporting
+        restore_secret(store, ref, secret)
 
 
 @dataclass

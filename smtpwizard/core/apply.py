@@ -439,18 +439,19 @@ def _store_secret(
     try:
         stored = store.get(ref)
     except BaseException:  # e.g. abandoned on SIGTERM: the entry was changed, so put it back
-        _undo(store, ref, previous)
+        restore_secret(store, ref, previous)
         raise
     if stored != secret:
-        _undo(store, ref, previous)
+        restore_secret(store, ref, previous)
         raise SecretStoreError(
             f"keyring: {store.backend().name} accepted the password but did not return it; "
             "choose a working backend with PYTHON_KEYRING_BACKEND"
         )
-    return lambda: _undo(store, ref, previous)
+    return lambda: restore_secret(store, ref, previous)
 
 
-def _undo(store: SecretStore, ref: SecretRef, previous: Secret | None) -> None:
+def restore_secret(store: SecretStore, ref: SecretRef, previous: Secret | None) -> None:
+    """Put back what the keyring held at ``ref`` before a write (nothing: delete it)."""
     try:
         if previous is None:
             store.delete(ref)

@@ -25,6 +25,18 @@ KEPT_PLACEHOLDER = "kept from the keyring; type a new one to replace it"
 DELEGATED = ("auth_code", "device_code")
 
 
+def secret_input(typed: Secret | None, *, kept: bool, id: str) -> Input:
+    """A masked field for a password or client secret: what was typed, else a placeholder saying
+    where the secret goes (or that the stored one is kept)."""
+    return Input(
+        typed.reveal() if typed else "",
+        placeholder=KEPT_PLACEHOLDER if kept else "stored only in the OS keyring",
+        password=True,
+        compact=True,
+        id=id,
+    )
+
+
 class CredentialsStep(StepScreen):
     STEP = "credentials"
     TITLE = "Login"
@@ -60,13 +72,7 @@ class CredentialsStep(StepScreen):
         # not in a container of their own: the hint's margin then collapses with the keyring line's
         with Horizontal(classes="row password-field", id="password-row"):
             yield Label("Password", classes="label")
-            yield Input(
-                a.password.reveal() if a.password else "",
-                placeholder=KEPT_PLACEHOLDER if a.stored_password else "stored only in the OS keyring",
-                password=True,
-                compact=True,
-                id="password",
-            )
+            yield secret_input(a.password, kept=a.stored_password is not None, id="password")
             yield Button("Show", id="reveal", classes="small", compact=True)
         yield Static(f"  {escape(preset.password_hint)}", classes="hint password-field", id="password-hint")
         yield Tick(
@@ -127,13 +133,7 @@ class CredentialsStep(StepScreen):
         yield Static("", classes="hint", id="client-id-hint")
         with Horizontal(classes="row", id="secret-row"):
             yield Label("Client secret", classes="label")
-            yield Input(
-                o.client_secret.reveal() if o.client_secret else "",
-                placeholder=KEPT_PLACEHOLDER if o.stored_client_secret else "stored only in the OS keyring",
-                password=True,
-                compact=True,
-                id="client-secret",
-            )
+            yield secret_input(o.client_secret, kept=o.stored_client_secret is not None, id="client-secret")
         yield Static("", classes="hint", id="secret-hint")
         with Horizontal(classes="row", id="certificate-row"):
             yield Label("Certificate", classes="label")
