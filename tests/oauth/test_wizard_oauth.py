@@ -477,8 +477,11 @@ async def test_choosing_the_password_on_microsoft_365_shows_the_password_form_an
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert app.screen.query_one("#oauth-fields").display is True
+        username = app.screen.query_one("#username", Input)
+        assert username.placeholder == "the mailbox, e.g. me@contoso.com"  # a sign-in is always a mailbox's
         app.screen.query_one("#method", Select).value = "password"
         await pilot.pause()
+        assert username.placeholder == "empty for a relay without login"
         assert app.screen.query_one("#oauth-fields").display is False
         assert app.screen.query_one("#password-row").display is True
         assert "basic authentication, being retired" in shown(app)  # the preset's own password hint

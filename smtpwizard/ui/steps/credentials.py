@@ -161,6 +161,10 @@ class CredentialsStep(StepScreen):
         """Show the fields of the chosen way of logging in, for the chosen provider and flow."""
         a = self.answers
         self.query_one("#oauth-fields").display = a.uses_oauth
+        # a sign-in is always for a mailbox; only a password login may be left empty (a relay)
+        self.query_one("#username", Input).placeholder = (
+            "the mailbox, e.g. me@contoso.com" if a.uses_oauth else "empty for a relay without login"
+        )
         for widget in self.query(".password-field"):
             widget.display = not a.uses_oauth and (widget.id != "insecure" or a.allows_insecure_auth_here())
         self.refresh_bindings()
