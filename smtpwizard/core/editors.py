@@ -48,10 +48,11 @@ def yaml_comment(value: str) -> str:
         end = _quoted_end(stripped, 0, stripped[0], backslash=stripped[0] == '"', doubled=stripped[0] == "'")
         if end < 0:
             return ""
-    match = re.search(r"[ \t]+#", stripped[end:]) if end else re.search(r"[ \t]+#", stripped)
-    if match is None:
-        return ""
-    return value[offset + end + match.start() :]
+    if not end:  # a plain scalar, or none: search the whole value, so an empty one keeps its comment
+        match = re.search(r"[ \t]+#", value)
+        return value[match.start() :] if match else ""
+    match = re.search(r"[ \t]+#", stripped[end:])
+    return value[offset + end + match.start() :] if match else ""
 
 
 def ruby_comment(value: str) -> str:

@@ -28,21 +28,31 @@ def go_ini(binary: Path, texts: list[str]) -> list[dict[str, Any]]:
     return list(json.loads(done.stdout))
 
 
-def test_dotenv_keeps_comments_after_plain_and_quoted_values() -> None:
+def test_dotenv_keeps_comments_after_plain_quoted_and_empty_values() -> None:
     original = (
-        "EMAIL_HOST=old.example.net  # our relay\nEMAIL_HOST_PASSWORD='old'# rotated 2026-01\nEMAIL_PORT=25 # was 25\n"
+        "EMAIL_HOST=old.example.net  # our relay\n"
+        "EMAIL_HOST_PASSWORD='old'# rotated 2026-01\n"
+        "EMAIL_PORT=25 # was 25\n"
+        "EMAIL_HOST_USER= # who sends: fill in\n"
     )
     edited = update_dotenv(
-        original, (("EMAIL_HOST", "smtp.example.com"), ("EMAIL_HOST_PASSWORD", PASSWORD), ("EMAIL_PORT", 587))
+        original,
+        (
+            ("EMAIL_HOST", "smtp.example.com"),
+            ("EMAIL_HOST_PASSWORD", PASSWORD),
+            ("EMAIL_PORT", 587),
+            ("EMAIL_HOST_USER", "mailer"),
+        ),
     )
     lines = edited.splitlines()
     assert lines[0].endswith("  # our relay") and lines[1].endswith(" # rotated 2026-01")
-    assert lines[2].endswith(" # was 25")
+    assert lines[2].endswith(" # was 25") and lines[3] == "EMAIL_HOST_USER=mailer # who sends: fill in"
     (read,) = _dotenvs([edited], ("compose", "dotenv2", "dotenv3"))
     assert read == {
         "EMAIL_HOST": "smtp.example.com",
         "EMAIL_HOST_PASSWORD": PASSWORD,
         "EMAIL_PORT": "587",
+        "EMAIL_HOST_USER": "mailer",
     }
 
 
@@ -53,7 +63,7 @@ def test_discourse_app_yml_keeps_comments_and_the_launcher_reads_the_new_values(
         "  DISCOURSE_SMTP_ADDRESS: smtp.old.example  # the old relay\n"
         '  DISCOURSE_SMTP_PASSWORD: "old # not a comment" # rotated yearly\n'
         "  DISCOURSE_SMTP_USER_NAME: 'it''s # inside'   # who sends\n"
-        "  DISCOURSE_SMTP_PORT: 25\n"
+        "  DISCOURSE_SMTP_PORT:   # fill in\n"
     )
     edited = update_app_yml(
         original,
@@ -64,7 +74,7 @@ def test_discourse_app_yml_keeps_comments_and_the_launcher_reads_the_new_values(
             ("DISCOURSE_SMTP_PORT", 587),
         ),
     )
-    for comment in ("  # the old relay", " # rotated yearly", "   # who sends"):
+    for comment in ("  # the old relay", " # rotated yearly", "   # who sends", "   # fill in"):
         assert any(line.endswith(comment) for line in edited.splitlines()), comment
     (env,) = harness.discourse_launcher_many([edited], tmp_path)
     assert isinstance(env, dict)

@@ -90,8 +90,8 @@ def _dotenv_comment(value: str) -> str:
         rest = stripped[start:]
         hash_at = rest.find("#")
         return value[offset + start + len(rest[:hash_at].rstrip()) :] if hash_at >= 0 else ""
-    match = re.search(r"[ \t]+#", stripped)
-    return value[offset + match.start() :] if match else ""
+    match = re.search(r"[ \t]+#", value)  # the whole value: an empty one keeps its comment too
+    return value[match.start() :] if match else ""
 
 
 def _newline_of(text: str) -> str:
