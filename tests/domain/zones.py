@@ -1,5 +1,6 @@
-"""The test zones: a domain set up correctly for each of eight providers, broken variants, the
-providers' own zones their records point to, and MX/SRV fixtures for provider detection.
+"""The test zones: a domain set up correctly for each provider preset with DNS facts, broken
+variants (each preset also without its DKIM), the providers' own zones their records point to,
+and MX/SRV fixtures for provider detection.
 
 Addresses are from the documentation ranges (RFC 5737); DKIM keys are fresh RSA keys.
 """
@@ -20,6 +21,15 @@ SES_TOKENS = (
     "g3h4i5j6k7l8m9n0o1p2q3r4s5t6u7v8",
 )
 POSTMARK_SELECTOR = "20240101120000pm"
+# The selectors a user reads off their provider's panel, for presets without a fixed one.
+PRESET_SELECTORS = {
+    "sparkpost": ("scph0124",),  # SparkPost's scphMMYY
+    "smtp2go": ("s123456",),  # SMTP2GO's sNNNNNN
+    "mailjet": ("mailjet",),  # also in the preset's try list
+    "zoho": ("zmail",),  # also in the preset's try list
+}
+PROTON_ID = "d1a2b3c4"  # the per-domain part of Proton's DKIM CNAME targets
+_PROTON = ("protonmail", "protonmail2", "protonmail3")
 
 
 @cache
@@ -80,7 +90,92 @@ def provider_zones() -> dict[str, list[Record]]:
         "brevo.com": [("spf", "TXT", "v=spf1 ip4:198.51.100.32/27 ~all")],
         "lookups.test": lookups,
         "inbound.test": [("mx", "A", "192.0.2.25")],
+        "sparkpostmail.com": [("@", "TXT", "v=spf1 ip4:198.51.100.16/28 ~all")],
+        "mandrillapp.com": [("spf", "TXT", "v=spf1 ip4:198.51.100.8/29 ~all")]
+        + [(f"dkim{i}", "TXT", key) for i in (1, 2)],
+        "mailjet.com": [("spf", "TXT", "v=spf1 ip4:198.51.100.4/30 ~all")],
+        "smtp2go.com": [("spf", "TXT", "v=spf1 ip4:203.0.113.192/27 ~all")],
+        "smtp2go.net": [("dkim", "TXT", key)],
+        "zoho.eu": [("@", "TXT", "v=spf1 ip4:203.0.113.224/28 -all")],
+        "icloud.com": [("@", "TXT", "v=spf1 ip4:203.0.113.240/29 ~all")],
+        "icloudmailadmin.com": [("sig1.dkim.icloud-ok.test.at", "TXT", key)],
+        "protonmail.ch": [("_spf", "TXT", "v=spf1 ip4:192.0.2.224/27 ~all")],
+        "proton.ch": [(f"{s}.domainkey.{PROTON_ID}.domains", "TXT", key) for s in _PROTON],
     }
+
+
+def preset_ok_zones() -> dict[str, list[Record]]:
+    """One domain per preset set up as that preset's dns: facts in providers.yaml ask."""
+    key = dkim_key()
+    return {
+        "gmail-ok.test": [
+            ("@", "TXT", "v=spf1 include:_spf.google.com ~all"),
+            ("google._domainkey", "TXT", key),
+            _dmarc(),
+            _mx("aspmx.l.google.com."),
+        ],
+        "sparkpost-ok.test": [
+            ("@", "TXT", "v=spf1 include:sparkpostmail.com ~all"),
+            ("scph0124._domainkey", "TXT", key),
+            _dmarc(),
+            _mx(),
+        ],
+        "mandrill-ok.test": [
+            ("@", "TXT", "v=spf1 include:spf.mandrillapp.com ~all"),
+            *[(f"mte{i}._domainkey", "CNAME", f"dkim{i}.mandrillapp.com.") for i in (1, 2)],
+            _dmarc(),
+            _mx(),
+        ],
+        "mailjet-ok.test": [
+            ("@", "TXT", "v=spf1 include:spf.mailjet.com ~all"),
+            ("mailjet._domainkey", "TXT", key),
+            _dmarc(),
+            _mx(),
+        ],
+        "resend-ok.test": [  # no include at the root: Resend's envelope sender is send.<domain>
+            ("@", "TXT", "v=spf1 mx ~all"),
+            ("resend._domainkey", "TXT", key.removeprefix("v=DKIM1; k=rsa; ")),  # Resend shows a bare p=
+            ("send", "TXT", "v=spf1 include:amazonses.com ~all"),
+            ("send", "MX", "10 feedback-smtp.us-east-1.amazonses.com."),
+            _dmarc(),
+            _mx(),
+        ],
+        "smtp2go-ok.test": [
+            ("@", "TXT", "v=spf1 include:spf.smtp2go.com ~all"),
+            ("s123456._domainkey", "CNAME", "dkim.smtp2go.net."),
+            _dmarc(),
+            _mx(),
+        ],
+        "zoho-ok.test": [  # an EU data-centre account: include:zoho.eu, mx.zoho.eu
+            ("@", "TXT", "v=spf1 include:zoho.eu ~all"),
+            ("zmail._domainkey", "TXT", key),
+            _dmarc(),
+            _mx("mx.zoho.eu."),
+        ],
+        "icloud-ok.test": [
+            ("@", "TXT", "v=spf1 include:icloud.com ~all"),
+            ("sig1._domainkey", "CNAME", "sig1.dkim.icloud-ok.test.at.icloudmailadmin.com."),
+            _dmarc(),
+            _mx("mx01.mail.icloud.com."),
+        ],
+        "proton-ok.test": [
+            ("@", "TXT", "v=spf1 include:_spf.protonmail.ch ~all"),
+            *[(f"{s}._domainkey", "CNAME", f"{s}.domainkey.{PROTON_ID}.domains.proton.ch.") for s in _PROTON],
+            _dmarc(),
+            _mx("mail.protonmail.ch."),
+        ],
+    }
+
+
+def preset_zones() -> dict[str, list[Record]]:
+    """Each preset's correct domain, and the same domain without its DKIM records (``<x>-nodkim.test``)."""
+    zones = preset_ok_zones()
+    for name, records in list(zones.items()):
+        nodkim = [r for r in records if "_domainkey" not in r[0]]
+        zones[name.replace("-ok.", "-nodkim.")] = nodkim
+    # Resend without its send.<domain> bounce records
+    zones["resend-nosend.test"] = [r for r in zones["resend-ok.test"] if r[0] != "send"]
+    return zones
 
 
 def customer_zones() -> dict[str, list[Record]]:
@@ -266,4 +361,4 @@ def customer_zones() -> dict[str, list[Record]]:
 
 def all_zones() -> dict[str, list[Record]]:
     # the parent of the customer zones, so a DMARC tree walk's last question gets an answer (NXDOMAIN)
-    return {**customer_zones(), **provider_zones(), "test": []}
+    return {**customer_zones(), **preset_zones(), **provider_zones(), "test": []}

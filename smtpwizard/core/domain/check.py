@@ -352,7 +352,9 @@ def _judge_spf(
             f"{name} bounces through its own domain, so receivers check SPF there and DMARC relies on DKIM; "
             "the include only matters for a custom return-path."
         )
-    findings = _judge_one_spf(domain, facts, name, own, sender_envelope, why)
+    # a provider envelope with its return-path checked below: the From domain's own SPF needs no include
+    own_facts = None if bounce is not None and not sender_envelope else facts
+    findings = _judge_one_spf(domain, own_facts, name, own, sender_envelope, why)
     if bounce is not None:
         why = f"Your custom return-path {bounce.domain} is the envelope sender, so SPF is checked there."
         findings += _judge_one_spf(bounce.domain, facts, name, bounce, True, why)
