@@ -5,6 +5,7 @@ ends validate, test and write through the same core functions."""
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -463,7 +464,8 @@ class WizardAnswers:
         app = self.bridge_app()
         assert app is not None
         out = f"{config_path.rsplit('/', 1)[0] or '.'}/bridge"
-        command = f"smtpwizard bridge --config {config_path} --out {out} --target {app.id}"
+        quote = shlex.quote  # the command is copied into a shell: a path with spaces stays one argument
+        command = f"smtpwizard bridge --config {quote(config_path)} --out {quote(out)} --target {app.id}"
         if app.profile.plaintext_login == "never":  # its client sends a password only over TLS
             command += " --tls-cert /path/to/bridge-cert-and-key.pem --tls-ca /path/to/its-ca.pem"
         return command

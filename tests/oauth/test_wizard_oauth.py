@@ -607,3 +607,16 @@ async def test_a_failed_write_leaves_no_client_secret_in_the_keyring(
             error = str(app.screen.query_one("#error").render())
     assert "✗" in error and APP_SECRET not in error
     assert memory_keyring.entries == {}  # stored for the write, taken back when it failed
+
+
+def test_the_bridge_command_keeps_a_path_with_spaces_as_one_argument() -> None:
+    import shlex
+
+    answers = WizardAnswers()
+    answers.choose_target("mattermost")
+    answers.choose_provider("microsoft365")
+    command = answers.bridge_command("/srv/my configs/smtp.yaml")
+    args = shlex.split(command)
+    assert args[:3] == ["smtpwizard", "bridge", "--config"]
+    assert args[3] == "/srv/my configs/smtp.yaml" and args[args.index("--out") + 1] == "/srv/my configs/bridge"
+    assert "--tls-cert" in args  # Mattermost's Go client sends a password only over TLS

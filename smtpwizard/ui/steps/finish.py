@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 from typing import ClassVar
 
@@ -103,7 +104,8 @@ class FinishScreen(Screen[None]):
         """An app that cannot send XOAUTH2: no export it could not use; the bridge command instead."""
         assert self.bridge is not None
         app, command = self.bridge
-        out = command.split("--out ", 1)[1].split()[0]
+        args = shlex.split(command)
+        out = shlex.quote(args[args.index("--out") + 1] + "/app.yaml")
         self.bridge_command = command
         tls = (
             f"({app} sends a password only over TLS: --tls-cert names a PEM file with a certificate and key for the "
@@ -116,8 +118,8 @@ class FinishScreen(Screen[None]):
             f"export of this config. Give {app} a working path through a local bridge (emailproxy):\n"
             f"  {command}\n"
             f"{tls}"
-            f"Copy it with y. Then start emailproxy, and: smtpwizard test --config {out}/app.yaml\n"
-            f"and: smtpwizard export --config {out}/app.yaml --reveal-secret"
+            f"Copy it with y. Then start emailproxy, and: smtpwizard test --config {out}\n"
+            f"and: smtpwizard export --config {out} --reveal-secret"
         )
         yield Static(escape(safe_text(text, keep_newlines=True)), id="bridge", classes="warnings bridge")
 
