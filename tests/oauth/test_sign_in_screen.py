@@ -32,12 +32,14 @@ class SignInApp(App[None]):
         self.push_screen(OAuthSignInScreen(self.config, KeyringStore()), done)
 
 
-async def shown_url(app: SignInApp, pilot: Any) -> str:
+async def shown_url(app: Any, pilot: Any) -> str:
+    """The sign-in address, once the sign-in screen is up and shows it (it is prepared in a thread)."""
     for _ in range(100):
         await pilot.pause()
-        text = str(app.screen.query_one("#url", Static).render())
-        if "https://" in text:
-            return "https://" + text.split("https://", 1)[1].split()[0]
+        if isinstance(app.screen, OAuthSignInScreen):
+            text = str(app.screen.query_one("#url", Static).render())
+            if "https://" in text:
+                return "https://" + text.split("https://", 1)[1].split()[0]
     raise AssertionError("no sign-in URL shown")
 
 

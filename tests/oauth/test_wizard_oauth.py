@@ -24,7 +24,6 @@ from smtpwizard.core.secrets import KeyringStore
 from smtpwizard.core.settings import Secret, SecretRef
 from smtpwizard.ui.app import WizardApp, make_app
 from smtpwizard.ui.steps.finish import FinishScreen
-from smtpwizard.ui.steps.oauth_sign_in import OAuthSignInScreen
 from tests.cli.test_headless_subprocess import keyring_lookup, smtpwizard
 from tests.conftest import MemoryKeyring, using_keyring
 from tests.oauth.authserver import (
@@ -39,6 +38,7 @@ from tests.oauth.authserver import (
     xoauth2_smtp_server,
 )
 from tests.oauth.conftest import config_doc, write_doc
+from tests.oauth.test_sign_in_screen import shown_url
 from tests.oauth.test_xoauth2 import _config, signed_in
 from tests.ui.scenes import FAST, settle, step, wizard_at
 
@@ -94,16 +94,6 @@ async def to_credentials(app: WizardApp, pilot: Any, smtp_port: int, ca_file: st
     assert step(app) == "credentials"
 
 
-async def wait_for_sign_in_url(app: WizardApp, pilot: Any) -> str:
-    for _ in range(100):
-        await pilot.pause()
-        if isinstance(app.screen, OAuthSignInScreen):
-            text = str(app.screen.query_one("#url", Static).render())
-            if "https://" in text:
-                return "https://" + text.split("https://", 1)[1].split()[0]
-    raise AssertionError("no sign-in URL shown")
-
-
 async def back_on_credentials(app: WizardApp, pilot: Any) -> None:
     for _ in range(200):
         await pilot.pause(0.05)
@@ -149,7 +139,7 @@ async def test_microsoft_365_delegated_journey_writes_a_config_that_smtpwizard_t
             assert "sign-in: not signed in yet; press Sign in (Ctrl+O)" in error and "\n" not in error.strip()
 
             await pilot.press("ctrl+o")
-            url = await wait_for_sign_in_url(app, pilot)
+            url = await shown_url(app, pilot)
             seen.append(shown(app))
             await pilot.press("ctrl+y")  # the wrapped address, copied whole
             assert app.clipboard == url
@@ -397,7 +387,7 @@ async def test_gmail_sign_in_uses_the_typed_client_secret_which_goes_to_the_keyr
             assert "client secret: missing" in str(app.screen.query_one("#error").render())
             fill(app, **{"client-secret": DESKTOP_SECRET})
             await pilot.press("ctrl+o")
-            url = await wait_for_sign_in_url(app, pilot)
+            url = await shown_url(app, pilot)
             redirect = await asyncio.to_thread(UserAgent(auth_server).sign_in, url)
             await asyncio.to_thread(UserAgent(auth_server).follow_redirect, redirect)
             await back_on_credentials(app, pilot)
