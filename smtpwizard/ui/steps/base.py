@@ -104,15 +104,12 @@ class StepScreen(Screen[None]):
     def action_scroll_body(self, how: str) -> None:
         scroll_body(self, how)
 
-    def bring_into_view(self, widget: Widget, *, top: bool = False) -> None:
-        bring_into_view(widget, top=top)
-
     def show_error(self, message: str) -> None:
         """One line naming the problem and the fix, where the user is looking."""
         error = self.query_one("#error", Static)
         error.update(f"✗ {escape(safe_text(message))}")  # may echo outside text: no markup, no controls
         error.add_class("shown")
-        self.bring_into_view(error)
+        bring_into_view(error)
         self.app.bell()
 
     def clear_error(self) -> None:

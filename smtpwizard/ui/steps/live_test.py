@@ -20,7 +20,7 @@ from smtpwizard.core.diagnose import Diagnosis
 from smtpwizard.core.errors import WizardError
 from smtpwizard.core.probe import ProbeReport
 from smtpwizard.core.settings import SECURITY_LABELS
-from smtpwizard.ui.steps.base import StepScreen
+from smtpwizard.ui.steps.base import StepScreen, bring_into_view
 from smtpwizard.ui.widgets.diagnosis import DiagnosisPanel, escape
 from smtpwizard.ui.widgets.domain_check import DomainCheckPanel
 from smtpwizard.ui.widgets.stages import StageList
@@ -219,7 +219,7 @@ class LiveTestStep(StepScreen):
         self.query_one("#diagnosis", DiagnosisPanel).show(diagnosis)
         self.set_buttons(running=False)
         shown = self.query_one("#diagnosis") if diagnosis else outcome
-        self.bring_into_view(shown)  # the verdict, not the stages, in view
+        bring_into_view(shown)  # the verdict, not the stages, in view
         if diagnosis and diagnosis.settings_change:
             self.query_one("#apply-fix", Button).focus()
         self.query_one("#domain-check", DomainCheckPanel).after_test(report, self.answers)
@@ -232,7 +232,7 @@ class LiveTestStep(StepScreen):
             outcome = self.query_one("#outcome", Static)
             outcome.add_class("note")
             outcome.update("Test cancelled; the connection was closed. Nothing was written.")
-            self.bring_into_view(outcome)
+            bring_into_view(outcome)
             self.set_buttons(running=False)
         elif event.state == WorkerState.ERROR:
             self.show_error(
@@ -273,7 +273,7 @@ class LiveTestStep(StepScreen):
         text = "\n".join(self.report.transcript) or "(no SMTP exchange)"
         panel.update("Transcript (passwords redacted):\n" + "\n".join(escape(line) for line in text.split("\n")))
         if panel.display:  # PageDown/End scroll on from here
-            self.bring_into_view(panel, top=True)
+            bring_into_view(panel, top=True)
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "probe")
