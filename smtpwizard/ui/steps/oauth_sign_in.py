@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from smtpwizard.core.display import safe_text
 from smtpwizard.core.secrets import SecretStore
 from smtpwizard.core.settings import Config, Secret
+from smtpwizard.ui.steps.base import bring_into_view
 
 WAIT_S = 600.0
 
@@ -69,7 +70,7 @@ class OAuthSignInScreen(Screen[str | None]):
     def show_status(self, text: str) -> None:
         status = self.query_one("#status", Static)
         status.update(text)
-        self.call_after_refresh(status.scroll_visible, animate=False)
+        bring_into_view(status)  # after its new text is laid out
 
     def on_mount(self) -> None:
         from smtpwizard.core.oauth import AuthCodeSession
